@@ -1,0 +1,53 @@
+# Suivi QPV — quick start: `make run` then `make test`.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+DB ?= data/suivi.duckdb
+PORT ?= 8501
+STAMP := $(VENV)/.installed
+DEVSTAMP := $(VENV)/.installed-dev
+
+.PHONY: run test install install-dev db lint bench clean chromium
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(DEVSTAMP): requirements-dev.txt requirements.txt $(STAMP)
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(STAMP)
+install-dev: $(DEVSTAMP)
+
+$(DB): | $(STAMP)
+	$(BIN)/python -m etl --db $(DB) init
+
+db: $(DB)
+
+run: $(STAMP) $(DB)
+	SUIVI_DB=$(DB) $(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true \
+		--browser.gatherUsageStats false
+
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+chromium:
+	@test -x /usr/bin/chromium || { \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: $(DEVSTAMP) chromium
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+lint: $(DEVSTAMP)
+	$(BIN)/ruff check .
+
+bench: $(DEVSTAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) tests/artifacts bench/data

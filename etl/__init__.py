@@ -1,0 +1,1 @@
+"""Spreadsheet ETL: read contract workbooks, validate every cell, load them as versioned batches."""

@@ -1,0 +1,192 @@
+"""Command line: `python -m etl COMMAND`. Exit 0 on success, 1 on rejected input."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from tracker.db import connection, db_path
+
+
+def _print_check(checked) -> None:
+    print(checked.report.render())
+
+
+def cmd_init(args) -> int:
+    from etl.pipeline import init
+
+    path = db_path(args.db)
+    if args.reset and path.exists():
+        path.unlink()
+        for extra in (path.with_suffix(".duckdb.wal"), Path(str(path) + ".wal")):
+            if extra.exists():
+                extra.unlink()
+    failed = False
+    for name, checked, result in init(path, demo=not args.no_demo):
+        if not checked.ok:
+            failed = True
+            print(f"{name} : REJETÉ")
+            _print_check(checked)
+        else:
+            print(f"{name} : {result.summary() if result else 'rejeté'}")
+    print(f"Base : {path}")
+    return 1 if failed else 0
+
+
+def cmd_check(args) -> int:
+    from etl.pipeline import check
+
+    checked = check(args.file, db=args.db)
+    _print_check(checked)
+    if checked.ok:
+        n = checked.staged.n_observations
+        print(f"Fichier valide : {n} valeur(s) prête(s) à charger"
+              + (f", {checked.staged.skipped_rows} ligne(s) vide(s) ignorée(s)."
+                 if checked.staged.skipped_rows else "."))
+    return 0 if checked.ok else 1
+
+
+def cmd_load(args) -> int:
+    from etl.pipeline import load
+
+    checked, result = load(args.file, db=args.db, user=args.user)
+    _print_check(checked)
+    if result is None:
+        print("Fichier rejeté : rien n'a été écrit dans la base.")
+        return 1
+    print(result.summary())
+    return 0
+
+
+def cmd_template(args) -> int:
+    from etl.template import write_template
+
+    with connection(args.db) as con:
+        try:
+            out = write_template(con, args.contract, args.year, args.out)
+        except ValueError as exc:
+            print(str(exc))
+            return 1
+    print(f"Modèle écrit : {out}")
+    return 0
+
+
+def cmd_history(args) -> int:
+    from etl.history import batches
+
+    with connection(args.db, read_only=True) as con:
+        table = batches(con)
+    print(table.drop(columns=["sha256"]).to_string(index=False) if len(table) else "Aucun lot.")
+    return 0
+
+
+def cmd_rollback(args) -> int:
+    from etl.history import RollbackError, rollback
+    from etl.load import write_lock
+
+    with write_lock(args.db), connection(args.db) as con:
+        try:
+            new_id = rollback(con, args.batch, args.user)
+        except RollbackError as exc:
+            print(str(exc))
+            return 1
+    print(f"Lot {args.batch} annulé (opération enregistrée comme lot {new_id}).")
+    return 0
+
+
+def cmd_stats(args) -> int:
+    from etl.stats import contract_stats
+
+    with connection(args.db, read_only=True) as con:
+        stats = contract_stats(con)
+    if args.json:
+        print(json.dumps(stats, ensure_ascii=False, indent=2))
+    else:
+        for s in stats:
+            print(f"{s['code']} : {s['objectives']} objectifs, {s['actions']} actions, "
+                  f"{s['indicators']} indicateurs, {s['territories']} territoires, "
+                  f"valeurs {s['observations']}, dont démonstration {s['demo_observations']}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from etl.export import export_frame, write_table
+
+    with connection(args.db, read_only=True) as con:
+        df = export_frame(con, args.contract)
+    try:
+        out = write_table(df, args.out)
+    except ValueError as exc:
+        print(str(exc))
+        return 1
+    print(f"{len(df)} valeur(s) exportée(s) dans {out}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from etl.history import remove_demo
+    from etl.load import write_lock
+
+    with write_lock(args.db), connection(args.db) as con:
+        n = remove_demo(con, args.user)
+    print(f"{n} valeur(s) de démonstration supprimée(s).")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m etl",
+                                description="Suivi QPV : chargement et contrôle des classeurs.")
+    p.add_argument("--db", help="fichier de base DuckDB (défaut : $SUIVI_DB ou data/suivi.duckdb)")
+    p.add_argument("--user", help="nom de l'utilisateur enregistré dans l'historique")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMANDE")
+
+    s = sub.add_parser("init", help="construire la base à partir des classeurs de data/contrats")
+    s.add_argument("--no-demo", action="store_true", help="sans les valeurs de démonstration")
+    s.add_argument("--reset", action="store_true", help="repartir d'une base vide")
+    s.set_defaults(func=cmd_init)
+
+    s = sub.add_parser("check", help="contrôler un fichier sans rien écrire")
+    s.add_argument("file", help="classeur .xlsx, fichier .csv ou .parquet")
+    s.set_defaults(func=cmd_check)
+
+    s = sub.add_parser("load", help="contrôler puis charger un fichier (tout ou rien)")
+    s.add_argument("file", help="classeur .xlsx, fichier .csv ou .parquet")
+    s.set_defaults(func=cmd_load)
+
+    s = sub.add_parser("template", help="écrire le modèle de saisie d'un contrat pour une année")
+    s.add_argument("--contract", required=True, help="code du contrat, p. ex. AMBOISE-2015")
+    s.add_argument("--year", required=True, type=int, help="année à saisir")
+    s.add_argument("--out", required=True, help="fichier .xlsx à écrire")
+    s.set_defaults(func=cmd_template)
+
+    s = sub.add_parser("history", help="lister les lots chargés")
+    s.set_defaults(func=cmd_history)
+
+    s = sub.add_parser("rollback", help="annuler un lot (rétablit l'état précédent)")
+    s.add_argument("batch", type=int, help="numéro du lot")
+    s.set_defaults(func=cmd_rollback)
+
+    s = sub.add_parser("stats", help="compter objectifs, indicateurs et valeurs par contrat")
+    s.add_argument("--json", action="store_true", help="sortie JSON")
+    s.set_defaults(func=cmd_stats)
+
+    s = sub.add_parser("export", help="exporter toutes les valeurs au format long")
+    s.add_argument("--contract", help="limiter à un contrat")
+    s.add_argument("--out", required=True, help="fichier .csv ou .xlsx")
+    s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("demo", help="gérer les valeurs de démonstration")
+    s.add_argument("action", choices=["remove"], help="remove : supprimer toutes les valeurs de démonstration")
+    s.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""The operations staff run, shared by the CLI and the Import page: check, load, init.
+
+Each opens its own short connection; loads hold the write lock from validation to commit, so
+a file is always validated against the state it is written onto.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from etl.load import LoadResult, load_staged, preview, write_lock
+from etl.readers import ReadError, Workbook, read_workbook
+from etl.report import Report
+from etl.schema import ensure_schema
+from etl.validate import Staged, validate
+from tracker.db import CONTRACTS_DIR, connection, db_path
+
+DEMO_NAME = "demonstration-amboise (valeurs générées)"
+
+
+@dataclass
+class Checked:
+    workbook: Workbook | None
+    report: Report
+    staged: Staged
+
+    @property
+    def ok(self) -> bool:
+        return self.workbook is not None and self.report.ok
+
+
+def _read(source, name) -> tuple[Workbook | None, Report]:
+    try:
+        return read_workbook(source, name), Report()
+    except ReadError as exc:
+        report = Report()
+        report.file_error(str(exc))
+        return None, report
+
+
+def check_workbook(wb: Workbook, con) -> Checked:
+    report, staged = validate(wb, con)
+    return Checked(wb, report, staged)
+
+
+def check(source, name: str | None = None, db=None) -> Checked:
+    """Validate a file against the database; writes nothing."""
+    wb, report = _read(source, name)
+    if wb is None:
+        return Checked(None, report, Staged())
+    if not db_path(db).exists():
+        return check_workbook(wb, None)
+    with connection(db) as con:
+        ensure_schema(con)
+        return check_workbook(wb, con)
+
+
+def preview_changes(checked: Checked, db=None) -> pd.DataFrame:
+    with connection(db) as con:
+        ensure_schema(con)
+        return preview(con, checked.staged)
+
+
+def load_workbook(wb: Workbook, db=None, user: str | None = None) -> tuple[Checked, LoadResult | None]:
+    with write_lock(db), connection(db) as con:
+        ensure_schema(con)
+        checked = check_workbook(wb, con)
+        if not checked.ok:
+            return checked, None
+        return checked, load_staged(con, checked.staged, wb.name, wb.sha256, user)
+
+
+def load(source, name: str | None = None, db=None, user: str | None = None):
+    """Validate then load a file as one batch; nothing is written if any error is found."""
+    wb, report = _read(source, name)
+    if wb is None:
+        return Checked(None, report, Staged()), None
+    return load_workbook(wb, db, user)
+
+
+def demo_workbook(contracts_dir: Path = CONTRACTS_DIR) -> Workbook:
+    from etl.demo import demo_values
+
+    frame = demo_values(contracts_dir / "amboise.xlsx").astype("object")
+    frame = frame.rename(columns=lambda c: str(c))
+    frame["_row"] = range(2, 2 + len(frame))
+    digest = pd.util.hash_pandas_object(frame, index=False).sum()
+    return Workbook(name=DEMO_NAME, sha256=f"demo-{digest:x}", sheets={"valeurs": frame})
+
+
+def init(db=None, demo: bool = True, contracts_dir: Path = CONTRACTS_DIR,
+         user: str | None = None) -> list[tuple[str, Checked, LoadResult | None]]:
+    """Build (or bring up to date) the database from the embedded contract workbooks."""
+    path = db_path(db)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    results = []
+    for file in sorted(Path(contracts_dir).glob("*.xlsx")):
+        checked, result = load(file, db=path, user=user or "init")
+        results.append((file.name, checked, result))
+    if demo:
+        checked, result = load_workbook(demo_workbook(contracts_dir), path, user or "init")
+        results.append((DEMO_NAME, checked, result))
+    return results

@@ -1,0 +1,116 @@
+"""Database schema: every entity is versioned by batch so that nothing is ever erased.
+
+Each `*_v` table holds every version of its rows. A version carries the batch that created it
+(`created_batch`) and the batch that replaced it (`superseded_batch`, NULL while current). The
+view with the plain name (`observation`, `indicator`...) shows the current versions only; pages
+and queries read the views, the loader and the history read the tables. Rolling a batch back
+is then two UPDATEs per table (see etl/history.py) and restores the previous state exactly.
+"""
+
+from __future__ import annotations
+
+# Key and value columns of each versioned entity. The loader diffs staged rows against the
+# current versions on these keys; `scope` names the key columns whose whole set of rows is
+# replaced when a file mentions them (a territory's reference list, an indicator's objectives).
+ENTITIES: dict[str, dict] = {
+    "contract": {
+        "keys": ["code"],
+        "values": [
+            "name", "period_start", "period_end", "baseline_year", "target_year", "generation",
+            "levels", "threshold_on_track", "threshold_acceleration", "source",
+        ],
+    },
+    "territory": {
+        "keys": ["code"],
+        "values": ["label", "kind", "geography", "population", "population_year", "source"],
+    },
+    "territory_ref": {"keys": ["territory_code", "reference_code"], "values": ["rank"],
+                      "scope": ["territory_code"]},
+    "contract_territory": {"keys": ["contract_code", "territory_code"], "values": []},
+    "node": {
+        "keys": ["contract_code", "code"],
+        "values": ["parent_code", "level", "category", "label", "position", "source"],
+    },
+    "indicator": {
+        "keys": ["code"],
+        "values": [
+            "contract_code", "label", "unit", "polarity", "type", "definition", "source",
+            "frequency", "parent_code", "breakdowns", "note",
+        ],
+    },
+    "indicator_node": {"keys": ["indicator_code", "node_code"], "values": ["contract_code"],
+                       "scope": ["indicator_code"]},
+    "observation": {
+        "keys": ["indicator_code", "territory_code", "year", "nature", "breakdown", "modality"],
+        "values": ["value", "status", "wording", "source", "comment"],
+    },
+}
+
+# Load order: a row may only reference rows of earlier entities.
+LOAD_ORDER = ["contract", "territory", "territory_ref", "contract_territory", "node",
+              "indicator", "indicator_node", "observation"]
+
+COLUMN_TYPES = {
+    "period_start": "INTEGER", "period_end": "INTEGER", "baseline_year": "INTEGER",
+    "target_year": "INTEGER", "threshold_on_track": "DOUBLE", "threshold_acceleration": "DOUBLE",
+    "population": "DOUBLE", "population_year": "INTEGER", "rank": "INTEGER",
+    "position": "INTEGER", "year": "INTEGER", "value": "DOUBLE",
+}
+
+
+def column_type(name: str) -> str:
+    return COLUMN_TYPES.get(name, "VARCHAR")
+
+
+def _entity_ddl(name: str, spec: dict) -> list[str]:
+    cols = spec["keys"] + spec["values"]
+    not_null = set(spec["keys"])
+    lines = [
+        f"{c} {column_type(c)}{' NOT NULL' if c in not_null else ''}" for c in cols
+    ]
+    lines += ["created_batch INTEGER NOT NULL", "superseded_batch INTEGER"]
+    select = ", ".join(cols + ["created_batch"])
+    return [
+        f"CREATE TABLE IF NOT EXISTS {name}_v ({', '.join(lines)})",
+        f"CREATE OR REPLACE VIEW {name} AS SELECT {select} FROM {name}_v "
+        "WHERE superseded_batch IS NULL",
+    ]
+
+
+BATCH_DDL = """
+CREATE TABLE IF NOT EXISTS batch (
+    id INTEGER PRIMARY KEY,
+    kind VARCHAR NOT NULL,          -- load | rollback | demo_remove
+    file_name VARCHAR,
+    sha256 VARCHAR,
+    user_name VARCHAR,
+    loaded_at TIMESTAMP NOT NULL,
+    inserted INTEGER DEFAULT 0,
+    updated INTEGER DEFAULT 0,
+    unchanged INTEGER DEFAULT 0,
+    is_demo BOOLEAN DEFAULT FALSE,
+    target_batch INTEGER,           -- rollback: the batch it undid
+    rolled_back_by INTEGER,         -- load: the rollback batch that undid it
+    note VARCHAR
+)
+"""
+
+# No ART indexes on the versioned tables: DuckDB's zone maps serve the batch filters, and
+# indexes on `superseded_batch` would turn every supersede UPDATE into delete + insert.
+INDEXES: list[str] = []
+
+SCHEMA_VERSION = 1
+
+
+def ensure_schema(con) -> None:
+    """Create missing tables and views; safe to call on every connection that writes."""
+    con.execute(BATCH_DDL)
+    con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    for name in LOAD_ORDER:
+        for stmt in _entity_ddl(name, ENTITIES[name]):
+            con.execute(stmt)
+    for stmt in INDEXES:
+        con.execute(stmt)
+    con.execute(
+        "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+    )

@@ -1,0 +1,136 @@
+"""Pre-filled `valeurs` workbook for one contract and year: what staff fill in each year.
+
+Every row the contract expects (measurable indicator x territory x breakdown) is listed with
+empty values; code columns only accept the contract's codes (drop-down lists), so the file
+comes back loadable. Help columns (labels, unit, last value) are ignored by the loader.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from etl.vocab import LABELS
+from tracker.db import scalar
+
+MEASURABLE = ("count", "percent", "rate", "ratio", "score", "eur")
+from etl.validate import HELP_COLUMNS  # noqa: E402  (one list, shared with validation)
+
+COLUMNS = ["indicateur", "territoire", "annee", "nature", "valeur", "ventilation", "modalite",
+           "statut", "source", "commentaire", *HELP_COLUMNS]
+
+EXPECTED_SQL = """
+WITH ind AS (
+    SELECT code, label, unit, coalesce(breakdowns, '') AS breakdowns FROM indicator
+    WHERE contract_code = $contract AND unit IN ('count','percent','rate','ratio','score','eur')
+), quartiers AS (
+    SELECT t.code, t.label FROM contract_territory ct JOIN territory t ON t.code = ct.territory_code
+    WHERE ct.contract_code = $contract AND t.kind IN ('qpv', 'quartier_veille')
+), seen AS (
+    SELECT DISTINCT indicator_code, territory_code, breakdown, modality FROM observation
+    WHERE indicator_code IN (SELECT code FROM ind)
+), combos AS (
+    SELECT ind.code AS indicator_code, q.code AS territory_code, '' AS breakdown, '' AS modality
+    FROM ind, quartiers q
+    UNION
+    SELECT ind.code, q.code, 'sexe', m.modality FROM ind, quartiers q,
+        (VALUES ('F'), ('H')) m(modality)
+    WHERE lower(ind.breakdowns) LIKE '%sexe%'
+    UNION SELECT * FROM seen
+), last AS (
+    SELECT indicator_code, territory_code, breakdown, modality, value,
+           row_number() OVER (PARTITION BY indicator_code, territory_code, breakdown, modality
+                              ORDER BY year DESC) AS rk
+    FROM observation WHERE nature = 'realise' AND year < $year
+)
+SELECT c.indicator_code AS indicateur, c.territory_code AS territoire, $year AS annee,
+       'realise' AS nature, NULL AS valeur, c.breakdown AS ventilation, c.modality AS modalite,
+       NULL AS statut, NULL AS source, NULL AS commentaire,
+       ind.label AS indicateur_libelle, t.label AS territoire_libelle, ind.unit AS unite,
+       l.value AS valeur_precedente
+FROM combos c JOIN ind ON ind.code = c.indicator_code
+JOIN territory t ON t.code = c.territory_code
+LEFT JOIN last l ON l.rk = 1 AND l.indicator_code = c.indicator_code
+    AND l.territory_code = c.territory_code AND l.breakdown = c.breakdown
+    AND l.modality = c.modality
+ORDER BY indicateur, territoire, ventilation, modalite
+"""
+
+README = [
+    "Modèle de saisie annuelle – Suivi QPV",
+    "",
+    "1. Remplissez la colonne « valeur » de l'onglet « valeurs » (nombres : 12,5 ou 1 234 ; "
+    "pourcentages : 12,5).",
+    "2. Laissez vide une valeur inconnue : une cellule vide n'est jamais lue comme zéro.",
+    "3. Valeur indisponible ou couverte par le secret statistique : laissez « valeur » vide et "
+    "choisissez le statut « non_disponible » ou « secret_statistique ».",
+    "4. Précisez la « source » (INSEE, CAF, France Travail, opérateur…) de chaque valeur.",
+    "5. Les colonnes grisées (libellés, unité, valeur précédente) sont une aide : elles ne sont "
+    "pas chargées.",
+    "6. Contrôlez le fichier (page Import ou « python -m etl check fichier.xlsx ») puis chargez-le.",
+    "Les lignes sans valeur ni statut sont ignorées au chargement.",
+]
+
+
+def expected_rows(con, contract: str, year: int) -> pd.DataFrame:
+    return con.execute(EXPECTED_SQL, {"contract": contract, "year": year}).df()
+
+
+def write_template(con, contract: str, year: int, out: str | Path) -> Path:
+    exists = scalar(con, "SELECT count(*) FROM contract WHERE code = ?", [contract])
+    if not exists:
+        raise ValueError(f"Contrat « {contract} » inconnu.")
+    rows = expected_rows(con, contract, year)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "valeurs"
+    ws.append(COLUMNS)
+    for rec in rows[COLUMNS].itertuples(index=False):
+        ws.append([None if pd.isna(v) else v for v in rec])
+    grey = PatternFill("solid", fgColor="DDDDDD")
+    for idx, name in enumerate(COLUMNS, start=1):
+        cell = ws.cell(row=1, column=idx)
+        cell.font = Font(bold=True)
+        if name in HELP_COLUMNS:
+            for r in range(1, len(rows) + 2):
+                ws.cell(row=r, column=idx).fill = grey
+        ws.column_dimensions[get_column_letter(idx)].width = 40 if "libelle" in name else 16
+    ws.freeze_panes = "A2"
+
+    lists = wb.create_sheet("listes")
+    ind = con.execute("SELECT code FROM indicator WHERE contract_code = ? ORDER BY code",
+                      [contract]).df()["code"].tolist()
+    ter = con.execute("SELECT territory_code FROM contract_territory WHERE contract_code = ? "
+                      "ORDER BY territory_code", [contract]).df()["territory_code"].tolist()
+    vocab = {"A": ind, "B": ter, "C": list(LABELS["nature"]), "D": list(LABELS["status"])}
+    for col, values in vocab.items():
+        for i, v in enumerate(values, start=1):
+            lists[f"{col}{i}"] = v
+    lists.sheet_state = "hidden"
+    last = max(len(rows) + 1, 2) + 500
+    for target, (col, values) in zip(["A", "B", "D", "H"], vocab.items()):
+        dv = DataValidation(type="list", formula1=f"=listes!${col}$1:${col}${max(len(values), 1)}",
+                            allow_blank=True, showErrorMessage=True,
+                            errorTitle="Code non reconnu",
+                            error="Choisissez une valeur de la liste déroulante.")
+        dv.add(f"{target}2:{target}{last}")
+        ws.add_data_validation(dv)
+    years = DataValidation(type="whole", operator="between", formula1="1990", formula2="2050",
+                           showErrorMessage=True, error="Année entre 1990 et 2050.")
+    years.add(f"C2:C{last}")
+    ws.add_data_validation(years)
+
+    readme = wb.create_sheet("LISEZMOI", 0)
+    for line in [*README, "", f"Contrat : {contract}", f"Année : {year}",
+                 f"Lignes attendues : {len(rows)}"]:
+        readme.append([line])
+    readme.column_dimensions["A"].width = 120
+    wb.active = 1
+    out = Path(out)
+    wb.save(out)
+    return out

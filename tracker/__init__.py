@@ -1,0 +1,1 @@
+"""Domain logic of Suivi QPV: progress method, queries, charts and French formatting."""
