@@ -28,7 +28,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from tracker.progress import fr_number, is_missing
+from tracker.progress import POINT_UNITS, fr_number, is_missing
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,8 @@ def _relative_result(B, factor, delta, how: str, extra: dict) -> Resolution:
         value = None
         note = " ; situation de référence manquante : valeur non calculable."
     else:
-        value = B * factor if factor is not None else B + delta
+        # Rounded to 9 decimals so that 30 x 1.1 reads 33 and not 33.000000000000004.
+        value = round(B * factor if factor is not None else B + delta, 9)
         shown = (f"{fr_number(B)} × {fr_number(factor)}" if factor is not None
                  else f"{fr_number(B)} {'+' if delta >= 0 else '−'} {fr_number(abs(delta))}")
         note = f" : {shown} = {fr_number(value)}."
@@ -187,8 +188,7 @@ def _relative(text: str, B, unit: str, extra: dict) -> Resolution | None:
         sign = _sign(text[:m.start()])
         if sign is not None:
             p = _number(m.group(1))
-            note = " (variation relative, pas en points)" if unit in ("percent", "pourcentage") \
-                else ""
+            note = " (variation relative, pas en points)" if unit in POINT_UNITS else ""
             return _relative_result(B, 1 + sign * p / 100, None,
                                     f"{'+' if sign > 0 else '−'}{fr_number(p)} %{note}", extra)
     if m := re.search(_NUM + r"\s*(?:points?|pts?)\b", text):

@@ -1,0 +1,59 @@
+"""Shared fixtures: a real DuckDB file per test, loaded through the real ETL."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from etl.pipeline import init, load
+from etl.schema import LOAD_ORDER
+from tests.workbooks import full_workbook
+from tracker.db import connection
+
+SESSION_DB: dict[str, Path] = {}
+
+
+@pytest.fixture
+def test_db(tmp_path) -> Path:
+    """A database holding the small test contract of tests/workbooks.py."""
+    db = tmp_path / "test.duckdb"
+    checked, result = load(full_workbook(tmp_path / "contrat.xlsx"), db=db)
+    assert checked.ok, checked.report.render()
+    assert result is not None and result.batch_id == 1
+    return db
+
+
+def snapshot(db: Path) -> dict[str, pd.DataFrame]:
+    """Every version of every table, plus the batch log: equal snapshots = unchanged database."""
+    with connection(db, read_only=True) as con:
+        out = {"batch": con.sql("SELECT * FROM batch ORDER BY id").df()}
+        for entity in LOAD_ORDER:
+            out[entity] = con.sql(f"SELECT * FROM {entity}_v ORDER BY ALL").df()
+    return out
+
+
+def assert_same(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        pd.testing.assert_frame_equal(a[key], b[key], check_dtype=False, obj=key)
+
+
+@pytest.fixture(scope="session")
+def default_db_template(tmp_path_factory) -> Path:
+    """The embedded default (four contracts + Amboise demo values), built once per session."""
+    db = tmp_path_factory.mktemp("default") / "suivi.duckdb"
+    results = init(db, demo=True)
+    bad = [(name, c.report.render()) for name, c, _ in results if not c.ok]
+    assert not bad, bad
+    return db
+
+
+@pytest.fixture
+def default_db(default_db_template, tmp_path) -> Path:
+    """A private copy of the embedded default database, free to modify."""
+    db = tmp_path / "suivi.duckdb"
+    shutil.copy(default_db_template, db)
+    return db

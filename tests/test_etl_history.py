@@ -1,0 +1,158 @@
+"""Versions, idempotent reloads, rollback restoring the previous state exactly, template round trip."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from etl.history import RollbackError, batches, rollback, value_history
+from etl.pipeline import load
+from etl.template import write_template
+from tests.conftest import assert_same, snapshot
+from tests.workbooks import full_workbook, write_xlsx
+from tracker.db import ROOT, connection
+
+HEAD = ["indicateur", "territoire", "annee", "nature", "valeur", "source"]
+
+
+def current(db) -> pd.DataFrame:
+    with connection(db, read_only=True) as con:
+        return con.sql("SELECT * FROM observation ORDER BY ALL").df()
+
+
+def test_reloading_the_same_file_changes_nothing(test_db, tmp_path):
+    before = snapshot(test_db)
+    checked, result = load(full_workbook(tmp_path / "contrat.xlsx"), db=test_db)
+    assert checked.ok and result.batch_id is None and not result.changed
+    assert result.total("unchanged") > 0
+    assert_same(before, snapshot(test_db))
+
+
+def test_new_value_supersedes_without_erasing_and_rollback_restores(test_db, tmp_path):
+    before = current(test_db)
+    path = write_xlsx(tmp_path / "maj.xlsx", {"valeurs": [
+        HEAD, ["IND-TX", "T-QPV1", 2020, "realise", 43, "INSEE révisé"],   # update 42 -> 43
+        ["IND-TX", "T-QPV1", 2021, "realise", 45, "INSEE"]]})             # new
+    checked, result = load(path, db=test_db)
+    assert (result.batch_id, result.total("inserted"), result.total("updated")) == (2, 1, 1)
+
+    with connection(test_db, read_only=True) as con:
+        hist = value_history(con, "IND-TX", "T-QPV1")
+    v2020 = hist[(hist["year"] == 2020) & (hist["nature"] == "realise")]
+    assert v2020["value"].tolist() == [42.0, 43.0]
+    assert v2020["superseded_batch"].tolist()[0] == 2 and v2020["courant"].tolist() == [False, True]
+
+    with connection(test_db) as con:
+        rb = rollback(con, 2, user="test")
+        log = batches(con)
+    assert rb == 3
+    pd.testing.assert_frame_equal(current(test_db), before)
+    assert log.set_index("lot").loc[2, "annule_par"] == 3
+    with connection(test_db, read_only=True) as con:
+        hist = value_history(con, "IND-TX", "T-QPV1")
+    assert 43.0 in hist["value"].tolist(), "the undone value stays in the history"
+
+
+def test_rollback_refuses_out_of_order_and_twice(test_db, tmp_path):
+    for n, value in ((2, 43), (3, 44)):
+        load(write_xlsx(tmp_path / f"v{n}.xlsx", {"valeurs": [
+            HEAD, ["IND-TX", "T-QPV1", 2020, "realise", value, "INSEE"]]}), db=test_db)
+    with connection(test_db) as con:
+        with pytest.raises(RollbackError, match="modifiées ensuite par le\\(s\\) lot\\(s\\) 3"):
+            rollback(con, 2)
+        rollback(con, 3)
+        with pytest.raises(RollbackError, match="déjà été annulé"):
+            rollback(con, 3)
+        rollback(con, 2)
+    assert current(test_db).query("year == 2020 and nature == 'realise' and "
+                                  "indicator_code == 'IND-TX' and territory_code == 'T-QPV1'"
+                                  )["value"].tolist() == [42.0]
+
+
+def test_rollback_of_first_load_empties_the_database(test_db):
+    with connection(test_db) as con:
+        rollback(con, 1)
+        counts = [con.sql(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+                  for t in ("contract", "territory", "indicator", "observation")]
+        versions = con.sql("SELECT count(*) FROM observation_v").fetchall()[0][0]
+    assert counts == [0, 0, 0, 0] and versions == 7
+
+
+def test_template_fill_load_round_trip(test_db, tmp_path):
+    out = tmp_path / "modele.xlsx"
+    with connection(test_db) as con:
+        write_template(con, "TEST-2015", 2021, out)
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames[:2] == ["LISEZMOI", "valeurs"]
+    ws = wb["valeurs"]
+    header = [c.value for c in ws[1]]
+    rows = [dict(zip(header, (c.value for c in r))) for r in ws.iter_rows(min_row=2)]
+    # 3 measurable indicators x 2 QPV + IND-DE by sex (2 QPV x F/H) + seen T-COM series
+    keys = {(r["indicateur"], r["territoire"], r["ventilation"] or "", r["modalite"] or "")
+            for r in rows}
+    assert ("IND-DE", "T-QPV1", "sexe", "F") in keys and ("IND-TX", "T-COM", "", "") in keys
+    assert all(r["annee"] == 2021 and r["valeur"] is None for r in rows)
+    prev = next(r for r in rows if r["indicateur"] == "IND-TX" and r["territoire"] == "T-QPV1"
+                and not r["ventilation"])
+    assert prev["valeur_precedente"] == 42
+    lists = {str(dv.sqref)[0] for dv in ws.data_validations.dataValidation if dv.type == "list"}
+    assert lists == {"A", "B", "D", "H"}, "code, nature and status columns are drop-down lists"
+
+    col = header.index("valeur") + 1
+    filled = 0
+    for r in range(2, ws.max_row + 1):
+        if ws.cell(r, 1).value == "IND-TX" and not ws.cell(r, header.index("ventilation") + 1).value:
+            ws.cell(r, col).value = "44,5"
+            filled += 1
+    wb.save(out)
+    checked, result = load(out, db=test_db)
+    assert checked.ok, checked.report.render()
+    assert result.total("inserted") == filled == 3
+    assert checked.staged.skipped_rows == len(rows) - filled
+    got = current(test_db).query("year == 2021 and indicator_code == 'IND-TX'")
+    assert set(got["value"]) == {44.5}
+
+
+def run_cli(db, *args):
+    return subprocess.run([sys.executable, "-m", "etl", "--db", str(db), *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_cli_check_load_history_rollback_export(test_db, tmp_path):
+    bad = write_xlsx(tmp_path / "bad.xlsx", {"valeurs": [HEAD, ["IND-TX", "T-QPV1", 2021,
+                                                                "realise", "quarante", "x"]]})
+    res = run_cli(test_db, "check", str(bad))
+    assert res.returncode == 1
+    assert "ERREUR : onglet « valeurs », ligne 2, colonne « valeur », valeur « quarante »" in res.stdout
+    res = run_cli(test_db, "load", str(bad))
+    assert res.returncode == 1 and "rien n'a été écrit" in res.stdout
+
+    good = write_xlsx(tmp_path / "good.xlsx", {"valeurs": [HEAD, ["IND-TX", "T-QPV1", 2021,
+                                                                  "realise", "44", "INSEE"]]})
+    assert run_cli(test_db, "check", str(good)).returncode == 0
+    res = run_cli(test_db, "load", str(good))
+    assert res.returncode == 0 and "Lot 2 chargé : 1 ajout(s)" in res.stdout
+    assert "good.xlsx" in run_cli(test_db, "history").stdout
+
+    stats = json.loads(run_cli(test_db, "stats", "--json").stdout)
+    assert stats[0]["code"] == "TEST-2015" and stats[0]["observations"]["realise"] == 5
+
+    out = tmp_path / "export.csv"
+    assert run_cli(test_db, "export", "--out", str(out)).returncode == 0
+    exported = pd.read_csv(out, sep=";", decimal=",", encoding="utf-8-sig")
+    assert list(exported.columns[:12]) == ["contrat", "indicateur", "indicateur_libelle",
+                                           "territoire", "territoire_libelle", "annee", "nature",
+                                           "ventilation", "modalite", "valeur", "statut", "source"]
+    assert len(exported) == 8 and 44.0 in exported["valeur"].tolist()
+
+    res = run_cli(test_db, "rollback", "2")
+    assert res.returncode == 0 and "Lot 2 annulé" in res.stdout
+    assert run_cli(test_db, "rollback", "2").returncode == 1
+    res = run_cli(test_db, "template", "--contract", "NOPE", "--year", "2021",
+                  "--out", str(tmp_path / "t.xlsx"))
+    assert res.returncode == 1 and "inconnu" in res.stdout

@@ -1,0 +1,137 @@
+"""Every blocking error and warning: located French message, database left as it was."""
+
+from __future__ import annotations
+
+import pytest
+
+from etl.pipeline import check, load
+from tests.conftest import assert_same, snapshot
+from tests.workbooks import write_xlsx
+
+HEAD = ["indicateur", "territoire", "annee", "nature", "valeur"]
+
+
+def rejected(db, tmp_path, rows, name="envoi.xlsx"):
+    """Load a valeurs sheet that must be rejected; return its report table."""
+    before = snapshot(db)
+    path = write_xlsx(tmp_path / name, {"valeurs": rows})
+    checked, result = load(path, db=db)
+    assert result is None, "the file should have been rejected"
+    assert not checked.ok
+    assert_same(before, snapshot(db))
+    return checked.report.table
+
+
+def only_error(table):
+    errors = table[table["gravite"] == "erreur"]
+    assert len(errors) >= 1
+    return errors
+
+
+def test_unknown_indicator_suggests_closest_code(test_db, tmp_path):
+    table = rejected(test_db, tmp_path, [HEAD, ["IND-TXX", "T-QPV1", 2021, "realise", 44]])
+    err = only_error(table).iloc[0]
+    assert (err.onglet, err.ligne, err.colonne, err.valeur) == ("valeurs", 2, "indicateur", "IND-TXX")
+    assert "Code d'indicateur inconnu" in err.message
+    assert "« IND-TX »" in err.message
+
+
+def test_unknown_territory_is_located(test_db, tmp_path):
+    table = rejected(test_db, tmp_path, [HEAD, ["IND-TX", "T-QPV1", 2021, "realise", 44],
+                                         ["IND-TX", "T-QPV9", 2021, "realise", 45]])
+    err = only_error(table).iloc[0]
+    assert (err.ligne, err.colonne, err.valeur) == (3, "territoire", "T-QPV9")
+    assert "Code de territoire inconnu" in err.message and "Code connu le plus proche : « T-QPV" in err.message
+
+
+def test_text_where_a_number_belongs(test_db, tmp_path):
+    table = rejected(test_db, tmp_path, [HEAD, ["IND-TX", "T-QPV1", 2021, "realise", "environ 40"]])
+    err = only_error(table).iloc[0]
+    assert (err.ligne, err.colonne, err.valeur) == (2, "valeur", "environ 40")
+    assert err.message.startswith("Nombre illisible")
+
+
+@pytest.mark.parametrize("year", [1850, 2099])
+def test_year_outside_plausible_range(test_db, tmp_path, year):
+    table = rejected(test_db, tmp_path, [HEAD, ["IND-TX", "T-QPV1", year, "realise", 44]])
+    err = only_error(table).iloc[0]
+    assert (err.ligne, err.colonne, err.valeur) == (2, "annee", str(year))
+    assert "plage plausible 1990-2050" in err.message
+
+
+def test_duplicate_rows_with_different_values(test_db, tmp_path):
+    table = rejected(test_db, tmp_path, [HEAD, ["IND-TX", "T-QPV1", 2021, "realise", 44],
+                                         ["IND-TX", "T-QPV1", 2021, "realise", 47]])
+    errors = only_error(table)
+    assert sorted(errors["ligne"].tolist()) == [2, 3]
+    assert errors["message"].str.contains("valeurs différentes").all()
+
+
+def test_missing_required_column(test_db, tmp_path):
+    table = rejected(test_db, tmp_path, [["indicateur", "territoire", "nature", "valeur", "commentaire"],
+                                         ["IND-TX", "T-QPV1", "realise", 44, None]])
+    err = only_error(table).iloc[0]
+    assert err.colonne == "annee" and err.onglet == "valeurs"
+    assert "Colonne obligatoire « annee » absente" in err.message
+
+
+def test_unknown_nature_and_status(test_db, tmp_path):
+    table = rejected(test_db, tmp_path, [HEAD + ["statut"],
+                                         ["IND-TX", "T-QPV1", 2021, "estimé", 44, "valide"],
+                                         ["IND-TX", "T-QPV1", 2021, "realise", 44, "douteux"]])
+    errors = only_error(table)
+    assert set(zip(errors["ligne"], errors["colonne"])) == {(2, "nature"), (3, "statut")}
+    assert errors["message"].str.contains("Valeurs possibles").all()
+
+
+def test_all_problems_are_reported_at_once(test_db, tmp_path):
+    table = rejected(test_db, tmp_path, [HEAD, ["IND-XX", "T-QPV1", 2021, "realise", 44],
+                                         ["IND-TX", "T-QPV1", 1700, "realise", 44],
+                                         ["IND-TX", "T-QPV2", 2021, "realise", "abc"]])
+    assert sorted(only_error(table)["ligne"].tolist()) == [2, 3, 4]
+
+
+def test_good_rows_are_not_written_when_one_row_is_bad(test_db, tmp_path):
+    rows = [HEAD] + [["IND-TX", "T-QPV1", y, "realise", 40 + y - 2019] for y in (2021, 2022)]
+    rows.append(["IND-TX", "T-QPV2", 2021, "realise", "n/a?"])
+    rejected(test_db, tmp_path, rows)  # asserts the database is unchanged
+
+
+def test_catalogue_errors(test_db, tmp_path):
+    before = snapshot(test_db)
+    path = write_xlsx(tmp_path / "catalogue.xlsx", {
+        "indicateurs": [["code", "libelle", "unite", "polarite", "type", "objectifs", "contrat"],
+                        ["IND-NEW", "Nouvel indicateur", "litres", "hausse", "résultat", "9",
+                         "TEST-2015"]],
+        "territoires": [["code", "libelle", "type", "references"],
+                        ["T-QPV3", "Quartier Trois", "quartier", "T-COMM"]],
+    })
+    checked, result = load(path, db=test_db)
+    assert result is None
+    table = checked.report.table
+    located = set(zip(table["onglet"], table["colonne"]))
+    assert {("indicateurs", "unite"), ("indicateurs", "objectifs"), ("territoires", "type"),
+            ("territoires", "references")} <= located
+    assert_same(before, snapshot(test_db))
+
+
+def test_warnings_do_not_block(test_db, tmp_path):
+    path = write_xlsx(tmp_path / "avert.xlsx", {"valeurs": [
+        HEAD,
+        ["IND-TX", "T-QPV1", 2021, "realise", 104],       # percent above 100, far from 2020's 42
+        ["IND-TX", "T-QPV2", 2024, "realise", 30],        # outside 2015-2022
+        ["IND-DE", "T-QPV1", 2021, "realise", 3000],      # more than double 2020's 1 200
+        ["IND-DE", "T-QPV2", 2021, "realise", 10], ["IND-DE", "T-QPV2", 2021, "realise", 10],
+    ]})
+    checked = check(path, db=test_db)
+    table = checked.report.table
+    assert checked.ok and checked.report.n_errors == 0
+    warn = table[table["gravite"] == "avertissement"]
+    messages = dict(zip(zip(warn["ligne"], warn["colonne"]), warn["message"]))
+    assert "Pourcentage supérieur à 100" in messages[(2, "valeur")] or any(
+        "Pourcentage supérieur à 100" in m for m in warn["message"])
+    assert "hors de la période du contrat" in messages[(3, "annee")]
+    assert "année précédente (1\u202f200)" in messages[(4, "valeur")]
+    assert "Ligne en double" in messages[(5, "valeur")]
+    _, result = load(path, db=test_db)
+    assert result is not None and result.total("inserted") == 4
