@@ -496,7 +496,7 @@ def build_tmvl() -> dict[str, list[dict]]:
 # Blois
 # --------------------------------------------------------------------------------------------
 
-BLOIS_ENJEUX = {  # enjeu -> (title line, [first line of each "Axe stratégique n"], last lines)
+BLOIS_ENJEUX = {  # enjeu -> (title line, [(first, last) line of each "Axe stratégique n"])
     1: (958, [(959, 960), (962, 963), (965, 966), (968, 970)]),
     2: (1021, [(1022, 1023), (1025, 1026), (1028, 1030), (1032, 1033), (1035, 1035),
                (1037, 1038), (1040, 1041)]),
@@ -834,7 +834,8 @@ def build_blois() -> dict[str, list[dict]]:
         "code": "BLOIS-2015", "nom": "Contrat de Ville 2015 – 2020 – Blois",
         "periode_debut": 2015, "periode_fin": 2020, "annee_reference": None,
         "annee_cible": None, "generation": "2015-2022", "niveaux": "enjeu > axe",
-        "source": "Contrat de ville de Blois 2015-2020 (seed 003) : Partie II orientations "
+        "source": "Contrat de ville de Blois 2015-2020 (seed 003 ; intitulé du pied de page "
+                  "l. 816) : Partie II orientations "
                   "stratégiques l. 935-1446 ; Annexe 6 Cahier d'engagement de l'État "
                   "(indicateurs de suivi) l. 3097-5436 ; diagnostic Partie I l. 171-933",
     }]

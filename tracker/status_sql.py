@@ -142,16 +142,24 @@ LEFT JOIN {reason_texts} ON r.reason = s.reason
 """
 
 
-def series_status_sql(contract_code: str | None = None) -> tuple[str, list]:
+def series_status_sql(contract_code: str | None = None,
+                      as_of: int | None = None) -> tuple[str, list]:
     """SQL text and parameters: one row per series with at least one observation.
 
     Columns: indicator_code, territory_code, breakdown, modality, contract_code, polarity,
     unit, d, baseline_year, baseline, target_year, target, year, value, last_actual_year,
     A, E, P, threshold_on_track, threshold_acceleration, status, label, icon, reason,
-    reason_text. Restricted to one contract when `contract_code` is given.
+    reason_text. Restricted to one contract when `contract_code` is given, and to the actuals
+    up to `as_of` (the year chosen in the sidebar) when it is given.
     """
-    where = "WHERE i.contract_code = ?" if contract_code is not None else ""
-    params = [contract_code] if contract_code is not None else []
+    conditions, params = [], []
+    if contract_code is not None:
+        conditions.append("i.contract_code = ?")
+        params.append(contract_code)
+    if as_of is not None:  # the status as it stood in year `as_of`: later actuals are ignored
+        conditions.append("(o.nature <> 'realise' OR o.year <= ?)")
+        params.append(int(as_of))
+    where = ("WHERE " + " AND ".join(conditions)) if conditions else ""
     sql = _SQL.format(
         where=where,
         key=_KEY,
@@ -178,9 +186,9 @@ def create_views(con) -> None:
     con.execute(f"CREATE OR REPLACE VIEW series_status AS {sql}")
 
 
-def fetch_series_status(con, contract_code: str | None = None):
+def fetch_series_status(con, contract_code: str | None = None, as_of: int | None = None):
     """The statuses as a pandas DataFrame (one row per series)."""
-    sql, params = series_status_sql(contract_code)
+    sql, params = series_status_sql(contract_code, as_of)
     return con.execute(sql, params).df()
 
 
