@@ -189,7 +189,7 @@ class _Generator:
 
 def demo_values(workbook_path: str | Path) -> pd.DataFrame:
     """Deterministic demonstration `valeurs` table for the Amboise workbook (statut `demo`)."""
-    sheets = pd.read_excel(workbook_path, sheet_name=None)
+    sheets = pd.read_excel(workbook_path, sheet_name=None, engine="calamine")
     indicators = sheets["indicateurs"]
     gen = _Generator(sheets["territoires"])
     rows: list[dict] = []

@@ -57,3 +57,31 @@ def default_db(default_db_template, tmp_path) -> Path:
     db = tmp_path / "suivi.duckdb"
     shutil.copy(default_db_template, db)
     return db
+
+
+@pytest.fixture
+def app(default_db, monkeypatch):
+    """Factory for the real app through AppTest, on a private copy of the embedded default.
+
+    app(page="pages/quartiers.py", contrat="AMBOISE-2015", quartier="AMB-QPV-VE") opens the app
+    with those query parameters (as a shared link would) and switches to the page.
+    """
+    from streamlit.testing.v1 import AppTest
+
+    from tracker.db import ROOT
+
+    monkeypatch.setenv("SUIVI_DB", str(default_db))
+
+    def make(page: str | None = None, **params) -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+        for key, value in params.items():
+            at.query_params[key] = str(value)
+        at.run()
+        if page:
+            at.switch_page(page)
+            at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    make.db = default_db
+    return make

@@ -1,0 +1,9 @@
+"""Page placeholder (being written)."""
+
+import streamlit as st
+
+from tracker import ui
+
+sel = ui.selection()
+st.title("catalogue")
+st.write(sel)

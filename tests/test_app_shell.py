@@ -1,0 +1,33 @@
+"""The app shell: builds the database when absent, sidebar state mirrored in the URL."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from tracker.db import ROOT
+
+
+def test_app_builds_database_when_absent(tmp_path, monkeypatch):
+    db = tmp_path / "absent.duckdb"
+    monkeypatch.setenv("SUIVI_DB", str(db))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception
+    assert db.exists()
+    assert at.sidebar.selectbox[0].value == "AMBOISE-2015"
+    assert any("Valeurs de démonstration" in w.value for w in at.warning)
+
+
+def test_shared_link_sets_the_selection(app):
+    at = app(contrat="AMBOISE-2015", quartier="AMB-QPV-VE", annee="2021")
+    contract, quartier, year = (sb.value for sb in at.sidebar.selectbox[:3])
+    assert (contract, quartier, year) == ("AMBOISE-2015", "AMB-QPV-VE", 2021)
+    assert at.query_params["quartier"] == ["AMB-QPV-VE"] or at.query_params["quartier"] == "AMB-QPV-VE"
+
+
+def test_changing_contract_updates_url_and_resets_quartier(app):
+    at = app(contrat="AMBOISE-2015", quartier="AMB-QPV-VE")
+    at.sidebar.selectbox[0].set_value("BLOIS-2015").run()
+    params = {k: (v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
+    assert params["contrat"] == "BLOIS-2015" and "quartier" not in params
+    assert not any("Valeurs de démonstration" in w.value for w in at.warning)

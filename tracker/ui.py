@@ -1,0 +1,146 @@
+"""Streamlit glue shared by every page: cached queries, the sidebar selection kept in the URL,
+the demonstration notice and status badges. Pages call these and only lay out results.
+
+Queries are cached per (database file, data version): the version is the batch log's size and
+last id, so loading or rolling back a batch invalidates every cached result at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from tracker import db, fmt, queries
+from tracker import progress as pg
+
+DEMO_NOTICE = ("**Valeurs de démonstration** : ce contrat contient des valeurs générées pour "
+               "montrer le fonctionnement du tableau de bord (statut « démo »). Elles ne sont pas "
+               "réelles. Commande pour les supprimer : `python -m etl demo remove`.")
+
+
+def db_file() -> str:
+    return str(db.db_path())
+
+
+def ensure_database() -> None:
+    """Build the database from the embedded default when it is absent, instead of failing."""
+    path = db.db_path()
+    if path.exists():
+        return
+    from etl.pipeline import init
+
+    with st.spinner("Première ouverture : construction de la base à partir des contrats "
+                    "embarqués…"):
+        init(path, demo=True)
+
+
+def data_version() -> tuple:
+    with db.connection(db_file()) as con:
+        return queries.data_version(con)
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _cached(name: str, path: str, version: tuple, args: tuple):
+    with db.connection(path) as con:
+        return getattr(queries, name)(con, *args)
+
+
+def query(name: str, *args):
+    """Call tracker.queries.<name>(con, *args) through the cache."""
+    args = tuple(tuple(a) if isinstance(a, list) else a for a in args)
+    return _cached(name, db_file(), data_version(), args)
+
+
+def clear_cache() -> None:
+    _cached.clear()
+
+
+@dataclass(frozen=True)
+class Selection:
+    contract: str | None
+    quartier: str | None
+    year: int | None
+
+
+def _init_from_url(key: str, options: list, default):
+    """First run of a session: take the value from the shared link when it is valid."""
+    if key not in st.session_state or st.session_state[key] not in options:
+        wanted = st.query_params.get(key)
+        if key == "annee" and wanted is not None:
+            wanted = int(wanted) if str(wanted).isdigit() else None
+        st.session_state[key] = wanted if wanted in options else default
+
+
+def sidebar() -> Selection:
+    """Contract, quartier and year pickers, mirrored in the URL so every view is a link."""
+    contracts = query("contracts")
+    if contracts.empty:
+        st.sidebar.info("Aucun contrat dans la base.")
+        return Selection(None, None, None)
+    codes = contracts["code"].tolist()
+    names = dict(zip(contracts["code"], contracts["name"]))
+    _init_from_url("contrat", codes, "AMBOISE-2015" if "AMBOISE-2015" in codes else codes[0])
+    contract = st.sidebar.selectbox("Contrat", codes, key="contrat",
+                                    format_func=lambda c: f"{names[c]} ({c})")
+
+    quarts = query("quartiers", contract)
+    q_codes = [""] + quarts["code"].tolist()
+    q_labels = {"": "Tous les quartiers", **dict(zip(quarts["code"], quarts["label"]))}
+    _init_from_url("quartier", q_codes, "")
+    quartier = st.sidebar.selectbox("Quartier", q_codes, key="quartier",
+                                    format_func=lambda c: q_labels.get(c, c))
+
+    info = contracts.set_index("code").loc[contract]
+    catalogue = query("indicators", contract)
+    last = catalogue["last_year"].dropna()
+    start = int(info["period_start"])
+    end = int(max([info["period_end"], *(last.tolist() or [info["period_end"]])]))
+    years = list(range(end, start - 1, -1))
+    default_year = int(last.max()) if len(last) else int(info["period_end"])
+    _init_from_url("annee", years, default_year)
+    year = st.sidebar.selectbox("Année", years, key="annee",
+                                help="Année d'évaluation : les valeurs postérieures sont ignorées.")
+
+    params = {"contrat": contract, "annee": str(year)}
+    if quartier:
+        params["quartier"] = quartier
+    for key in ("contrat", "quartier", "annee"):
+        if key not in params and key in st.query_params:
+            del st.query_params[key]
+    st.query_params.update(params)
+    selection = Selection(contract, quartier or None, int(year))
+    st.session_state["selection"] = selection
+    return selection
+
+
+def selection() -> Selection:
+    return st.session_state.get("selection", Selection(None, None, None))
+
+
+def demo_notice(contract: str | None) -> None:
+    if contract and query("has_demo", contract):
+        st.warning(DEMO_NOTICE, icon="⚠️")
+
+
+def status_text(code: str) -> str:
+    """Icon + French label: a status is never shown by colour alone."""
+    info = pg.STATUS_BY_CODE[code]
+    return f"{info.icon} {info.label}"
+
+
+def status_column(df: pd.DataFrame, column: str = "status") -> pd.Series:
+    return df[column].map(status_text)
+
+
+def number_column(label: str, unit: str | None = None, help: str | None = None):
+    """column_config for a number shown the French way ('1 234,5', '12,5 %')."""
+    suffix = {"percent": " %", "rate": " %", "eur": " €"}.get(unit or "", "")
+    return st.column_config.NumberColumn(label, format="localized", help=help) if not suffix \
+        else st.column_config.NumberColumn(f"{label} ({suffix.strip()})", format="localized",
+                                           help=help)
+
+
+def fr(value, unit: str | None = None) -> str:
+    return fmt.with_unit(value, unit)
