@@ -101,7 +101,7 @@ def comparison_chart(values: pd.DataFrame, title: str) -> go.Figure:
     """One line per territory x indicator over time."""
     fig = go.Figure()
     units = values["unit"].dropna().unique().tolist()
-    for i, ((ind, ter), part) in enumerate(values.groupby(["indicator_code", "territory_code"],
+    for i, ((ind, _ter), part) in enumerate(values.groupby(["indicator_code", "territory_code"],
                                                           sort=False)):
         part = part.sort_values("year")
         name = f"{part['territory_label'].iloc[0]} – {ind}"
