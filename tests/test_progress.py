@@ -259,7 +259,7 @@ def test_explain_of_achieved_and_not_achieved():
     assert r.explain()[-1] == "Statut : ✔ Objectif atteint"
     r = up(2025, 55)
     assert r.formula == ("A = (V − B) / (C − B) = (55 − 40) / (60 − 40) = 0,75 "
-                         "(75\u00a0% du chemin parcouru)")
+                         "(75\u202f% du chemin parcouru)")
     assert any("Échéance passée (t = 2025 ≥ T = 2025)" in line for line in r.explain())
     custom = up(2020, 50, Thresholds(0.9, 0.5))
     assert any("en bonne voie si P ≥ 0,9 ;" in line for line in custom.explain())
@@ -269,7 +269,7 @@ def test_french_number_format():
     assert pg.fr_number(1234.5) == "1\u202f234,5"
     assert pg.fr_number(-0.25) == "−0,25"
     assert pg.fr_number(2.0) == "2"
-    assert pg.fr_percent(0.5) == "50\u00a0%"
+    assert pg.fr_percent(0.5) == "50\u202f%"
 
 
 # --- trend ------------------------------------------------------------------------------------
@@ -336,8 +336,8 @@ def test_trend_not_assessable():
 def test_trend_explain_in_french():
     t = trend([(2015, 100), (2020, 110)], "count", "higher_better")
     lines = t.explain()
-    assert lines[0].endswith("= 1,92\u00a0% par an")
-    assert lines[1] == "Seuil : ± 0,5\u00a0% par an"
+    assert lines[0].endswith("= 1,92\u202f% par an")
+    assert lines[1] == "Seuil : ± 0,5\u202f% par an"
     assert lines[2] == "⊕ Tendance favorable"
 
 

@@ -18,19 +18,24 @@ def is_missing(value) -> bool:
         (hasattr(value, "__class__") and value.__class__.__name__ == "NAType")
 
 
-def number(value, decimals: int | None = None) -> str:
-    """1234.5 -> '1 234,5'; decimals=None keeps up to 2 significant decimals, trims zeros."""
+def number(value, decimals: int | None = None, trim: bool = False) -> str:
+    """1234.5 -> '1 234,5' (narrow no-break space, decimal comma, typographic minus).
+
+    decimals=None picks a precision for display (0 for whole numbers, else 1 or 2) and drops
+    trailing zeros; with `decimals` the precision is fixed, unless `trim` drops trailing zeros.
+    """
     if is_missing(value):
         return "–"
     value = float(value)
     if decimals is None:
         decimals = 0 if value == int(value) else (1 if abs(value) >= 100 else 2)
-        text = f"{value:,.{decimals}f}"
-        if "." in text:
-            text = text.rstrip("0").rstrip(".")
-    else:
-        text = f"{value:,.{decimals}f}"
-    return text.replace(",", NBSP).replace(".", ",")
+        trim = True
+    text = f"{value:,.{decimals}f}"
+    if trim and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    if text in ("-0", ""):
+        text = "0"
+    return text.replace(",", NBSP).replace(".", ",").replace("-", "\u2212")
 
 
 def percent(value, decimals: int = 1) -> str:
@@ -40,11 +45,11 @@ def percent(value, decimals: int = 1) -> str:
     return f"{number(value, decimals)}{NBSP}%"
 
 
-def share(value, decimals: int = 0) -> str:
-    """0.125 -> '12,5 %' (a ratio shown as percent)."""
+def share(value, decimals: int = 1) -> str:
+    """0.125 -> '12,5 %' (a ratio shown as percent, trailing zeros dropped)."""
     if is_missing(value):
         return "–"
-    return percent(float(value) * 100, decimals)
+    return f"{number(float(value) * 100, decimals, trim=True)}{NBSP}%"
 
 
 def with_unit(value, unit: str | None) -> str:

@@ -35,6 +35,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
+from tracker import fmt
+
 # --- Thresholds: the only place where these numbers are written ------------------------------
 
 #: Pace at or above which a series is « En bonne voie » (Open SDG default).
@@ -163,20 +165,13 @@ def polarity_sign(polarity) -> int | None:
 
 
 def fr_number(x, decimals: int = 3) -> str:
-    """French number: decimal comma, narrow no-break space between thousands, no trailing 0."""
-    if x is None:
-        return "—"
-    text = f"{x:,.{decimals}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    if text in ("-0", ""):
-        text = "0"
-    return text.replace(",", "\u202f").replace(".", ",").replace("-", "−")
+    """Numbers in calculation details: up to 3 decimals, trailing zeros dropped (tracker/fmt)."""
+    return fmt.number(x, decimals, trim=True)
 
 
 def fr_percent(x, decimals: int = 1) -> str:
     """A share as a French percentage: 0.5 -> « 50 % »."""
-    return "—" if x is None else f"{fr_number(100 * x, decimals)}\u00a0%"
+    return fmt.share(x, decimals)
 
 
 # --- Assessment of one series against its target ---------------------------------------------

@@ -1,0 +1,176 @@
+"""End-to-end: Playwright drives Debian's Chromium against the server `make run` starts.
+
+Screenshots of every page land in tests/artifacts/ (ignored by git) so a person can look at
+what the app shows.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from etl.template import write_template
+from tracker.db import ROOT, connection
+
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-dev-shm-usage"]
+ERROR_TEXT = re.compile(r"Traceback|Exception|StreamlitAPIException|Erreur inattendue")
+
+PAGES = {
+    "vue-ensemble": "Vue d'ensemble", "priorites": "Priorités", "quartiers": "Quartiers",
+    "comparer": "Comparer", "fiche-indicateur": "Fiche indicateur", "catalogue": "Catalogue",
+    "import": "Import", "bilan": "Bilan annuel",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(default_db_template, tmp_path_factory):
+    """`make run` on a private copy of the embedded default, on a free local port."""
+    db = tmp_path_factory.mktemp("browser") / "suivi.duckdb"
+    shutil.copy(default_db_template, db)
+    port = free_port()
+    log = open(db.parent / "server.log", "w")
+    proc = subprocess.Popen(["make", "-s", "run", f"DB={db}", f"PORT={port}"], cwd=ROOT,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                            env={**os.environ, "SUIVI_DB": str(db)})
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        os.killpg(proc.pid, signal.SIGTERM)
+        pytest.fail("the server did not start: " + (db.parent / "server.log").read_text()[-2000:])
+    yield {"url": url, "db": db}
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=20)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser) -> Page:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="fr-FR",
+                                  accept_downloads=True)
+    pg = context.new_page()
+    yield pg
+    context.close()
+
+
+def wait_ready(page: Page) -> None:
+    """Streamlit renders in several passes: wait until the script has finished running."""
+    page.wait_for_selector("[data-testid='stApp']", timeout=60_000)
+    page.wait_for_timeout(500)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+    page.wait_for_timeout(300)
+
+
+def assert_no_error(page: Page) -> None:
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert not ERROR_TEXT.search(page.inner_text("[data-testid='stMain']"))
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_every_page_loads_without_error(server, page):
+    for path, title in PAGES.items():
+        page.goto(f"{server['url']}/{path}?contrat=AMBOISE-2015&annee=2022")
+        wait_ready(page)
+        expect(page.locator("[data-testid='stMain']")).to_contain_text(title.split()[0],
+                                                                       timeout=30_000)
+        assert_no_error(page)
+        shot(page, f"page-{path}")
+
+
+def test_shared_link_opens_the_quartier_page(server, page):
+    page.goto(f"{server['url']}/quartiers?contrat=AMBOISE-2015&quartier=AMB-QPV-VE&annee=2022")
+    wait_ready(page)
+    main = page.locator("[data-testid='stMain']")
+    expect(main).to_contain_text("La Verrerie", timeout=30_000)
+    expect(main).to_contain_text("Amboise")
+    sidebar = page.locator("[data-testid='stSidebar']")
+    expect(sidebar).to_contain_text("La Verrerie")
+    assert "quartier=AMB-QPV-VE" in page.url
+    assert_no_error(page)
+    shot(page, "lien-partage-quartier")
+
+
+def test_upload_a_workbook_on_the_import_page(server, page, tmp_path):
+    import openpyxl
+
+    out = tmp_path / "saisie.xlsx"
+    with connection(server["db"]) as con:
+        write_template(con, "AMBOISE-2015", 2024, out)
+    wb = openpyxl.load_workbook(out)
+    ws = wb["valeurs"]
+    header = [c.value for c in ws[1]]
+    ws.cell(2, header.index("valeur") + 1).value = 12.5
+    ws.cell(2, header.index("source") + 1).value = "Test navigateur"
+    wb.save(out)
+    indicator, territory = ws.cell(2, 1).value, ws.cell(2, 2).value
+
+    page.goto(f"{server['url']}/import?contrat=AMBOISE-2015&annee=2024")
+    wait_ready(page)
+    page.locator("input[type='file']").set_input_files(str(out))
+    wait_ready(page)
+    main = page.locator("[data-testid='stMain']")
+    expect(main).to_contain_text("nouveau", timeout=30_000)
+    shot(page, "import-apercu")
+    page.get_by_role("button", name=re.compile("Confirmer")).click()
+    wait_ready(page)
+    expect(main).to_contain_text(re.compile(r"Lot \d+ chargé"), timeout=30_000)
+    assert_no_error(page)
+    shot(page, "import-charge")
+    with connection(server["db"], read_only=True) as con:
+        got = con.execute("SELECT value, source FROM observation WHERE indicator_code = ? AND "
+                          "territory_code = ? AND year = 2024", [indicator, territory]).fetchall()
+    assert got == [(12.5, "Test navigateur")]
+
+
+def test_download_the_bilan(server, page):
+    page.goto(f"{server['url']}/bilan?contrat=AMBOISE-2015&annee=2022")
+    wait_ready(page)
+    button = page.get_by_role("button", name=re.compile("HTML"))
+    expect(button).to_be_visible(timeout=60_000)
+    with page.expect_download(timeout=60_000) as info:
+        button.click()
+    path = Path(info.value.path())
+    html = path.read_text(encoding="utf-8")
+    assert "Amboise" in html and "Valeurs de démonstration" in html or "démonstration" in html
+    assert "<script src=\"http" not in html
+    assert_no_error(page)
+    shot(page, "bilan")
