@@ -105,3 +105,21 @@ def test_demo_values_are_removed_by_one_command(default_db):
         left = con.sql("SELECT count(*) FROM observation_v WHERE status = 'demo'").fetchall()
         after_real = con.sql("SELECT count(*) FROM observation WHERE status <> 'demo'").fetchall()
     assert n > 1000 and left[0][0] == 0 and before_real == after_real
+
+
+def test_init_twice_changes_nothing(default_db):
+    from etl.pipeline import init
+    from tests.conftest import assert_same, snapshot
+
+    before = snapshot(default_db)
+    results = init(default_db, demo=True)
+    assert all(c.ok and r is not None and not r.changed for _, c, r in results)
+    assert_same(before, snapshot(default_db))
+
+
+def test_shared_territories_are_stored_once(default_db_template):
+    with connection(default_db_template, read_only=True) as con:
+        users = con.sql("SELECT contract_code FROM contract_territory WHERE territory_code = "
+                        "'DEP-37' ORDER BY 1").df()["contract_code"].tolist()
+        versions = con.sql("SELECT count(*) FROM territory_v WHERE code = 'FR'").fetchall()[0][0]
+    assert users == ["AMBOISE-2015", "BLOIS-2015"] and versions == 1

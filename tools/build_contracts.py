@@ -1016,14 +1016,55 @@ def self_check(name: str, sheets: dict[str, list[dict]]) -> str:
             f"valeurs {len(sheets['valeurs'])}")
 
 
+# Administrative territories several contracts compare with. Each workbook that needs one
+# carries this exact row, so every workbook stays self-contained and loading a second one
+# finds the row unchanged (the same territory is never stored twice under two codes).
+SHARED_TERRITORIES = {
+    "FR": {"code": "FR", "libelle": "France", "type": "france", "geographie": None,
+           "population": None, "annee_population": None, "references": None,
+           "source": "Référentiel administratif (code commun à tous les contrats)"},
+    "REG-24": {"code": "REG-24", "libelle": "Centre-Val de Loire", "type": "region",
+               "geographie": None, "population": None, "annee_population": None,
+               "references": "FR",
+               "source": "Référentiel administratif (code commun à tous les contrats ; "
+                         "« Région Centre » dans les documents de 2015)"},
+    "DEP-37": {"code": "DEP-37", "libelle": "Indre-et-Loire", "type": "departement",
+               "geographie": None, "population": None, "annee_population": None,
+               "references": "REG-24;FR",
+               "source": "Référentiel administratif (code commun à tous les contrats)"},
+}
+LOCAL_ALIASES = {"BLO-FR": "FR", "BLO-REG-24": "REG-24", "BLO-DEP-37": "DEP-37"}
+
+
+def share_admin_territories(sheets: dict[str, list[dict]]) -> None:
+    """Replace local copies of shared territories by the shared code and row."""
+    def rename(code):
+        return LOCAL_ALIASES.get(code, code) if isinstance(code, str) else code
+
+    for row in sheets.get("valeurs", []):
+        row["territoire"] = rename(row["territoire"])
+    rows = []
+    for row in sheets["territoires"]:
+        if row.get("references"):
+            row["references"] = ";".join(rename(c) for c in row["references"].split(";"))
+        code = rename(row["code"])
+        rows.append(dict(SHARED_TERRITORIES[code]) if code in SHARED_TERRITORIES else row)
+    sheets["territoires"] = rows
+
+
 def main(argv: list[str]) -> int:
     built = {
         "amboise.xlsx": build_amboise(), "ales.xlsx": build_ales(),
         "blois.xlsx": build_blois(), "tmvl.xlsx": build_tmvl(),
     }
-    # Territory and indicator codes are unique across the whole database.
+    for sheets in built.values():
+        share_admin_territories(sheets)
+    # Territory codes are unique across the database, except the shared rows, which must be
+    # identical wherever they appear; indicator codes are unique.
     for sheet in ("territoires", "indicateurs"):
-        codes = Counter(r["code"] for s in built.values() for r in s[sheet])
+        rows = [r for s in built.values() for r in s[sheet]
+                if not (sheet == "territoires" and r["code"] in SHARED_TERRITORIES)]
+        codes = Counter(r["code"] for r in rows)
         clash = [c for c, n in codes.items() if n > 1]
         assert not clash, (sheet, clash)
     for name, sheets in built.items():
