@@ -135,12 +135,29 @@ def cmd_demo(args) -> int:
     return 0
 
 
+class FrenchHelp(argparse.HelpFormatter):
+    """argparse's own words (usage, options, help) in French, like the rest of the CLI."""
+
+    def add_usage(self, usage, actions, groups, prefix=None):
+        return super().add_usage(usage, actions, groups,
+                                 "utilisation : " if prefix is None else prefix)
+
+
+def _parser(*args, **kwargs) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(*args, formatter_class=FrenchHelp, add_help=False, **kwargs)
+    p.add_argument("-h", "--help", action="help", help="afficher cette aide et quitter")
+    p._positionals.title = "arguments"
+    p._optionals.title = "options"
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m etl",
-                                description="Suivi QPV : chargement et contrôle des classeurs.")
+    p = _parser(prog="python -m etl",
+                description="Suivi QPV : chargement et contrôle des classeurs.")
     p.add_argument("--db", help="fichier de base DuckDB (défaut : $SUIVI_DB ou data/suivi.duckdb)")
     p.add_argument("--user", help="nom de l'utilisateur enregistré dans l'historique")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMANDE")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMANDE",
+                         parser_class=_parser, title="commandes")
 
     s = sub.add_parser("init", help="construire la base à partir des classeurs de data/contrats")
     s.add_argument("--no-demo", action="store_true", help="sans les valeurs de démonstration")

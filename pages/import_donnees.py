@@ -1,9 +1,173 @@
-"""Page placeholder (being written)."""
+"""Import (observatory staff): check a file, preview what it changes, load it, undo a batch,
+download the pre-filled template.
+
+A checked upload is kept in the session under its sha256: the confirm button survives reruns
+and a file loaded once is never loaded again by a second click. Every write goes through
+tracker/imports.py (`load`, `rollback`), the one place an access check can be added.
+"""
 
 import streamlit as st
 
-from tracker import ui
+from etl.history import RollbackError
+from etl.pipeline import check, preview_changes
+from tracker import imports, ui
 
 sel = ui.selection()
-st.title("import_donnees")
-st.write(sel)
+db = ui.db_file()
+uploads: dict = st.session_state.setdefault("import_uploads", {})
+
+st.title("Import des données")
+st.caption("Contrôlez un classeur (rien n'est écrit), vérifiez ce qui va changer, puis "
+           "confirmez le chargement. Chaque chargement est un lot que l'on peut annuler.")
+
+flash = st.session_state.pop("import_flash", None)
+if flash:
+    getattr(st, flash[0])(flash[1])
+
+
+def show_report(checked) -> None:
+    report = checked.report
+    n_err, n_warn = report.n_errors, report.n_warnings
+    summary = f"{n_err} erreur(s) bloquante(s), {n_warn} avertissement(s)."
+    if n_err:
+        st.error(f"Fichier refusé : {summary} Rien n'a été écrit dans la base. Corrigez les "
+                 "cellules indiquées puis déposez à nouveau le fichier.", icon="⛔")
+    elif n_warn:
+        st.warning(f"Fichier valide : {summary} Les avertissements n'empêchent pas le "
+                   "chargement.", icon="⚠️")
+    else:
+        st.success(f"Fichier valide : {summary}", icon="✅")
+    for line in report.info:
+        st.info(line)
+    if n_err or n_warn:
+        table = imports.report_frame(checked)
+        st.dataframe(table.head(imports.MAX_ROWS), hide_index=True, width="stretch",
+                     column_config={"Ligne": st.column_config.NumberColumn("Ligne", format="%d")})
+        if len(table) > imports.MAX_ROWS:
+            st.caption(f"{imports.MAX_ROWS} premières lignes affichées sur {len(table)} : "
+                       "téléchargez le rapport complet.")
+        st.download_button("Télécharger le rapport de contrôle (CSV)",
+                           table.to_csv(index=False, sep=";").encode("utf-8-sig"),
+                           file_name="rapport-controle.csv", mime="text/csv", on_click="ignore")
+
+
+def show_preview(entry: dict, key: str) -> None:
+    preview = entry["preview"]
+    counts = imports.preview_counts(preview)
+    st.subheader("Ce que le chargement va changer")
+    cols = st.columns(3)
+    cols[0].metric("Nouvelles valeurs", counts["nouveau"])
+    cols[1].metric("Valeurs modifiées", counts["modifié"])
+    cols[2].metric("Valeurs inchangées", counts["inchangé"])
+    show_all = st.toggle("Afficher aussi les valeurs inchangées", key=f"all-{key}")
+    table = imports.preview_frame(db, preview, changed_only=not show_all)
+    if table.empty:
+        st.info("Aucune valeur nouvelle ni modifiée dans ce fichier.")
+    else:
+        st.dataframe(table, hide_index=True, width="stretch",
+                     column_config={"Année": st.column_config.NumberColumn("Année", format="%d")})
+        shown = counts["nouveau"] + counts["modifié"] + (counts["inchangé"] if show_all else 0)
+        if shown > len(table):
+            st.caption(f"{len(table)} premières lignes affichées sur {shown}.")
+
+
+def confirm_load(entry: dict, key: str) -> None:
+    if not st.button("Confirmer le chargement", type="primary", key=f"confirm-{key}"):
+        return
+    if entry["result"] is not None:  # a second click on a file already loaded
+        return
+    with st.spinner("Chargement en cours…"):
+        checked, result = imports.load(entry["checked"], db)
+    if result is None:
+        entry.update(checked=checked, preview=None)  # the database changed since the check
+        st.rerun()
+    entry["result"] = result
+    ui.clear_cache()
+    st.rerun()
+
+
+# --- 1. Check and load a file -------------------------------------------------------------------
+st.header("1. Contrôler et charger un fichier")
+uploaded = st.file_uploader("Classeur à contrôler (.xlsx, .xlsm, .csv, .parquet)",
+                            type=["xlsx", "xlsm", "csv", "parquet"], key="import_file",
+                            help="Modèle annuel (onglet « valeurs ») ou classeur complet d'un "
+                                 "contrat. Le contrôle n'écrit rien dans la base.")
+if uploaded is not None:
+    data = uploaded.getvalue()
+    key = imports.digest(data)
+    entry = uploads.get(key)
+    version = ui.data_version()
+    if entry is None or (entry["result"] is None and entry["version"] != version):
+        with st.spinner("Contrôle du fichier…"):
+            checked = check(data, name=uploaded.name, db=db)
+            preview = preview_changes(checked, db) if checked.ok else None
+        entry = {"name": uploaded.name, "checked": checked, "preview": preview, "result": None,
+                 "version": version}
+        uploads.clear()  # keep only the current upload in memory
+        uploads[key] = entry
+    if entry["result"] is not None:
+        result = entry["result"]
+        if result.batch_id is None:
+            st.info(f"« {entry['name']} » : {result.summary()}")
+        else:
+            st.success(f"« {entry['name']} » chargé : {result.summary()} Numéro de lot : "
+                       f"{result.batch_id}.", icon="✅")
+    else:
+        show_report(entry["checked"])
+        if entry["checked"].ok:
+            show_preview(entry, key[:16])
+            confirm_load(entry, key[:16])
+
+# --- 2. Batch history and rollback --------------------------------------------------------------
+st.header("2. Historique des lots")
+log = imports.batches(db)
+if log.empty:
+    st.info("Aucun lot dans la base.")
+else:
+    st.dataframe(imports.history_frame(log), hide_index=True, width="stretch", column_config={
+        "Lot": st.column_config.NumberColumn("Lot", format="%d"),
+        "Ajouts": st.column_config.NumberColumn("Ajouts (valeurs)", format="localized"),
+        "Mises à jour": st.column_config.NumberColumn("Mises à jour (valeurs)",
+                                                      format="localized"),
+        "Inchangées": st.column_config.NumberColumn("Inchangées (valeurs)", format="localized"),
+    })
+    choices = imports.undoable(log)
+    with st.expander("Annuler un lot", expanded=False):
+        if choices.empty:
+            st.info("Aucun chargement à annuler.")
+        else:
+            labels = {int(r["lot"]): imports.batch_choice_label(r) for _, r in choices.iterrows()}
+            batch_id = st.selectbox("Lot à annuler", list(labels), format_func=labels.get,
+                                    key="rollback_batch")
+            st.caption("L'annulation est elle-même un lot : les valeurs du lot annulé sont "
+                       "remplacées par celles qu'il avait remplacées. Rien n'est effacé.")
+            sure = st.checkbox(f"Je confirme l'annulation du lot {batch_id}",
+                               key=f"rollback_sure_{batch_id}")
+            if st.button("Annuler ce lot", disabled=not sure, key="rollback_go"):
+                try:
+                    new_id = imports.rollback(db, batch_id)
+                except RollbackError as exc:
+                    st.error(f"Annulation refusée : {exc}", icon="⛔")
+                else:
+                    for item in uploads.values():
+                        if item["result"] is not None and item["result"].batch_id == batch_id:
+                            item["result"] = None  # the same file may be loaded again
+                    ui.clear_cache()
+                    st.session_state["import_flash"] = (
+                        "success", f"Lot {batch_id} annulé (lot d'annulation {new_id}).")
+                    st.rerun()
+
+# --- 3. Template -------------------------------------------------------------------------------
+st.header("3. Modèle de saisie pré-rempli")
+if not sel.contract:
+    st.info("Choisissez un contrat dans la barre latérale.")
+else:
+    year = st.number_input("Année à saisir", min_value=1990, max_value=2050,
+                           value=int(sel.year or 2022), step=1, key="template_year")
+    st.caption(f"Une ligne par indicateur mesurable × quartier du contrat {sel.contract}, avec "
+               "la valeur précédente pour aide ; remplissez la colonne « valeur ».")
+    st.download_button(f"Télécharger le modèle {sel.contract} – {int(year)} (.xlsx)",
+                       data=lambda: imports.template_bytes(db, sel.contract, int(year)),
+                       file_name=f"modele-{sel.contract}-{int(year)}.xlsx",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                       on_click="ignore", key="template_download")

@@ -234,3 +234,11 @@ def has_demo(con, contract_code: str | None = None) -> bool:
         WHERE o.status = 'demo' AND (? IS NULL OR i.contract_code = ?)""",
                        [contract_code, contract_code]).fetchall()
     return rows[0][0] > 0
+
+
+def value_history(con, indicator_code: str, territory_code: str | None = None) -> pd.DataFrame:
+    """Every version of an indicator's values (current or superseded) with its batch, file and
+    date: etl.history.value_history, reachable through the page cache (ui.query)."""
+    from etl.history import value_history as _value_history
+
+    return _value_history(con, indicator_code, territory_code)
