@@ -1,27 +1,53 @@
-"""Suivi QPV: entry point. Builds the database if absent, the sidebar, then runs the page."""
+"""Suivi QPV: entry point. Builds the database if absent, checks who is there, the sidebar,
+then runs the page.
+
+Access is decided here on every run, on the server: the Import page is registered only for
+contributors (others get a hidden refusal page at the same URL, so a crafted /import link
+shows the refusal), and a protected page is checked once more before it runs.
+"""
 
 import streamlit as st
 
-from tracker import ui
+from tracker import auth, ui
 
 st.set_page_config(page_title="Suivi QPV", page_icon="📈", layout="wide")
 
-PAGES = [
-    st.Page("pages/vue_ensemble.py", title="Vue d'ensemble", icon="📊", url_path="vue-ensemble",
-            default=True),
-    st.Page("pages/priorites.py", title="Priorités", icon="🎯", url_path="priorites"),
-    st.Page("pages/quartiers.py", title="Quartiers", icon="🏘️", url_path="quartiers"),
-    st.Page("pages/comparer.py", title="Comparer", icon="⚖️", url_path="comparer"),
-    st.Page("pages/fiche_indicateur.py", title="Fiche indicateur", icon="🔎",
-            url_path="fiche-indicateur"),
-    st.Page("pages/catalogue.py", title="Catalogue", icon="📚", url_path="catalogue"),
-    st.Page("pages/import_donnees.py", title="Import", icon="📥", url_path="import"),
-    st.Page("pages/bilan.py", title="Bilan annuel", icon="🖨️", url_path="bilan"),
-]
+IMPORT = ("pages/import_donnees.py", "Import", "📥", "import")
+
+
+def pages() -> list:
+    """Pages this session may open (Import only for contributors and administrators)."""
+    path, title, icon, url = IMPORT
+    import_page = (st.Page(path, title=title, icon=icon, url_path=url)
+                   if auth.can(auth.PROTECTED_PAGES[url])
+                   else auth.denied_page(auth.PROTECTED_PAGES[url], title, url))
+    return [
+        st.Page("pages/vue_ensemble.py", title="Vue d'ensemble", icon="📊",
+                url_path="vue-ensemble", default=True),
+        st.Page("pages/priorites.py", title="Priorités", icon="🎯", url_path="priorites"),
+        st.Page("pages/quartiers.py", title="Quartiers", icon="🏘️", url_path="quartiers"),
+        st.Page("pages/comparer.py", title="Comparer", icon="⚖️", url_path="comparer"),
+        st.Page("pages/fiche_indicateur.py", title="Fiche indicateur", icon="🔎",
+                url_path="fiche-indicateur"),
+        st.Page("pages/catalogue.py", title="Catalogue", icon="📚", url_path="catalogue"),
+        import_page,
+        st.Page("pages/bilan.py", title="Bilan annuel", icon="🖨️", url_path="bilan"),
+    ]
+
 
 ui.ensure_database()
-page = st.navigation(PAGES)
+if not auth.can("lecteur"):  # reading requires a login and nobody is logged in
+    st.navigation([st.Page(auth.login_page, title="Connexion", url_path="connexion")],
+                  position="hidden").run()
+    st.stop()
+
+page = st.navigation(pages())
 st.sidebar.title("Suivi QPV")
 selection = ui.sidebar()
+auth.sidebar()
 ui.demo_notice(selection.contract)
+if not auth.page_allowed(page.url_path):  # server-side guard, whatever the navigation says
+    st.title(page.title)
+    auth.deny(auth.PROTECTED_PAGES[page.url_path])
+    st.stop()
 page.run()

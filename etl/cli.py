@@ -151,6 +151,90 @@ def _parser(*args, **kwargs) -> argparse.ArgumentParser:
     return p
 
 
+def _read_password(args, confirm: bool = True) -> str:
+    """From stdin (scripts) or typed twice without echo; never from the command line, where
+    it would show in the process list and the shell history."""
+    import getpass
+
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Mot de passe : ")
+    if confirm and getpass.getpass("Mot de passe (confirmation) : ") != first:
+        raise SystemExit("Les deux saisies diffèrent : rien n'a été modifié.")
+    return first
+
+
+def cmd_users(args) -> int:
+    import getpass
+
+    from etl import users
+
+    by = args.user or users.normalise_name(getpass.getuser())
+    try:
+        if args.action == "add":
+            name = users.add_user(args.name, _read_password(args), args.role, args.db, by)
+            print(f"Compte « {name} » créé avec le rôle {users.normalise_name(args.role)}.")
+        elif args.action == "passwd":
+            users.set_password(args.name, _read_password(args), args.db, by)
+            print(f"Mot de passe de « {users.normalise_name(args.name)} » changé.")
+        elif args.action == "role":
+            users.set_role(args.name, args.role, args.db, by)
+            print(f"Rôle de « {users.normalise_name(args.name)} » : {args.role}.")
+        elif args.action == "remove":
+            users.remove_user(args.name, args.db, by)
+            print(f"Compte « {users.normalise_name(args.name)} » supprimé.")
+        elif args.action == "unlock":
+            users.unlock(args.name, args.db, by)
+            print(f"Compte « {users.normalise_name(args.name)} » débloqué.")
+        elif args.action == "list":
+            rows = users.list_users(args.db)
+            if not rows:
+                print("Aucun compte. Créez-en un : python -m etl users add NOM --role "
+                      "administrateur")
+            for r in rows:
+                print(f"{r['nom']:<24} {r['role']:<15} dernière connexion : "
+                      f"{r['derniere_connexion'] or 'jamais'}"
+                      + ("  [BLOQUÉ : trop d'échecs]" if r["bloque"] else ""))
+        elif args.action == "journal":
+            for e in users.events(args.db, args.limit):
+                print(f"{e['date']}  {e['nom']:<24} {e['evenement']:<20} {e['detail'] or ''}")
+    except users.AccountError as exc:
+        print(str(exc))
+        return 1
+    return 0
+
+
+def cmd_backup(args) -> int:
+    from etl.backup import BackupError, backup
+
+    try:
+        result = backup(args.out, args.db)
+    except BackupError as exc:
+        print(str(exc))
+        return 1
+    print(f"Sauvegarde écrite et vérifiée : {result.path} ({result.summary()}).")
+    if result.accounts:
+        print(f"Comptes sauvegardés : {result.accounts}")
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from etl.backup import BackupError, restore
+
+    try:
+        result = restore(args.file, args.db, with_accounts=args.comptes)
+    except BackupError as exc:
+        print(str(exc))
+        return 1
+    print(f"Base restaurée depuis {args.file} : {result.path} ({result.summary()}).")
+    if result.previous:
+        print(f"L'ancienne base est conservée dans {result.previous}")
+    if result.accounts:
+        print(f"Comptes restaurés : {result.accounts}")
+    print("Redémarrez l'application (make run) pour repartir de la base restaurée.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _parser(prog="python -m etl",
                 description="Suivi QPV : chargement et contrôle des classeurs.")
@@ -197,6 +281,44 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("demo", help="gérer les valeurs de démonstration")
     s.add_argument("action", choices=["remove"], help="remove : supprimer toutes les valeurs de démonstration")
     s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("users", help="gérer les comptes locaux (lecteur, contributeur, "
+                                     "administrateur)")
+    acts = s.add_subparsers(dest="action", required=True, metavar="ACTION",
+                            parser_class=_parser, title="actions")
+    a = acts.add_parser("add", help="créer un compte (mot de passe demandé deux fois)")
+    a.add_argument("name", help="identifiant, p. ex. prenom.nom")
+    a.add_argument("--role", required=True, choices=["lecteur", "contributeur", "administrateur"],
+                   help="lecteur, contributeur ou administrateur")
+    a.add_argument("--password-stdin", action="store_true",
+                   help="lire le mot de passe sur l'entrée standard (scripts)")
+    a = acts.add_parser("passwd", help="changer le mot de passe d'un compte")
+    a.add_argument("name", help="identifiant du compte")
+    a.add_argument("--password-stdin", action="store_true",
+                   help="lire le mot de passe sur l'entrée standard (scripts)")
+    a = acts.add_parser("role", help="changer le rôle d'un compte")
+    a.add_argument("name", help="identifiant du compte")
+    a.add_argument("role", choices=["lecteur", "contributeur", "administrateur"],
+                   help="nouveau rôle")
+    a = acts.add_parser("remove", help="supprimer un compte")
+    a.add_argument("name", help="identifiant du compte")
+    a = acts.add_parser("unlock", help="débloquer un compte après trop d'échecs de connexion")
+    a.add_argument("name", help="identifiant du compte")
+    acts.add_parser("list", help="lister les comptes (sans les mots de passe)")
+    a = acts.add_parser("journal", help="dernières connexions et modifications de comptes")
+    a.add_argument("--limit", type=int, default=50, help="nombre de lignes (défaut : 50)")
+    s.set_defaults(func=cmd_users)
+
+    s = sub.add_parser("backup", help="sauvegarder la base et son historique (copie cohérente)")
+    s.add_argument("--out", required=True, help="fichier de sauvegarde à écrire")
+    s.set_defaults(func=cmd_backup)
+
+    s = sub.add_parser("restore", help="remplacer la base par une sauvegarde (l'ancienne est "
+                                       "conservée)")
+    s.add_argument("file", help="fichier de sauvegarde")
+    s.add_argument("--comptes", action="store_true",
+                   help="restaurer aussi les comptes sauvegardés avec la base")
+    s.set_defaults(func=cmd_restore)
     return p
 
 

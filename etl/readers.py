@@ -14,14 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from etl import safety
+from etl.safety import ReadError
 from etl.vocab import fold
 
 SHEETS = ["contrat", "territoires", "arborescence", "indicateurs", "valeurs"]
 IGNORED_SHEETS = {"lisezmoi", "readme", "listes", "aide"}
-
-
-class ReadError(Exception):
-    """The file cannot be read at all; the message is French and shown as is."""
 
 
 def header_key(name) -> str:
@@ -34,6 +32,9 @@ class Workbook:
     sha256: str
     sheets: dict[str, pd.DataFrame] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)
+    # Facts about the file worth telling the person who loads it (macros not run, formulas
+    # read as their cached values, hidden help sheets skipped): French, for the report's info.
+    notes: list[str] = field(default_factory=list)
 
 
 def frame_from_rows(rows: list[list], first_row: int = 1) -> pd.DataFrame:
@@ -53,45 +54,107 @@ def frame_from_rows(rows: list[list], first_row: int = 1) -> pd.DataFrame:
 
 
 class XlsxReader:
-    """Excel workbooks, read with calamine (fast, and it never runs macros)."""
+    """Excel workbooks, read with calamine: it reads cell values (for a formula, the value the
+    spreadsheet cached) and never runs macros, so an .xlsm is read like an .xlsx.
 
-    suffixes = (".xlsx", ".xlsm")
+    etl/safety.py inspects the archive first; the legacy and foreign suffixes are routed here
+    so that the content, not the extension, decides the message (.xls, .xlsb, .ods).
+    """
 
-    def read(self, data: bytes, name: str) -> dict[str, pd.DataFrame | None]:
+    suffixes = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".xlsb", ".ods")
+
+    def read(self, data: bytes, name: str, notes: list[str] | None = None
+             ) -> dict[str, pd.DataFrame | None]:
         from python_calamine import CalamineWorkbook
 
+        kind = safety.sniff(data)
+        if kind == "ole2":
+            raise safety.inspect_ole2(data, name)
+        if kind != "zip":
+            raise safety.not_a_workbook(name, kind)
+        info = safety.inspect_xlsx(data, name, data_sheet=lambda s: header_key(s) in SHEETS)
+        if notes is not None:
+            notes.extend(info.notes)
         try:
             wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+            out = {}
+            for sheet_name in wb.sheet_names:
+                if sheet_name in info.skip_sheets:
+                    continue  # hidden help sheet (already in the notes): never parsed
+                if header_key(sheet_name) not in SHEETS:
+                    out[sheet_name] = None  # listed as ignored, never parsed
+                    continue
+                rows = wb.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+                out[sheet_name] = frame_from_rows(rows)
         except Exception as exc:  # calamine raises several error types for broken files
             raise ReadError(
                 f"Le fichier « {name} » n'est pas un classeur Excel lisible ({type(exc).__name__}). "
                 "Enregistrez-le au format .xlsx depuis votre tableur et réessayez."
             ) from exc
-        out = {}
-        for sheet_name in wb.sheet_names:
-            rows = wb.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
-            out[sheet_name] = frame_from_rows(rows)
         return out
 
 
+def decode_text(data: bytes, name: str) -> str:
+    """CSV bytes -> text: UTF-8 (with or without BOM), UTF-16 (Excel's "Texte Unicode", with
+    or without BOM), else Windows-1252 (a superset of Latin-1 for the printable range)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encodings = ("utf-16",)
+    elif safety.looks_utf16(data):
+        even_nuls = data[0:4096:2].count(0)
+        encodings = ("utf-16-be" if even_nuls > data[1:4096:2].count(0) else "utf-16-le",)
+    else:
+        encodings = ("utf-8-sig", "cp1252", "latin-1")
+    for encoding in encodings:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ReadError(f"Encodage du fichier « {name} » non reconnu : enregistrez-le en CSV UTF-8 "
+                    "(Fichier > Enregistrer sous > CSV UTF-8).")
+
+
+def sniff_separator(text: str) -> str:
+    """Tab, semicolon or comma: whichever the header line uses most (a header has no decimal
+    commas). Ties keep the former rule: ';' when it outnumbers ','."""
+    first = text.split("\n", 1)[0]
+    counts = {"\t": first.count("\t"), ";": first.count(";"), ",": first.count(",")}
+    if counts["\t"] > max(counts[";"], counts[","]):
+        return "\t"
+    return ";" if counts[";"] > counts[","] else ","
+
+
 class CsvReader:
-    """CSV in UTF-8 or Windows-1252, separated by ',' or ';'. Read as one `valeurs` sheet."""
+    """CSV or tab-separated text in UTF-8, UTF-16 or Windows-1252. Read as one `valeurs` sheet.
 
-    suffixes = (".csv", ".txt")
+    Every cell is read as text: "-3" is parsed as a number later, "=HYPERLINK(...)" stays text
+    (and is neutralised by etl/export.py when written to a spreadsheet).
+    """
 
-    def read(self, data: bytes, name: str) -> dict[str, pd.DataFrame | None]:
-        for encoding in ("utf-8-sig", "cp1252"):
-            try:
-                text = data.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:  # pragma: no cover - cp1252 decodes almost anything
-            raise ReadError(f"Encodage du fichier « {name} » non reconnu : enregistrez-le en UTF-8.")
-        first = text.split("\n", 1)[0]
-        sep = ";" if first.count(";") > first.count(",") else ","
-        df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
-                         header=None, skip_blank_lines=False)
+    suffixes = (".csv", ".txt", ".tsv")
+
+    def read(self, data: bytes, name: str, notes: list[str] | None = None
+             ) -> dict[str, pd.DataFrame | None]:
+        kind = safety.sniff(data)
+        if kind in ("zip", "ole2"):
+            raise ReadError(
+                f"Le fichier « {name} » n'est pas un fichier CSV : c'est un classeur Excel (ou "
+                "un document Office). Déposez-le avec son extension d'origine (.xlsx), ou "
+                "enregistrez-le au format CSV depuis votre tableur."
+            )
+        if kind != "text":
+            raise ReadError(
+                f"Le fichier « {name} » n'est pas un fichier CSV : il contient "
+                f"{safety.KIND_TEXT.get(kind, 'un contenu non reconnu')}, pas du texte. Enregistrez vos "
+                "données au format CSV (séparateur « ; ») depuis votre tableur."
+            )
+        text = decode_text(data, name)
+        sep = sniff_separator(text)
+        try:
+            df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+                             header=None, skip_blank_lines=False)
+        except (pd.errors.ParserError, ValueError) as exc:
+            raise ReadError(f"Le fichier CSV « {name} » est mal formé ({exc}). Vérifiez les "
+                            "guillemets et le nombre de colonnes de chaque ligne.") from exc
         rows = df.astype(object).where(df != "", None).values.tolist()
         sheet = Path(name).stem
         return {sheet if header_key(sheet) in SHEETS else "valeurs": frame_from_rows(rows)}
@@ -102,7 +165,9 @@ class ParquetReader:
 
     suffixes = (".parquet",)
 
-    def read(self, data: bytes, name: str) -> dict[str, pd.DataFrame | None]:
+    def read(self, data: bytes, name: str, notes: list[str] | None = None
+             ) -> dict[str, pd.DataFrame | None]:
+        safety.inspect_parquet(data, name)
         try:
             df = pd.read_parquet(io.BytesIO(data))
         except Exception as exc:
@@ -117,19 +182,26 @@ READERS = [XlsxReader(), CsvReader(), ParquetReader()]
 
 
 def read_workbook(source: str | Path | bytes, name: str | None = None) -> Workbook:
-    """Read a file (path or bytes) into a Workbook; raise ReadError with a French message."""
+    """Read a file (path or bytes) into a Workbook; raise ReadError with a French message.
+
+    Bytes are what the Import page receives from the network: they get the upload size limit
+    (SUIVI_MAX_UPLOAD_MB). A path is a file already on the server (CLI): it gets the larger
+    SUIVI_MAX_FILE_MB, checked before the file is read into memory.
+    """
     if isinstance(source, (str, Path)):
         path = Path(source)
         name = name or path.name
         try:
+            safety.check_size(path.stat().st_size, name, safety.max_file_bytes())
             data = path.read_bytes()
         except OSError as exc:
             raise ReadError(f"Impossible de lire le fichier « {path} » : {exc.strerror}.") from exc
     else:
         data = bytes(source)
+        name = name or "fichier"
+        safety.check_size(len(data), name, safety.max_upload_bytes())
     name = name or "fichier"
-    if not data:
-        raise ReadError(f"Le fichier « {name} » est vide.")
+    safety.check_not_empty(data, name)
     suffix = Path(name).suffix.lower()
     reader = next((r for r in READERS if suffix in r.suffixes), None)
     if reader is None:
@@ -137,8 +209,9 @@ def read_workbook(source: str | Path | bytes, name: str | None = None) -> Workbo
             f"Format « {suffix or 'sans extension'} » non pris en charge pour « {name} » : "
             "déposez un classeur .xlsx, un fichier .csv ou .parquet."
         )
-    raw = reader.read(data, name)
-    wb = Workbook(name=name, sha256=hashlib.sha256(data).hexdigest())
+    notes: list[str] = []
+    raw = reader.read(data, name, notes)
+    wb = Workbook(name=name, sha256=hashlib.sha256(data).hexdigest(), notes=notes)
     for sheet_name, frame in raw.items():
         key = header_key(sheet_name)
         if key in SHEETS:
@@ -151,3 +224,4 @@ def read_workbook(source: str | Path | bytes, name: str | None = None) -> Workbo
             + ", ".join(f"« {s} »" for s in SHEETS) + "."
         )
     return wb
+

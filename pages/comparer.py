@@ -1,9 +1,147 @@
-"""Page placeholder (being written)."""
+"""Comparer: indicators x quartiers x reference territories over time, with gaps and downloads.
+
+Selections are kept in the URL (indicateurs, quartiers, references, comma-separated) so that an
+evaluator can share the exact comparison.
+"""
 
 import streamlit as st
 
-from tracker import ui
+from tracker import charts, compare, fmt, ui
+from tracker.queries import QUARTIER_KINDS
 
 sel = ui.selection()
-st.title("comparer")
-st.write(sel)
+st.title("⚖️ Comparer")
+if not sel.contract:
+    st.info("Aucun contrat dans la base.")
+    st.stop()
+
+
+def url_multiselect(label: str, param: str, options: list, default: list, labels: dict,
+                    help: str | None = None) -> list:
+    """A multiselect initialised from the URL on first display and mirrored in it."""
+    key = f"cmp_{param}"
+    if key not in st.session_state:
+        raw = st.query_params.get(param, "")
+        wanted = [v for v in raw.split(",") if v in options]
+        st.session_state[key] = wanted or default
+    else:
+        kept = [v for v in st.session_state[key] if v in options]
+        if kept != st.session_state[key]:
+            st.session_state[key] = kept or default
+    chosen = st.multiselect(label, options, key=key, help=help, placeholder="Choisir…",
+                            format_func=lambda c: labels.get(c, c))
+    if chosen:
+        st.query_params[param] = ",".join(chosen)
+    elif param in st.query_params:
+        del st.query_params[param]
+    return chosen
+
+
+catalogue = ui.query("indicators", sel.contract)
+with_data = catalogue[catalogue["last_year"].notna()]
+territories = ui.query("territories", sel.contract)
+quartiers = territories[territories["kind"].isin(QUARTIER_KINDS)]
+if with_data.empty or quartiers.empty:
+    st.info("Ce contrat n'a pas encore de valeurs réalisées à comparer.")
+    st.stop()
+
+# A new quartier picked in the sidebar resets the quartier and reference selections.
+if st.session_state.get("cmp_sidebar_quartier", sel.quartier) != sel.quartier:
+    for key in ("cmp_quartiers", "cmp_references"):
+        st.session_state.pop(key, None)
+        st.query_params.pop(key.removeprefix("cmp_"), None)
+st.session_state["cmp_sidebar_quartier"] = sel.quartier
+
+ind_labels = {r.code: f"{r.code} – {r.label}" for r in with_data.itertuples()}
+ter_labels = dict(zip(territories["code"], territories["label"]))
+q_codes = quartiers["code"].tolist()
+first_q = sel.quartier if sel.quartier in q_codes else q_codes[0]
+
+c1, c2, c3 = st.columns(3)
+with c2:
+    chosen_q = url_multiselect("Quartiers", "quartiers", q_codes, [first_q], ter_labels)
+refs_default = ui.query("references_of", chosen_q[0] if chosen_q else first_q)["code"].tolist()
+# Any territory of the contract may serve as a reference (the rest of the city is a quartier).
+ref_options = list(dict.fromkeys([*refs_default, *territories["code"]]))
+with c3:
+    chosen_r = url_multiselect("Territoires de référence", "references", ref_options,
+                               refs_default, ter_labels)
+with c1:
+    main_q = chosen_q[0] if chosen_q else first_q
+    nearby = compare.up_to(ui.query("values_for", sel.contract, with_data["code"].tolist(),
+                                    [main_q, *refs_default]), sel.year)
+    default_ind = compare.default_indicator_for(nearby, main_q, refs_default, with_data)
+    chosen_ind = url_multiselect("Indicateurs", "indicateurs", with_data["code"].tolist(),
+                                 default_ind, ind_labels,
+                                 help="Indicateurs du contrat ayant au moins une valeur réalisée.")
+
+if not chosen_ind or not (chosen_q or chosen_r):
+    st.info("Choisissez au moins un indicateur et un territoire.")
+    st.stop()
+
+values = ui.query("values_for", sel.contract, chosen_ind, [*chosen_q, *chosen_r])
+values = compare.up_to(values, sel.year)
+st.caption(f"Valeurs réalisées jusqu'à {sel.year} (année d'évaluation choisie dans le panneau "
+           "latéral).")
+if values.empty:
+    st.info("Aucune valeur réalisée pour cette sélection.")
+    st.stop()
+
+# One chart per unit, so that each y axis carries one unit.
+for unit, part in values.groupby("unit", sort=False):
+    codes = part["indicator_code"].unique().tolist()
+    title = ind_labels[codes[0]] if len(codes) == 1 else \
+        f"Indicateurs en {fmt.unit_label(unit)} : {', '.join(codes)}"
+    st.plotly_chart(charts.comparison_chart(part, title), key=f"cmp_chart_{unit}")
+with st.expander("Données du graphique"):
+    st.dataframe(compare.values_table(values, [*chosen_q, *chosen_r]), hide_index=True,
+                 placeholder="–", key="cmp_values",
+                 column_config={"Année": st.column_config.NumberColumn(format="%d"),
+                                "Valeur": ui.number_column("Valeur")})
+
+st.subheader("Écarts entre quartiers et territoires de référence")
+st.caption("Écart = d × (référence − quartier), d = +1 si plus haut = mieux, −1 si plus bas = "
+           "mieux : un écart positif signifie que le quartier est en retard. Taux, parts et "
+           "scores sont comparés en points ; un effectif l'est pour 1 000 habitants quand les "
+           "deux populations sont connues, sinon il n'est pas comparé.")
+gaps = compare.gap_table(values, chosen_q, chosen_r, territories)
+if gaps.empty:
+    st.info("Choisissez au moins un quartier et un territoire de référence pour voir les écarts.")
+else:
+    number = st.column_config.NumberColumn
+    localized = number(format="localized")
+    # The values a gap is computed on differ from the values only for counts (per 1 000 hab.).
+    base = localized if (gaps["basis"] == compare.GAP_BASIS["count"]).any() else None
+    st.dataframe(compare.gap_table_fr(gaps), hide_index=True, placeholder="–", key="cmp_gaps",
+                 column_config={
+                     "Année": number(format="%d"),
+                     "Valeur quartier": localized,
+                     "Valeur référence": localized,
+                     "Quartier (base de l'écart)": base,
+                     "Référence (base de l'écart)": base,
+                     "Écart d × (réf. − quartier)": number(
+                         format="localized", help="Unité : voir « Écart exprimé en »."),
+                     "Ratio quartier / réf.": localized,
+                 })
+    summary = compare.gap_summary(gaps)
+    if len(summary):
+        st.markdown("**Évolution de l'écart** (de la première à la dernière année comparée)")
+        st.dataframe(compare.summary_table_fr(summary), hide_index=True, placeholder="–",
+                     key="cmp_summary",
+                     column_config={"Première année": number(format="%d"),
+                                    "Dernière année": number(format="%d"),
+                                    "Écart initial": localized, "Dernier écart": localized,
+                                    "Variation par an": localized})
+
+sheets = compare.download_sheets(values, gaps, [*chosen_q, *chosen_r])
+stem = f"comparaison-{sel.contract}-{sel.year}"
+d1, d2, d3 = st.columns(3)
+d1.download_button("Télécharger les écarts (CSV)", compare.csv_bytes(sheets["ecarts"]),
+                   file_name=f"{stem}-ecarts.csv", mime="text/csv", on_click="ignore",
+                   icon="⬇️", key="cmp_dl_gaps")
+d2.download_button("Télécharger les valeurs (CSV)", compare.csv_bytes(sheets["valeurs"]),
+                   file_name=f"{stem}-valeurs.csv", mime="text/csv", on_click="ignore",
+                   icon="⬇️", key="cmp_dl_values")
+d3.download_button("Télécharger valeurs et écarts (xlsx)", compare.xlsx_bytes(sheets),
+                   file_name=f"{stem}.xlsx", on_click="ignore", icon="⬇️", key="cmp_dl_xlsx",
+                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

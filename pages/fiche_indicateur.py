@@ -1,9 +1,132 @@
-"""Page placeholder (being written)."""
+"""Fiche indicateur: what an indicator measures, its values, how its statuses are computed and
+how its values changed from batch to batch. The indicator is kept in the URL (indicateur=...)."""
 
 import streamlit as st
 
-from tracker import ui
+from tracker import charts, ui
+from tracker import indicator_detail as det
+from tracker.queries import QUARTIER_KINDS
 
 sel = ui.selection()
-st.title("fiche_indicateur")
-st.write(sel)
+st.title("🔎 Fiche indicateur")
+if not sel.contract:
+    st.info("Aucun contrat dans la base.")
+    st.stop()
+
+catalogue = ui.query("indicators", sel.contract)
+if catalogue.empty:
+    st.info("Ce contrat n'a pas d'indicateur.")
+    st.stop()
+codes = catalogue["code"].tolist()
+labels = dict(zip(catalogue["code"], catalogue["label"]))
+
+KEY = "fiche_indicateur"
+if st.session_state.get(KEY) not in codes:
+    wanted = st.query_params.get("indicateur")
+    with_data = catalogue.loc[catalogue["last_year"].notna(), "code"].tolist()
+    st.session_state[KEY] = wanted if wanted in codes else (with_data or codes)[0]
+code = st.selectbox("Indicateur", codes, key=KEY, format_func=lambda c: f"{c} – {labels[c]}")
+st.query_params["indicateur"] = code
+
+ind = ui.query("indicator", code)
+unit = ind["unit"]
+st.header(f"{code} – {ind['label']}")
+
+objectives = ui.query("indicator_objectives", code)
+st.markdown(det.summary_line(ind))
+if ind.get("definition"):
+    st.markdown(f"**Définition** : {ind['definition']}")
+if len(objectives):
+    st.markdown("**Objectif(s) mesuré(s)** : " + " ; ".join(
+        f"{r.code} – {r.label}" for r in objectives.itertuples()))
+with st.expander("Toutes les métadonnées (parent, sous-indicateurs, ventilations, note)"):
+    st.table(det.metadata_rows(ind, catalogue, objectives), hide_index=True, hide_header=True,
+             border="horizontal")
+
+# --- Breakdown, territories, values -----------------------------------------------------------
+options = det.breakdown_options(ui.query("breakdowns", code))
+breakdown = options[0]
+if len(options) > 1:
+    breakdown = st.selectbox("Ventilation", options, format_func=det.breakdown_label,
+                             key="fiche_ventilation")
+
+territories = ui.query("territories", sel.contract)
+names = dict(zip(territories["code"], territories["label"]))
+quartier_codes = territories.loc[territories["kind"].isin(QUARTIER_KINDS), "code"].tolist()
+all_obs = ui.query("observations", code, None, breakdown[0], breakdown[1])
+with_values = set(all_obs["territory_code"])
+shown_q = [sel.quartier] if sel.quartier else [q for q in quartier_codes if q in with_values]
+if len(shown_q) > det.MAX_QUARTIERS:  # a national contract has hundreds: show a few
+    st.info(f"{len(shown_q)} quartiers ont des valeurs pour cet indicateur : les "
+            f"{det.MAX_QUARTIERS} premiers sont affichés. Choisissez un quartier dans le "
+            "panneau latéral pour voir le sien.")
+    shown_q = shown_q[:det.MAX_QUARTIERS]
+references = ui.query("references_of", shown_q[0]) if shown_q else territories.iloc[0:0]
+order = det.territory_order(shown_q, references)
+obs = det.up_to(all_obs[all_obs["territory_code"].isin(order)], sel.year)
+scope = names.get(sel.quartier, sel.quartier) if sel.quartier else "tous les quartiers"
+st.subheader(f"Valeurs : {scope} et territoires de référence")
+if obs.empty and not all_obs.empty:
+    # Some indicators are only known for wider territories (académie, France...): show them.
+    known = territories[territories["code"].isin(with_values)]
+    order = det.territory_order([], known)[:det.MAX_TERRITORIES]
+    obs = det.up_to(all_obs[all_obs["territory_code"].isin(order)], sel.year)
+    st.caption(f"Pas de valeur pour ce quartier et ses territoires de référence : les valeurs "
+               f"connues de l'indicateur sont affichées ({len(order)} territoire(s) sur "
+               f"{len(known)}).")
+st.caption(f"Réalisés jusqu'à {sel.year} (année d'évaluation) ; situation de référence et "
+           "situation visée du contrat.")
+if obs.empty:
+    st.info("Aucune valeur pour cet indicateur et cette sélection.")
+else:
+    left, right = st.columns([3, 2])
+    with left:
+        title = f"{code} – {ind['label']}"
+        title = title if len(title) <= 90 else title[:89] + "…"
+        fig = charts.indicator_chart(det.chart_rows(obs, shown_q), unit, title,
+                                     main_territory=order[0])
+        fig.update_layout(height=det.chart_height(len(fig.data)))  # room for the legend
+        st.plotly_chart(fig, key="fiche_chart")
+    with right:
+        st.markdown("**Données du graphique**")
+        st.dataframe(det.data_table(obs, order), hide_index=True, placeholder="–",
+                     key="fiche_data",
+                     column_config={"Année": st.column_config.NumberColumn(format="%d"),
+                                    "Valeur": ui.number_column("Valeur", unit)})
+        if (obs["status"] == "demo").any():
+            st.caption("⚠️ Les lignes « démonstration » sont des valeurs générées, non "
+                       "réelles.")
+
+# --- Détail du calcul -------------------------------------------------------------------------
+thresholds = det.thresholds_of(ui.query("contract", sel.contract))
+with st.expander("Détail du calcul", expanded=bool(sel.quartier)):
+    if not shown_q:
+        st.write("Aucun quartier n'a de valeur pour cet indicateur.")
+    st.caption(f"Statut au regard de la situation visée, avec les réalisés jusqu'à {sel.year}. "
+               "Méthode : atteinte A = (V − B) / (C − B), temps écoulé E, rythme P = A / E "
+               "comparé aux seuils du contrat.")
+    for q in shown_q:
+        a = det.assess_territory(obs, q, ind["polarity"], thresholds)
+        st.markdown(f"#### {names.get(q, q)} : {ui.status_text(a.status)}")
+        st.markdown("\n".join(f"- {line}" for line in a.explain()))
+        st.table(det.calculation_table(a), hide_index=True, border="horizontal")
+
+# --- History of values ------------------------------------------------------------------------
+st.subheader("Historique des valeurs")
+history = det.history_table(ui.query("value_history", code), names, order, breakdown)
+superseded = int((history["Version"] == "✘ remplacée").sum()) if len(history) else 0
+history_columns = {"Année": st.column_config.NumberColumn(format="%d"),
+                   "Lot": st.column_config.NumberColumn(format="%d"),
+                   "Remplacée par le lot": st.column_config.NumberColumn(format="%d"),
+                   "Valeur": ui.number_column("Valeur", unit)}
+if superseded:
+    st.markdown(f"**{superseded} valeur(s) remplacée(s)** pour les territoires affichés, "
+                "avec la valeur qui les remplace (une valeur remplacée n'est jamais effacée) :")
+    st.dataframe(det.changed_only(history), hide_index=True, placeholder="–",
+                 key="fiche_history_changed",
+                 column_config=history_columns)
+else:
+    st.caption("Aucune valeur n'a été remplacée pour les territoires affichés.")
+with st.expander(f"Tout l'historique ({len(history)} version(s))"):
+    st.dataframe(history, hide_index=True, placeholder="–", key="fiche_history",
+                 column_config=history_columns)

@@ -3,14 +3,15 @@ download the pre-filled template.
 
 A checked upload is kept in the session under its sha256: the confirm button survives reruns
 and a file loaded once is never loaded again by a second click. Every write goes through
-tracker/imports.py (`load`, `rollback`), the one place an access check can be added.
+tracker/imports.py (`load`, `rollback`) right after a server-side role check (tracker/auth.py):
+loading needs a contributor, undoing a batch an administrator.
 """
 
 import streamlit as st
 
 from etl.history import RollbackError
 from etl.pipeline import check, preview_changes
-from tracker import imports, ui
+from tracker import auth, imports, ui
 
 sel = ui.selection()
 db = ui.db_file()
@@ -76,12 +77,15 @@ def confirm_load(entry: dict, key: str) -> None:
         return
     if entry["result"] is not None:  # a second click on a file already loaded
         return
+    if not auth.require("contributeur"):
+        return
     with st.spinner("Chargement en cours…"):
-        checked, result = imports.load(entry["checked"], db)
+        checked, result = imports.load(entry["checked"], db, auth.user_name())
     if result is None:
         entry.update(checked=checked, preview=None)  # the database changed since the check
         st.rerun()
     entry["result"] = result
+    st.session_state.pop("rollback_batch", None)  # offer the newest batch for undo
     ui.clear_cache()
     st.rerun()
 
@@ -110,8 +114,8 @@ if uploaded is not None:
         if result.batch_id is None:
             st.info(f"« {entry['name']} » : {result.summary()}")
         else:
-            st.success(f"« {entry['name']} » chargé : {result.summary()} Numéro de lot : "
-                       f"{result.batch_id}.", icon="✅")
+            st.success(f"« {entry['name']} » : {result.summary()} Un administrateur peut "
+                       "l'annuler depuis l'historique ci-dessous.", icon="✅")
     else:
         show_report(entry["checked"])
         if entry["checked"].ok:
@@ -133,7 +137,10 @@ else:
     })
     choices = imports.undoable(log)
     with st.expander("Annuler un lot", expanded=False):
-        if choices.empty:
+        if not auth.can("administrateur"):
+            st.caption("L'annulation d'un lot est réservée aux administrateurs de "
+                       "l'observatoire.")
+        elif choices.empty:
             st.info("Aucun chargement à annuler.")
         else:
             labels = {int(r["lot"]): imports.batch_choice_label(r) for _, r in choices.iterrows()}
@@ -143,9 +150,10 @@ else:
                        "remplacées par celles qu'il avait remplacées. Rien n'est effacé.")
             sure = st.checkbox(f"Je confirme l'annulation du lot {batch_id}",
                                key=f"rollback_sure_{batch_id}")
-            if st.button("Annuler ce lot", disabled=not sure, key="rollback_go"):
+            if st.button("Annuler ce lot", disabled=not sure, key="rollback_go") \
+                    and auth.require("administrateur"):
                 try:
-                    new_id = imports.rollback(db, batch_id)
+                    new_id = imports.rollback(db, batch_id, auth.user_name())
                 except RollbackError as exc:
                     st.error(f"Annulation refusée : {exc}", icon="⛔")
                 else:
@@ -153,6 +161,7 @@ else:
                         if item["result"] is not None and item["result"].batch_id == batch_id:
                             item["result"] = None  # the same file may be loaded again
                     ui.clear_cache()
+                    st.session_state.pop("rollback_batch", None)
                     st.session_state["import_flash"] = (
                         "success", f"Lot {batch_id} annulé (lot d'annulation {new_id}).")
                     st.rerun()

@@ -1,9 +1,121 @@
-"""Page placeholder (being written)."""
+"""Vue d'ensemble: the contract's headline for the selected year (or one quartier's)."""
 
 import streamlit as st
 
-from tracker import ui
+from tracker import charts, fmt, ui
+from tracker import overview as ov
+from tracker import progress as pg
 
 sel = ui.selection()
-st.title("vue_ensemble")
-st.write(sel)
+st.title("Vue d'ensemble")
+if not sel.contract:
+    st.info("Aucun contrat à afficher : chargez un classeur depuis la page Import.")
+    st.stop()
+
+contract = ui.query("contract", sel.contract)
+# One quartier's statuses are computed alone: far cheaper than the whole contract's.
+statuses = ui.query("series_status_for", sel.contract, sel.year, [sel.quartier]) \
+    if sel.quartier else ui.query("series_status", sel.contract, sel.year)
+nodes = ui.query("tree", sel.contract)
+quartiers = ui.query("quartiers", sel.contract)
+scope = ov.restrict(statuses, sel.quartier)
+q_label = dict(zip(quartiers["code"], quartiers["label"])).get(sel.quartier, sel.quartier)
+
+where = f"quartier **{q_label}**" if sel.quartier else "tous les territoires du contrat"
+st.markdown(f"**{contract['name']}** — situation au **{sel.year}**, {where}.")
+
+# --- Headline: series per status ---------------------------------------------------------------
+counts = ov.headline_counts(scope)
+total = sum(counts.values())
+score, n_scored = ov.headline_score(scope)
+upload = ui.query("contract_last_upload", sel.contract)
+top = st.columns(3)
+top[0].metric("Séries suivies", fmt.number(total),
+              help="Une série = un indicateur pour un territoire (et une ventilation).")
+top[1].metric("Score moyen (−5 à +5)", "–" if score is None else fmt.number(score, 1),
+              help=f"Moyenne des scores de {n_scored} série(s) évaluée(s) (méthode Open SDG : "
+                   "objectif atteint = +5 ; rythme 0,6 → 0 ; 0,95 → +2,5 ; 1,3 → +5).")
+top[2].metric("Dernier chargement", "–" if not upload else fmt.date_fr(upload["loaded_at"]),
+              help=None if not upload else f"Lot n° {upload['id']} : {upload['file_name']}"
+              + (" (valeurs de démonstration)" if upload["is_demo"] else ""))
+
+# Two rows of four, so that the long status labels are not cut.
+for start in range(0, len(pg.STATUSES), 4):
+    row = st.columns(4)
+    for col, info in zip(row, pg.STATUSES[start:start + 4]):
+        col.metric(f"{info.icon} {info.label}", fmt.number(counts[info.code]), border=True)
+
+st.caption(
+    "Statut de chaque série : avancement A = (V − B) / (C − B) entre la situation de référence B "
+    "et la situation visée C, comparé à la part du temps écoulé E ; rythme P = A / E. En bonne "
+    "voie si P ≥ 0,95, accélération nécessaire si 0,60 ≤ P < 0,95, progrès limité si "
+    "0 ≤ P < 0,60, dégradation si P < 0 ; objectif atteint dès que la cible l'est, non atteint "
+    "si l'échéance est passée. Les valeurs postérieures à l'année choisie sont ignorées. "
+    "La page Fiche indicateur montre le « Détail du calcul » de chaque série.")
+st.page_link("pages/fiche_indicateur.py", label="Fiche indicateur : détail du calcul",
+             icon="🔎", query_params={"contrat": sel.contract, "annee": str(sel.year)})
+
+if counts["not_assessable"]:
+    with st.expander(f"Pourquoi {fmt.number(counts['not_assessable'])} série(s) sont "
+                     "non évaluables"):
+        st.dataframe(ov.reasons_table(scope), hide_index=True, width="stretch")
+if not total:
+    st.info("Aucune valeur pour ce périmètre : aucun statut ne peut être calculé. "
+            "Voir ci-dessous ce qui manque.")
+
+
+# --- Stacked bars per pillar, priority, quartier -------------------------------------------------
+def status_chart(frame, title: str, group_title: str, key: str) -> None:
+    """A stacked status bar chart with its data table (counts and demo series)."""
+    if frame.empty:
+        return
+    shown = ov.most_late(frame)
+    if len(shown) < len(frame):
+        title += f" ({len(shown)} sur {len(frame)} : ceux qui ont le plus de séries en retard)"
+    chart_counts, labels = ov.chart_counts(shown)
+    if frame["total"].sum():
+        st.plotly_chart(charts.status_bars(chart_counts, title, labels=labels),
+                        width="stretch", key=key)
+    else:
+        st.markdown(f"**{title}**")
+        st.caption("Aucune série pour le moment.")
+    with st.expander("Données du graphique"):
+        st.dataframe(ov.counts_table(frame, group_title), hide_index=True, width="stretch")
+        if frame["demo"].sum():
+            st.caption("« dont démo » : séries calculées avec des valeurs de démonstration.")
+
+
+if total:
+    pillar = ov.level_name(nodes, 1, "pilier")
+    priority = ov.level_name(nodes, 2, "priorité")
+    status_chart(ov.group_counts(scope, nodes, 1), f"Statut des séries par {pillar}",
+                 pillar.capitalize(), "bars_pillar")
+    status_chart(ov.group_counts(scope, nodes, 2), f"Statut des séries par {priority}",
+                 priority.capitalize(), "bars_priority")
+    st.caption("Une série compte sous le premier objectif que son indicateur mesure.")
+
+    if sel.quartier:
+        st.page_link("pages/quartiers.py", label=f"Page du quartier {q_label} : écarts avec "
+                     "la commune et les autres territoires de référence", icon="🏘️")
+    elif len(quartiers):
+        status_chart(ov.territory_counts(scope, quartiers), "Statut des séries par quartier",
+                     "Quartier", "bars_quartier")
+
+# --- What has no data yet ----------------------------------------------------------------------
+st.subheader("Ce qui n'a pas encore de données")
+catalogue = ui.query("indicators", sel.contract)
+gaps = ov.data_gaps(catalogue, statuses, sel.year, sel.quartier)
+missing = ov.data_gap_counts(gaps)
+since = sel.year - ov.RECENT_YEARS + 1
+cols = st.columns(4)
+cols[0].metric("Indicateurs sans aucune valeur", fmt.number(missing["no_data"]),
+               help=f"Sur {missing['indicators']} indicateurs du contrat.")
+cols[1].metric("Sans situation de référence", fmt.number(missing["no_baseline"]))
+cols[2].metric("Sans cible", fmt.number(missing["no_target"]),
+               help="Les indicateurs de polarité neutre n'ont pas besoin de cible.")
+cols[3].metric(f"Sans valeur réalisée depuis {since}", fmt.number(missing["no_recent"]))
+if missing["incomplete"]:
+    with st.expander(f"Liste des {missing['incomplete']} indicateur(s) incomplet(s)"):
+        st.dataframe(ov.data_gaps_table(gaps, sel.year), hide_index=True, width="stretch")
+else:
+    st.success("Chaque indicateur a une situation de référence, une cible et une valeur récente.")

@@ -1,0 +1,270 @@
+"""Vue d'ensemble, Priorités and Quartiers pages on the embedded default, through the real app:
+the numbers shown must be the database's (SQL statuses, observations, gaps)."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from tracker import fmt
+from tracker import overview as ov
+from tracker import progress as pg
+from tracker.db import connection
+from tracker.status_sql import fetch_series_status
+from tracker.ui import status_text
+
+NBSP = "\u202f"
+
+
+def params(at) -> dict:
+    return {k: (v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def as_int(text: str) -> int:
+    return int(text.replace(NBSP, "").replace(" ", ""))
+
+
+def table_with(at, *columns) -> pd.DataFrame:
+    found = [d.value for d in at.dataframe if set(columns) <= set(d.value.columns)]
+    assert found, f"no table with columns {columns}"
+    return found[0]
+
+
+def sql(db, query: str, args=None) -> list[tuple]:
+    with connection(db, read_only=True) as con:
+        return con.execute(query, args or []).fetchall()
+
+
+def sql_statuses(db, contract: str, year: int) -> pd.DataFrame:
+    with connection(db, read_only=True) as con:
+        return fetch_series_status(con, contract, as_of=year)
+
+
+# --- Vue d'ensemble ----------------------------------------------------------------------------
+
+def test_overview_shows_the_8_priorities_and_the_sql_status_counts(app):
+    at = app(page="pages/vue_ensemble.py", contrat="AMBOISE-2015", annee=2022)
+    expected = sql_statuses(app.db, "AMBOISE-2015", 2022)["status"].value_counts()
+    shown = metrics(at)
+    assert as_int(shown["Séries suivies"]) == int(expected.sum()) > 0
+    for info in pg.STATUSES:
+        assert as_int(shown[f"{info.icon} {info.label}"]) == int(expected.get(info.code, 0)), \
+            info.code
+
+    priorities = sql(app.db, "SELECT n.code, n.label FROM node n JOIN node p "
+                             "ON p.contract_code = n.contract_code AND p.code = n.parent_code "
+                             "WHERE n.contract_code = 'AMBOISE-2015' AND p.parent_code IS NULL")
+    assert len(priorities) == 8
+    table = table_with(at, "Priorité", "Total")
+    assert sorted(table["Priorité"]) == sorted(label for _, label in priorities)
+    assert sorted(table["Code"]) == sorted(code for code, _ in priorities)
+    # Every series is under one priority: the chart's data adds up to the SQL counts.
+    for info in pg.STATUSES:
+        assert table[f"{info.icon} {info.label}"].sum() == expected.get(info.code, 0)
+    assert table["Total"].sum() == expected.sum()
+    assert table["dont démo"].sum() > 0  # Amboise's values are demo values, and say so
+
+    quartiers = table_with(at, "Quartier", "Total")
+    assert set(quartiers["Quartier"]) == {"La Verrerie", "Patte d'Oie / Malétrenne / Plaisance"}
+    # Last upload: the latest batch whose rows are current in this contract.
+    loaded = sql(app.db, """
+        SELECT loaded_at FROM batch WHERE id = (
+            SELECT max(created_batch) FROM (
+                SELECT o.created_batch FROM observation o
+                JOIN indicator i ON i.code = o.indicator_code
+                WHERE i.contract_code = 'AMBOISE-2015'
+                UNION ALL SELECT created_batch FROM indicator
+                WHERE contract_code = 'AMBOISE-2015'))""")[0][0]
+    assert shown["Dernier chargement"] == loaded.strftime("%d/%m/%Y %H:%M")
+    assert any("Fiche indicateur" in c.value or "Détail du calcul" in c.value for c in at.caption)
+    assert any("fiche" in p.proto.page for p in at.get("page_link"))
+
+
+def test_overview_restricted_to_a_quartier_and_year(app):
+    at = app(page="pages/vue_ensemble.py", contrat="AMBOISE-2015", quartier="AMB-QPV-VE",
+             annee=2021)
+    statuses = sql_statuses(app.db, "AMBOISE-2015", 2021)
+    expected = statuses[statuses["territory_code"] == "AMB-QPV-VE"]["status"].value_counts()
+    shown = metrics(at)
+    assert as_int(shown["Séries suivies"]) == int(expected.sum())
+    for info in pg.STATUSES:
+        assert as_int(shown[f"{info.icon} {info.label}"]) == int(expected.get(info.code, 0))
+    # In 2021 the 2022 deadline has not passed: no « Objectif non atteint » yet.
+    assert as_int(shown["✘ Objectif non atteint"]) == 0
+    # What has no data: the composite indicators have no value at all.
+    no_data = sql(app.db, """
+        SELECT count(*) FROM indicator i WHERE i.contract_code = 'AMBOISE-2015'
+          AND NOT EXISTS (SELECT 1 FROM observation o WHERE o.indicator_code = i.code
+                          AND o.territory_code = 'AMB-QPV-VE'
+                          AND (o.nature <> 'realise' OR o.year <= 2021))""")[0][0]
+    assert as_int(shown["Indicateurs sans aucune valeur"]) == no_data > 0
+    listed = table_with(at, "Indicateur", "Manque (au 2021)")
+    assert (listed["Manque (au 2021)"] == "aucune valeur").sum() == no_data
+
+
+# --- Priorités ---------------------------------------------------------------------------------
+
+def test_priorites_late_only_shows_late_statuses_and_db_values(app):
+    at = app(page="pages/priorites.py", contrat="AMBOISE-2015", annee=2022)
+    everything = pd.concat([d.value for d in at.dataframe if "Statut" in d.value.columns])
+    statuses = sql_statuses(app.db, "AMBOISE-2015", 2022)
+    assert len(everything.drop_duplicates(["Indicateur", "Territoire"])) == len(statuses)
+
+    at.toggle(key="retard").set_value(True).run()
+    assert not at.exception
+    assert params(at)["retard"] == "1"
+    late = pd.concat([d.value for d in at.dataframe if "Statut" in d.value.columns])
+    assert set(late["Statut"]) == {status_text(c) for c in ov.LATE_STATUSES}
+    expected_late = statuses[statuses["status"].isin(ov.LATE_STATUSES)]
+    assert len(late.drop_duplicates(["Indicateur", "Territoire"])) == len(expected_late)
+
+    # A known late series: the brevet success rate in Amboise, values straight from the DB.
+    row = late[(late["Indicateur"] == "AMB-P3-02") & (late["Territoire"] == "Amboise")]
+    assert len(row) == 1
+    row = row.iloc[0]
+    obs = sql(app.db, """
+        SELECT nature, year, value FROM observation WHERE indicator_code = 'AMB-P3-02'
+          AND territory_code = 'AMB-COM' AND breakdown = '' AND value IS NOT NULL
+          AND (nature <> 'realise' OR year <= 2022) ORDER BY year""")
+    latest = {nature: (year, value) for nature, year, value in obs}  # greatest year wins
+
+    def text(nature):
+        year, value = latest[nature]
+        return f"{fmt.percent(value)} ({year})"
+
+    assert row["Situation de référence"] == text("reference")
+    assert row["Situation visée"] == text("cible")
+    assert row["Dernier réalisé"] == text("realise")
+    (b, B), (T, C), (t, V) = latest["reference"], latest["cible"], latest["realise"]
+    a = pg.assess(b, B, T, C, t, V, "higher_better")
+    assert row["Statut"] == status_text(a.status)
+    assert row["Avancement"] == pytest.approx(round(min(max(a.A, 0), 1) * 100, 1))
+    assert row["Attendu"] == fmt.share(a.E)
+    assert list(row["Évolution"]) == [v for n, _y, v in obs if n == "realise"]
+    assert row["Démo"] == "démo"
+
+    links = [p.proto for p in at.get("page_link")]
+    assert any("indicateur=AMB-P3-02" in p.query_string and "contrat=AMBOISE-2015"
+               in p.query_string for p in links)
+
+
+# --- Quartiers ---------------------------------------------------------------------------------
+
+def test_la_verrerie_shows_its_gap_to_amboise_from_the_db(app):
+    at = app(page="pages/quartiers.py", contrat="AMBOISE-2015", quartier="AMB-QPV-VE",
+             annee=2022)
+    assert at.header[0].value == "La Verrerie"
+    assert any(m.value.endswith(f"{fmt.number(1095)} habitants") for m in at.markdown)
+    assert any("1. Amboise (commune)" in m.value for m in at.markdown)
+
+    pairs = sql(app.db, """
+        SELECT i.code, i.polarity, q.year, q.value, r.value
+        FROM indicator i
+        JOIN observation q ON q.indicator_code = i.code AND q.territory_code = 'AMB-QPV-VE'
+        JOIN observation r ON r.indicator_code = i.code AND r.territory_code = 'AMB-COM'
+             AND r.year = q.year AND r.nature = 'realise' AND r.breakdown = ''
+        WHERE i.contract_code = 'AMBOISE-2015' AND i.unit = 'percent'
+          AND q.nature = 'realise' AND q.breakdown = '' AND q.year <= 2022
+          AND q.value IS NOT NULL AND r.value IS NOT NULL
+        ORDER BY i.code, q.year""")
+    assert pairs
+    code, polarity = pairs[0][0], pairs[0][1]
+    d = -1 if polarity == "lower_better" else 1
+    series = [(year, d * (ref - qpv)) for c, _p, year, qpv, ref in pairs if c == code]
+    year, gap = series[-1]
+
+    table = table_with(at, "Indicateur", "Territoire de référence", "Écart")
+    row = table[(table["Indicateur"] == code) & (table["Territoire de référence"] == "Amboise")]
+    assert len(row) == 1
+    row = row.iloc[0]
+    assert row["Écart"] == pytest.approx(gap)
+    assert row["Année"] == str(year)
+    assert row["Unité de l'écart"] == "points"
+    qpv, ref = next((q, r) for c, _p, y, q, r in pairs if c == code and y == year)
+    assert row["Rapport quartier / référence"] == pytest.approx(qpv / ref)
+    assert row["Évolution de l'écart"] == ov.gap_trend_text(pg.gap_trend(series))
+    assert row["Situation du quartier"] == ("en retard" if gap > 0 else "en avance")
+
+    # Counts are never compared raw: every compared indicator has a comparable unit.
+    units = dict(sql(app.db, "SELECT code, unit FROM indicator "
+                             "WHERE contract_code = 'AMBOISE-2015'"))
+    assert {units[c] for c in table["Indicateur"]} <= {"percent", "rate", "ratio", "score"}
+    # The gap chart of any comparable indicator, with its data table: the same numbers.
+    assert len(at.selectbox(key="ecart").options) == table["Indicateur"].nunique()
+    at.selectbox(key="ecart").set_value(code).run()
+    assert not at.exception
+    assert len(at.get("plotly_chart")) == 1
+    chart_data = next(d.value for d in at.dataframe if "Écart" in d.value.columns
+                      and "Indicateur" not in d.value.columns)
+    chart_data = chart_data[chart_data["Territoire de référence"] == "Amboise"]
+    assert list(chart_data["Année"]) == [str(y) for y, _g in series]
+    assert list(chart_data["Écart"]) == pytest.approx([g for _y, g in series])
+
+
+def test_quartier_chosen_on_the_page_becomes_the_sidebar_choice(app):
+    at = app(page="pages/quartiers.py", contrat="AMBOISE-2015")
+    assert "quartier" not in params(at)
+    assert any("Choisissez un quartier" in i.value for i in at.info)
+    overview = table_with(at, "Quartier", "Total")
+    assert set(overview["Code"]) == {"AMB-QPV-VE", "AMB-QPV-PO"}
+    at.selectbox(key="quartier_page").set_value("AMB-QPV-PO").run()
+    assert not at.exception
+    # The choice goes to the sidebar's state, which app.py mirrors in the URL (`quartier`,
+    # tests/test_app_shell.py). AppTest does not rerun app.py after switch_page (the pages/
+    # folder makes it run the page alone), so the URL itself is not checked here.
+    assert at.session_state["quartier"] == "AMB-QPV-PO"
+
+
+# --- Blois: real figures, no targets -----------------------------------------------------------
+
+def test_blois_overview_says_why_nothing_is_assessed(app):
+    at = app(page="pages/vue_ensemble.py", contrat="BLOIS-2015", annee=2015)
+    statuses = sql_statuses(app.db, "BLOIS-2015", 2015)
+    shown = metrics(at)
+    assert as_int(shown["– Non évaluable"]) == len(statuses) > 0
+    assert shown["Score moyen (−5 à +5)"] == "–"
+    reasons = table_with(at, "Raison", "Séries")
+    expected = statuses["reason_text"].value_counts()
+    assert dict(zip(reasons["Raison"], reasons["Séries"])) == expected.to_dict()
+    assert pg.REASONS["missing_baseline"] in set(reasons["Raison"])
+    no_data = sql(app.db, """
+        SELECT count(*) FROM indicator i WHERE i.contract_code = 'BLOIS-2015'
+          AND NOT EXISTS (SELECT 1 FROM observation o WHERE o.indicator_code = i.code
+                          AND (o.nature <> 'realise' OR o.year <= 2015))""")[0][0]
+    assert as_int(shown["Indicateurs sans aucune valeur"]) == no_data
+
+
+def test_blois_priorites_lists_unlinked_series_with_their_reason(app):
+    at = app(page="pages/priorites.py", contrat="BLOIS-2015", annee=2015)
+    assert any(s.value == ov.NO_GROUP_LABEL for s in at.subheader)
+    table = table_with(at, "Statut", "Remarque")
+    statuses = sql_statuses(app.db, "BLOIS-2015", 2015)
+    assert len(table) == len(statuses)
+    assert set(table["Statut"]) == {status_text("not_assessable")}
+    assert set(table["Remarque"]) == set(statuses["reason_text"])
+    at.toggle(key="retard").set_value(True).run()
+    assert not at.exception
+    assert any("Aucune série en retard" in s.value for s in at.success)
+
+
+def test_blois_quartier_page_says_what_is_missing(app):
+    at = app(page="pages/quartiers.py", contrat="BLOIS-2015", quartier="BLO-QPV-NORD",
+             annee=2015)
+    assert at.header[0].value.startswith("Quartiers nord")
+    assert any("écarts ne peuvent pas encore être calculés" in i.value for i in at.info)
+    no_data = sql(app.db, """
+        SELECT count(*) FROM indicator i WHERE i.contract_code = 'BLOIS-2015'
+          AND NOT EXISTS (SELECT 1 FROM observation o WHERE o.indicator_code = i.code
+                          AND o.territory_code = 'BLO-QPV-NORD'
+                          AND (o.nature <> 'realise' OR o.year <= 2015))""")[0][0]
+    text = " ".join(m.value for m in at.markdown)
+    assert re.search(rf"\*\*{no_data}\*\* sans aucune valeur pour ce quartier", text)
+    mine = table_with(at, "Statut", "Dernier réalisé")
+    statuses = sql_statuses(app.db, "BLOIS-2015", 2015)
+    assert len(mine) == (statuses["territory_code"] == "BLO-QPV-NORD").sum()
