@@ -35,9 +35,10 @@ run: $(STAMP) $(DB)
 
 # Debian's Chromium for the browser tests (Playwright drives it; no browser download).
 chromium:
-	@test -x /usr/bin/chromium || { \
+	@{ test -x /usr/bin/chromium && test -d /usr/share/fonts/truetype/noto; } || { \
 		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+			chromium fonts-noto-color-emoji >/dev/null; }
 
 test: $(DEVSTAMP) chromium
 	$(BIN)/ruff check .

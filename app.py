@@ -12,7 +12,7 @@ from tracker import auth, ui
 
 st.set_page_config(page_title="Suivi QPV", page_icon="📈", layout="wide")
 
-IMPORT = ("pages/import_donnees.py", "Import", "📥", "import")
+IMPORT = ("app_pages/import_donnees.py", "Import", "📥", "import")
 
 
 def pages() -> list:
@@ -22,16 +22,16 @@ def pages() -> list:
                    if auth.can(auth.PROTECTED_PAGES[url])
                    else auth.denied_page(auth.PROTECTED_PAGES[url], title, url))
     return [
-        st.Page("pages/vue_ensemble.py", title="Vue d'ensemble", icon="📊",
+        st.Page("app_pages/vue_ensemble.py", title="Vue d'ensemble", icon="📊",
                 url_path="vue-ensemble", default=True),
-        st.Page("pages/priorites.py", title="Priorités", icon="🎯", url_path="priorites"),
-        st.Page("pages/quartiers.py", title="Quartiers", icon="🏘️", url_path="quartiers"),
-        st.Page("pages/comparer.py", title="Comparer", icon="⚖️", url_path="comparer"),
-        st.Page("pages/fiche_indicateur.py", title="Fiche indicateur", icon="🔎",
+        st.Page("app_pages/priorites.py", title="Priorités", icon="🎯", url_path="priorites"),
+        st.Page("app_pages/quartiers.py", title="Quartiers", icon="🏘️", url_path="quartiers"),
+        st.Page("app_pages/comparer.py", title="Comparer", icon="⚖️", url_path="comparer"),
+        st.Page("app_pages/fiche_indicateur.py", title="Fiche indicateur", icon="🔎",
                 url_path="fiche-indicateur"),
-        st.Page("pages/catalogue.py", title="Catalogue", icon="📚", url_path="catalogue"),
+        st.Page("app_pages/catalogue.py", title="Catalogue", icon="📚", url_path="catalogue"),
         import_page,
-        st.Page("pages/bilan.py", title="Bilan annuel", icon="🖨️", url_path="bilan"),
+        st.Page("app_pages/bilan.py", title="Bilan annuel", icon="🖨️", url_path="bilan"),
     ]
 
 

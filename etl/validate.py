@@ -478,6 +478,7 @@ def validate(wb: Workbook, con=None) -> tuple[Report, Staged]:
     report, staged = Report(), Staged()
     for name in wb.ignored:
         report.info.append(f"Onglet « {name} » non reconnu, ignoré.")
+    report.info.extend(wb.notes)  # what the safety checks noticed (macros, formulas...)
     known = Known.from_db(con)
     contracts = pd.Series([], dtype="string")
     if "contrat" in wb.sheets:

@@ -63,7 +63,7 @@ def default_db(default_db_template, tmp_path) -> Path:
 def app(default_db, monkeypatch):
     """Factory for the real app through AppTest, on a private copy of the embedded default.
 
-    app(page="pages/quartiers.py", contrat="AMBOISE-2015", quartier="AMB-QPV-VE") opens the app
+    app(page="app_pages/quartiers.py", contrat="AMBOISE-2015", quartier="AMB-QPV-VE") opens the app
     with those query parameters (as a shared link would) and switches to the page.
     """
     from streamlit.testing.v1 import AppTest

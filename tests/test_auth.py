@@ -58,7 +58,7 @@ def texts(at: AppTest) -> str:
 
 def import_registered(at: AppTest) -> bool:
     try:
-        at.switch_page("pages/import_donnees.py")
+        at.switch_page("app_pages/import_donnees.py")
     except ValueError as exc:
         assert "Could not find a navigation page" in str(exc)
         return False

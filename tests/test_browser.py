@@ -30,7 +30,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 ERROR_TEXT = re.compile(r"Traceback|Exception|StreamlitAPIException|Erreur inattendue")
 
 PAGES = {
-    "vue-ensemble": "Vue d'ensemble", "priorites": "Priorités", "quartiers": "Quartiers",
+    "": "Vue d'ensemble", "priorites": "Priorités", "quartiers": "Quartiers",
     "comparer": "Comparer", "fiche-indicateur": "Fiche indicateur", "catalogue": "Catalogue",
     "import": "Import", "bilan": "Bilan annuel",
 }
@@ -87,13 +87,20 @@ def page(browser) -> Page:
     context.close()
 
 
-def wait_ready(page: Page) -> None:
-    """Streamlit renders in several passes: wait until the script has finished running."""
-    page.wait_for_selector("[data-testid='stApp']", timeout=60_000)
-    page.wait_for_timeout(500)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
-    page.wait_for_timeout(300)
+def wait_ready(page: Page, timeout: float = 60.0) -> None:
+    """Streamlit renders in several passes: wait until the page has stopped changing."""
+    page.wait_for_selector("[data-testid='stMain']", timeout=60_000)
+    deadline = time.monotonic() + timeout
+    previous, stable = None, 0
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(400)
+        running = page.locator("[data-testid='stSkeleton'], [data-testid='stStatusWidget'] "
+                               "button:has-text('Stop')").count()
+        text = page.locator("[data-testid='stMain']").inner_text()
+        stable = stable + 1 if (text == previous and not running) else 0
+        if stable >= 3:
+            return
+        previous = text
 
 
 def assert_no_error(page: Page) -> None:
@@ -113,7 +120,7 @@ def test_every_page_loads_without_error(server, page):
         expect(page.locator("[data-testid='stMain']")).to_contain_text(title.split()[0],
                                                                        timeout=30_000)
         assert_no_error(page)
-        shot(page, f"page-{path}")
+        shot(page, f"page-{path or 'vue-ensemble'}")
 
 
 def test_shared_link_opens_the_quartier_page(server, page):
@@ -122,8 +129,8 @@ def test_shared_link_opens_the_quartier_page(server, page):
     main = page.locator("[data-testid='stMain']")
     expect(main).to_contain_text("La Verrerie", timeout=30_000)
     expect(main).to_contain_text("Amboise")
-    sidebar = page.locator("[data-testid='stSidebar']")
-    expect(sidebar).to_contain_text("La Verrerie")
+    quartier = page.locator("[data-testid='stSidebar']").get_by_role("combobox", name="Quartier")
+    assert "La Verrerie" in quartier.aria_snapshot()
     assert "quartier=AMB-QPV-VE" in page.url
     assert_no_error(page)
     shot(page, "lien-partage-quartier")
@@ -143,8 +150,12 @@ def test_upload_a_workbook_on_the_import_page(server, page, tmp_path):
     wb.save(out)
     indicator, territory = ws.cell(2, 1).value, ws.cell(2, 2).value
 
+    from tests.test_browser_access import ensure_accounts, login
+
+    ensure_accounts(server["db"])
     page.goto(f"{server['url']}/import?contrat=AMBOISE-2015&annee=2024")
     wait_ready(page)
+    login(page, "carla")  # a contributeur: importing needs that role
     page.locator("input[type='file']").set_input_files(str(out))
     wait_ready(page)
     main = page.locator("[data-testid='stMain']")

@@ -53,9 +53,9 @@ def assert_refused(page: Page, who: str) -> None:
 
 
 def test_first_request_to_the_import_script_goes_through_the_router(server, page):
-    """Must stay the first test of the module: the server has just started. Streamlit then
-    still runs a pages/ script directly when the URL names it (/import_donnees), skipping
-    app.py; tracker.auth sends that session back through app.py before anything shows."""
+    """Must stay the first test of the module: the server has just started. A crafted URL
+    naming the page script (/import_donnees) must not reach it: page scripts live in
+    app_pages/, not in Streamlit's legacy pages/ folder, so only app.py's router serves pages."""
     page.goto(f"{server['url']}/import_donnees?contrat=AMBOISE-2015&annee=2022")
     wait_ready(page)
     main = page.locator("[data-testid='stMain']")

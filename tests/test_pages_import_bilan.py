@@ -94,7 +94,7 @@ def import_page(app, role: str = "administrateur"):
     at.text_input(key="auth_sidebar_password").input(PASSWORD)
     next(b for b in at.button if b.label == "Se connecter").click()
     at.run()
-    at.switch_page("pages/import_donnees.py")
+    at.switch_page("app_pages/import_donnees.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert [t.value for t in at.main.get("title")] == ["Import des données"]
@@ -129,7 +129,7 @@ def texts(elements) -> list[str]:
 
 def fiche_values(app) -> pd.DataFrame:
     """La Verrerie's actual values on the Fiche indicateur page (table beside the chart)."""
-    at = app(page="pages/fiche_indicateur.py", contrat=CONTRACT, quartier=QPV, annee=YEAR,
+    at = app(page="app_pages/fiche_indicateur.py", contrat=CONTRACT, quartier=QPV, annee=YEAR,
              indicateur=INDICATOR)
     assert any(INDICATOR in h.value for h in at.header)
     table = next(d.value for d in at.dataframe
@@ -293,7 +293,7 @@ def test_template_download_is_the_prefilled_workbook(app):
 # --- Bilan annuel -------------------------------------------------------------------------------
 
 def test_bilan_page_report_and_data(app, served):
-    at = app(page="pages/bilan.py", contrat=CONTRACT, annee=YEAR)
+    at = app(page="app_pages/bilan.py", contrat=CONTRACT, annee=YEAR)
     page = served[f"bilan-{CONTRACT}-{YEAR}.html"].decode("utf-8")
     srcdoc = at.get("iframe")[0].proto.srcdoc
     assert srcdoc == page  # the preview is the downloadable file
@@ -363,7 +363,7 @@ def test_bilan_escapes_labels_loaded_through_the_etl(app, served, tmp_path):
     assert checked.ok, checked.report.render()
     assert result is not None and result.batch_id is not None
 
-    app(page="pages/bilan.py", contrat=CONTRACT, annee=YEAR)
+    app(page="app_pages/bilan.py", contrat=CONTRACT, annee=YEAR)
     page = served[f"bilan-{CONTRACT}-{YEAR}.html"].decode("utf-8")
     assert evil not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
@@ -394,7 +394,7 @@ def test_bilan_gap_trends_agree_with_progress_gap_trend(app):
 
 
 def test_bilan_of_one_quartier_and_its_references(app):
-    at = app(page="pages/bilan.py", contrat=CONTRACT, quartier=QPV, annee=YEAR)
+    at = app(page="app_pages/bilan.py", contrat=CONTRACT, quartier=QPV, annee=YEAR)
     page = at.get("iframe")[0].proto.srcdoc
     assert "Bilan annuel 2022 – " in page and "– La Verrerie</h1>" in page
     assert "quartier La Verrerie et ses territoires de référence" in page

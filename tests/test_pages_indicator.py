@@ -58,7 +58,7 @@ def dataframe_with(at, column: str):
 # --- Fiche indicateur -------------------------------------------------------------------------
 
 def test_fiche_shows_the_numbers_of_assess(app):
-    at = app(page="pages/fiche_indicateur.py", contrat=CONTRACT, quartier=QPV, annee=YEAR,
+    at = app(page="app_pages/fiche_indicateur.py", contrat=CONTRACT, quartier=QPV, annee=YEAR,
              indicateur=PERCENT_INDICATOR)
     assert at.selectbox(key="fiche_indicateur").value == PERCENT_INDICATOR
     assert at.query_params["indicateur"] in (PERCENT_INDICATOR, [PERCENT_INDICATOR])
@@ -101,7 +101,7 @@ def test_fiche_shows_the_numbers_of_assess(app):
 
 
 def test_fiche_metadata_and_objectives(app):
-    at = app(page="pages/fiche_indicateur.py", contrat=CONTRACT, quartier=QPV, annee=YEAR,
+    at = app(page="app_pages/fiche_indicateur.py", contrat=CONTRACT, quartier=QPV, annee=YEAR,
              indicateur=PERCENT_INDICATOR)
     meta = at.table[0].value.set_index("Rubrique")["Contenu"]
     assert meta["Intitulé"] == "Taux d'obtention du brevet"
@@ -115,7 +115,7 @@ def test_fiche_metadata_and_objectives(app):
 
 
 def test_history_lists_the_superseded_value_after_a_new_load(app, tmp_path):
-    at = app(page="pages/fiche_indicateur.py", contrat=CONTRACT, quartier=QPV, annee=YEAR,
+    at = app(page="app_pages/fiche_indicateur.py", contrat=CONTRACT, quartier=QPV, annee=YEAR,
              indicateur=PERCENT_INDICATOR)
     before = dataframe_with(at, "Version")
     assert len(before) and (before["Version"] == "✔ courante").all()
@@ -167,7 +167,7 @@ def served(monkeypatch):
 
 def test_comparer_gap_equals_polarity_times_difference(app, served):
     indicator = "AMB-P3-01"  # « Taux de retard en 6ème », lower is better: d = -1
-    at = app(page="pages/comparer.py", contrat=CONTRACT, quartier=QPV, annee=2022)
+    at = app(page="app_pages/comparer.py", contrat=CONTRACT, quartier=QPV, annee=2022)
     at.multiselect(key="cmp_indicateurs").set_value([indicator])
     at.multiselect(key="cmp_quartiers").set_value([QPV])
     at.multiselect(key="cmp_references").set_value(["AMB-COM"])
@@ -245,7 +245,7 @@ def test_compare_builders_neutralise_formulas_and_count_gaps():
 # --- Catalogue --------------------------------------------------------------------------------
 
 def test_catalogue_lists_every_indicator_and_search_narrows(app):
-    at = app(page="pages/catalogue.py", contrat=CONTRACT, annee=2022)
+    at = app(page="app_pages/catalogue.py", contrat=CONTRACT, annee=2022)
     table = dataframe_with(at, "Situation visée")
     with connection(app.db, read_only=True) as con:
         total = scalar(con, "SELECT count(*) FROM indicator WHERE contract_code = ?", [CONTRACT])
@@ -278,7 +278,7 @@ def test_catalogue_lists_every_indicator_and_search_narrows(app):
 
 
 def test_catalogue_filters(app):
-    at = app(page="pages/catalogue.py", contrat=CONTRACT, annee=2022)
+    at = app(page="app_pages/catalogue.py", contrat=CONTRACT, annee=2022)
     at.multiselect(key="cat_unite").set_value(["percent"])
     at.selectbox(key="cat_cible").set_value("Sans")
     at.run()

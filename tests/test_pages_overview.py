@@ -49,7 +49,7 @@ def sql_statuses(db, contract: str, year: int) -> pd.DataFrame:
 # --- Vue d'ensemble ----------------------------------------------------------------------------
 
 def test_overview_shows_the_8_priorities_and_the_sql_status_counts(app):
-    at = app(page="pages/vue_ensemble.py", contrat="AMBOISE-2015", annee=2022)
+    at = app(page="app_pages/vue_ensemble.py", contrat="AMBOISE-2015", annee=2022)
     expected = sql_statuses(app.db, "AMBOISE-2015", 2022)["status"].value_counts()
     shown = metrics(at)
     assert as_int(shown["Séries suivies"]) == int(expected.sum()) > 0
@@ -87,7 +87,7 @@ def test_overview_shows_the_8_priorities_and_the_sql_status_counts(app):
 
 
 def test_overview_restricted_to_a_quartier_and_year(app):
-    at = app(page="pages/vue_ensemble.py", contrat="AMBOISE-2015", quartier="AMB-QPV-VE",
+    at = app(page="app_pages/vue_ensemble.py", contrat="AMBOISE-2015", quartier="AMB-QPV-VE",
              annee=2021)
     statuses = sql_statuses(app.db, "AMBOISE-2015", 2021)
     expected = statuses[statuses["territory_code"] == "AMB-QPV-VE"]["status"].value_counts()
@@ -111,7 +111,7 @@ def test_overview_restricted_to_a_quartier_and_year(app):
 # --- Priorités ---------------------------------------------------------------------------------
 
 def test_priorites_late_only_shows_late_statuses_and_db_values(app):
-    at = app(page="pages/priorites.py", contrat="AMBOISE-2015", annee=2022)
+    at = app(page="app_pages/priorites.py", contrat="AMBOISE-2015", annee=2022)
     everything = pd.concat([d.value for d in at.dataframe if "Statut" in d.value.columns])
     statuses = sql_statuses(app.db, "AMBOISE-2015", 2022)
     assert len(everything.drop_duplicates(["Indicateur", "Territoire"])) == len(statuses)
@@ -157,7 +157,7 @@ def test_priorites_late_only_shows_late_statuses_and_db_values(app):
 # --- Quartiers ---------------------------------------------------------------------------------
 
 def test_la_verrerie_shows_its_gap_to_amboise_from_the_db(app):
-    at = app(page="pages/quartiers.py", contrat="AMBOISE-2015", quartier="AMB-QPV-VE",
+    at = app(page="app_pages/quartiers.py", contrat="AMBOISE-2015", quartier="AMB-QPV-VE",
              annee=2022)
     assert at.header[0].value == "La Verrerie"
     assert any(m.value.endswith(f"{fmt.number(1095)} habitants") for m in at.markdown)
@@ -208,23 +208,22 @@ def test_la_verrerie_shows_its_gap_to_amboise_from_the_db(app):
 
 
 def test_quartier_chosen_on_the_page_becomes_the_sidebar_choice(app):
-    at = app(page="pages/quartiers.py", contrat="AMBOISE-2015")
+    at = app(page="app_pages/quartiers.py", contrat="AMBOISE-2015")
     assert "quartier" not in params(at)
     assert any("Choisissez un quartier" in i.value for i in at.info)
     overview = table_with(at, "Quartier", "Total")
     assert set(overview["Code"]) == {"AMB-QPV-VE", "AMB-QPV-PO"}
     at.selectbox(key="quartier_page").set_value("AMB-QPV-PO").run()
     assert not at.exception
-    # The choice goes to the sidebar's state, which app.py mirrors in the URL (`quartier`,
-    # tests/test_app_shell.py). AppTest does not rerun app.py after switch_page (the pages/
-    # folder makes it run the page alone), so the URL itself is not checked here.
+    # The choice goes to the sidebar's state, which app.py mirrors in the URL.
     assert at.session_state["quartier"] == "AMB-QPV-PO"
+    assert params(at)["quartier"] == "AMB-QPV-PO"
 
 
 # --- Blois: real figures, no targets -----------------------------------------------------------
 
 def test_blois_overview_says_why_nothing_is_assessed(app):
-    at = app(page="pages/vue_ensemble.py", contrat="BLOIS-2015", annee=2015)
+    at = app(page="app_pages/vue_ensemble.py", contrat="BLOIS-2015", annee=2015)
     statuses = sql_statuses(app.db, "BLOIS-2015", 2015)
     shown = metrics(at)
     assert as_int(shown["– Non évaluable"]) == len(statuses) > 0
@@ -241,7 +240,7 @@ def test_blois_overview_says_why_nothing_is_assessed(app):
 
 
 def test_blois_priorites_lists_unlinked_series_with_their_reason(app):
-    at = app(page="pages/priorites.py", contrat="BLOIS-2015", annee=2015)
+    at = app(page="app_pages/priorites.py", contrat="BLOIS-2015", annee=2015)
     assert any(s.value == ov.NO_GROUP_LABEL for s in at.subheader)
     table = table_with(at, "Statut", "Remarque")
     statuses = sql_statuses(app.db, "BLOIS-2015", 2015)
@@ -254,7 +253,7 @@ def test_blois_priorites_lists_unlinked_series_with_their_reason(app):
 
 
 def test_blois_quartier_page_says_what_is_missing(app):
-    at = app(page="pages/quartiers.py", contrat="BLOIS-2015", quartier="BLO-QPV-NORD",
+    at = app(page="app_pages/quartiers.py", contrat="BLOIS-2015", quartier="BLO-QPV-NORD",
              annee=2015)
     assert at.header[0].value.startswith("Quartiers nord")
     assert any("écarts ne peuvent pas encore être calculés" in i.value for i in at.info)

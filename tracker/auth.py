@@ -178,34 +178,6 @@ def require(role: str) -> bool:
     return False
 
 
-def ensure_router() -> None:
-    """Make sure app.py (the router and its access checks) runs, not a page on its own.
-
-    Because the page scripts live in a `pages/` folder, Streamlit starts in its legacy
-    multipage mode: until some session has run app.py's st.navigation, a first request to
-    /import_donnees or /quartiers runs pages/<name>.py directly, skipping app.py entirely
-    (no login gate, no page list). Called first thing on every page (ui.selection()), this
-    switches the server to st.navigation for good and reruns the session through app.py,
-    where the crafted URL resolves to no registered page.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-
-
-def _leave_legacy_mode_on_import() -> None:
-    """The same switch, done once when a script run first imports this module: the Import
-    page imports it at the top, so even a first request to /import_donnees on a freshly
-    started server goes back through app.py before anything is shown."""
-    from streamlit.runtime.pages_manager import PagesManager
-    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
-
-    if PagesManager.uses_pages_directory and get_script_run_ctx(suppress_warning=True):
-        ensure_router()
-
-
 def page_allowed(url_path: str) -> bool:
     return can(PROTECTED_PAGES.get(url_path, "lecteur"))
 
@@ -289,4 +261,3 @@ def denied_page(role: str, title: str, url_path: str):
     return st.Page(refused, title=title, url_path=url_path, visibility="hidden")
 
 
-_leave_legacy_mode_on_import()

@@ -25,6 +25,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from etl.export import neutralise_formulas
 from tracker import fmt, queries
 from tracker import progress as pg
 
@@ -743,7 +744,7 @@ def bilan_xlsx(bilan: Bilan) -> bytes:
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         for key, frame in bilan.tables.items():
             name = SHEETS.get(key, key)[:31]
-            frame.to_excel(writer, sheet_name=name, index=False)
+            neutralise_formulas(frame).to_excel(writer, sheet_name=name, index=False)
             sheet = writer.sheets[name]
             for i, col in enumerate(frame.columns, start=1):
                 longest = frame[col].astype("string").str.len().fillna(0).max() if len(frame) \

@@ -89,7 +89,7 @@ def show(part: pd.DataFrame, key: str) -> None:
     if sel.quartier:
         params["quartier"] = sel.quartier
     for i, item in enumerate(codes.itertuples()):
-        cols[i % 4].page_link("pages/fiche_indicateur.py", label=f"Fiche {item.indicator_code}",
+        cols[i % 4].page_link("app_pages/fiche_indicateur.py", label=f"Fiche {item.indicator_code}",
                               icon="🔎", help=item.indicator_label,
                               query_params={**params, "indicateur": item.indicator_code})
 

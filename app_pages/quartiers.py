@@ -75,7 +75,7 @@ else:
     labels = dict(zip(rows["indicator_code"], rows["indicator_label"]))
     pick = st.selectbox("Voir la fiche d'un indicateur", list(labels),
                         format_func=lambda c: f"{c} – {ov.short(labels[c], 80)}")
-    st.page_link("pages/fiche_indicateur.py", label=f"Fiche {pick}", icon="🔎",
+    st.page_link("app_pages/fiche_indicateur.py", label=f"Fiche {pick}", icon="🔎",
                  query_params={"contrat": sel.contract, "annee": str(sel.year),
                                "quartier": code, "indicateur": pick})
 

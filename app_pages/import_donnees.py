@@ -9,11 +9,15 @@ loading needs a contributor, undoing a batch an administrator.
 
 import streamlit as st
 
+from etl import safety
+from etl.export import neutralise_formulas
 from etl.history import RollbackError
 from etl.pipeline import check, preview_changes
 from tracker import auth, imports, ui
 
 sel = ui.selection()
+if not auth.require("contributeur"):  # server-side, on every run, whatever the URL
+    st.stop()
 db = ui.db_file()
 uploads: dict = st.session_state.setdefault("import_uploads", {})
 
@@ -48,7 +52,8 @@ def show_report(checked) -> None:
             st.caption(f"{imports.MAX_ROWS} premières lignes affichées sur {len(table)} : "
                        "téléchargez le rapport complet.")
         st.download_button("Télécharger le rapport de contrôle (CSV)",
-                           table.to_csv(index=False, sep=";").encode("utf-8-sig"),
+                           neutralise_formulas(table).to_csv(index=False, sep=";")
+                           .encode("utf-8-sig"),
                            file_name="rapport-controle.csv", mime="text/csv", on_click="ignore")
 
 
@@ -93,7 +98,10 @@ def confirm_load(entry: dict, key: str) -> None:
 # --- 1. Check and load a file -------------------------------------------------------------------
 st.header("1. Contrôler et charger un fichier")
 uploaded = st.file_uploader("Classeur à contrôler (.xlsx, .xlsm, .csv, .parquet)",
-                            type=["xlsx", "xlsm", "csv", "parquet"], key="import_file",
+                            # .xls/.txt/.tsv are accepted here so that they get the ETL's French
+                            # explanation instead of the uploader's English refusal.
+                            type=["xlsx", "xlsm", "csv", "parquet", "xls", "txt", "tsv"],
+                            max_upload_size=int(safety.max_upload_mb()), key="import_file",
                             help="Modèle annuel (onglet « valeurs ») ou classeur complet d'un "
                                  "contrat. Le contrôle n'écrit rien dans la base.")
 if uploaded is not None:

@@ -52,7 +52,7 @@ st.caption(
     "0 ≤ P < 0,60, dégradation si P < 0 ; objectif atteint dès que la cible l'est, non atteint "
     "si l'échéance est passée. Les valeurs postérieures à l'année choisie sont ignorées. "
     "La page Fiche indicateur montre le « Détail du calcul » de chaque série.")
-st.page_link("pages/fiche_indicateur.py", label="Fiche indicateur : détail du calcul",
+st.page_link("app_pages/fiche_indicateur.py", label="Fiche indicateur : détail du calcul",
              icon="🔎", query_params={"contrat": sel.contract, "annee": str(sel.year)})
 
 if counts["not_assessable"]:
@@ -95,7 +95,7 @@ if total:
     st.caption("Une série compte sous le premier objectif que son indicateur mesure.")
 
     if sel.quartier:
-        st.page_link("pages/quartiers.py", label=f"Page du quartier {q_label} : écarts avec "
+        st.page_link("app_pages/quartiers.py", label=f"Page du quartier {q_label} : écarts avec "
                      "la commune et les autres territoires de référence", icon="🏘️")
     elif len(quartiers):
         status_chart(ov.territory_counts(scope, quartiers), "Statut des séries par quartier",
