@@ -17,38 +17,47 @@ _SPACES = r"[\s\u00a0\u202f\u2009]"
 def as_text(col: pd.Series) -> pd.Series:
     """Cell contents as trimmed strings, with empty cells as <NA>.
 
-    Numbers read from xlsx arrive as floats: 2019.0 becomes '2019', not '2019.0'.
+    Numbers read from xlsx arrive as floats: 2019.0 becomes '2019', not '2019.0'. Everything
+    runs in Arrow's string kernels, never one Python call per cell.
     """
-    s = col.astype("object")
-    is_float = s.map(lambda v: isinstance(v, float)) if len(s) else s.astype(bool)
-    if is_float.any():
-        floats = s[is_float].astype(float)
-        integral = np.isfinite(floats) & (floats == np.floor(floats))
-        formatted = floats.astype(str)
-        formatted[integral] = floats[integral].astype("int64").astype(str)
-        s = s.copy()
-        s[is_float] = formatted
-    out = s.astype("string").str.strip()
+    out = col.astype("string").str.strip()
+    whole = out.str.fullmatch(r"[+-]?\d+\.0+").fillna(False)
+    if whole.any():
+        out = out.mask(whole, out.str.replace(r"\.0+$", "", regex=True))
     return out.mask(out.isin(["", "nan", "NaN", "None", "<NA>"]))
+
+
+def map_unique(values: pd.Series, func) -> pd.Series:
+    """Apply a Python function once per distinct value (codes repeat a lot), not per row."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    mapped = np.array([func(u) for u in uniques] + [None], dtype=object)
+    return pd.Series(mapped[codes], index=values.index)
 
 
 def parse_numbers(col: pd.Series) -> tuple[pd.Series, pd.Series]:
     """French or English numbers -> float. Returns (values, bad) where bad marks unreadable text.
 
     Accepted: 12,5  12.5  12,5 %  1 234  1 234,5  -3  +2  1.234,5 (dotted thousands).
-    Empty cells are missing (NaN), never 0.
+    Empty cells are missing (NaN), never 0. Cells that are already numbers (or plain digits)
+    convert in one vectorised pass; only the remaining text goes through the French rules.
     """
-    text = as_text(col)
-    numeric = pd.to_numeric(col.where(col.map(lambda v: isinstance(v, (int, float)))
-                                      if len(col) else col), errors="coerce")
-    t = text.str.replace(_SPACES, "", regex=True).str.rstrip("%").str.replace("\u2212", "-")
-    # 1.234,5 -> 1234,5 (a dot followed by 3 digits, then a comma, is a thousands separator)
-    t = t.str.replace(r"\.(?=\d{3}(?:,|$))(?=.*,)", "", regex=True)
-    t = t.str.replace(",", ".", regex=False)
-    parsed = pd.to_numeric(t, errors="coerce")
-    values = numeric.where(numeric.notna(), parsed).astype("float64")
-    bad = text.notna() & values.isna()
-    return values, bad.fillna(False).astype(bool)
+    values = pd.to_numeric(col, errors="coerce").astype("float64")
+    rest = values.isna() & col.notna()
+    bad = pd.Series(False, index=col.index)
+    if rest.any():
+        text = as_text(col[rest])
+        t = text.str.replace(_SPACES, "", regex=True).str.rstrip("%").str.replace("\u2212", "-")
+        # 1.234,5 -> 1234.5: with a decimal comma, dots can only be thousands separators.
+        comma = t.str.contains(",", regex=False).fillna(False)
+        t = t.mask(comma, t.str.replace(".", "", regex=False)).str.replace(",", ".", regex=False)
+        parsed = pd.to_numeric(t, errors="coerce").astype("float64")
+        values[rest] = parsed
+        bad[rest] = (text.notna() & parsed.isna()).fillna(False).astype(bool)
+    infinite = values.notna() & ~np.isfinite(values)  # "inf" is text, not a figure
+    if infinite.any():
+        values[infinite] = np.nan
+        bad |= infinite
+    return values, bad
 
 
 def parse_years(col: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -26,6 +26,7 @@ class Checked:
     workbook: Workbook | None
     report: Report
     staged: Staged
+    version: tuple | None = None  # the batch log when checked: unchanged = still valid
 
     @property
     def ok(self) -> bool:
@@ -41,9 +42,15 @@ def _read(source, name) -> tuple[Workbook | None, Report]:
         return None, report
 
 
+def _version(con) -> tuple | None:
+    if con is None:
+        return None
+    return tuple(con.sql("SELECT count(*), coalesce(max(id), 0) FROM batch").fetchall()[0])
+
+
 def check_workbook(wb: Workbook, con) -> Checked:
     report, staged = validate(wb, con)
-    return Checked(wb, report, staged)
+    return Checked(wb, report, staged, _version(con))
 
 
 def check(source, name: str | None = None, db=None) -> Checked:
@@ -70,6 +77,20 @@ def load_workbook(wb: Workbook, db=None, user: str | None = None) -> tuple[Check
         checked = check_workbook(wb, con)
         if not checked.ok:
             return checked, None
+        return checked, load_staged(con, checked.staged, wb.name, wb.sha256, user)
+
+
+def load_checked(checked: Checked, db=None, user: str | None = None):
+    """Load a file checked earlier (the Import page's confirm button). When no batch was
+    written since the check, its staged rows are loaded as they are; otherwise the file is
+    validated again against the new state, inside the write lock."""
+    with write_lock(db), connection(db) as con:
+        ensure_schema(con)
+        if checked.version is None or checked.version != _version(con) or not checked.ok:
+            checked = check_workbook(checked.workbook, con)
+            if not checked.ok:
+                return checked, None
+        wb = checked.workbook
         return checked, load_staged(con, checked.staged, wb.name, wb.sha256, user)
 
 

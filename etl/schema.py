@@ -111,6 +111,5 @@ def ensure_schema(con) -> None:
             con.execute(stmt)
     for stmt in INDEXES:
         con.execute(stmt)
-    con.execute(
-        "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
-    )
+    con.execute("INSERT INTO meta SELECT 'schema_version', ? WHERE NOT EXISTS "
+                "(SELECT 1 FROM meta WHERE key = 'schema_version')", [str(SCHEMA_VERSION)])

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from etl.parsing import as_text, parse_numbers, parse_years
+from etl.parsing import as_text, map_unique, parse_numbers, parse_years
 from etl.readers import Workbook
 from etl.report import Report
 from etl.vocab import ALIASES, LABELS, NO_VALUE_STATUSES, fold
@@ -118,7 +118,11 @@ class SheetCheck:
         return not missing
 
     def text(self, col: str) -> pd.Series:
-        return as_text(self.df[col])
+        """The column as trimmed text, computed once per column (checks reuse it)."""
+        cache = self.__dict__.setdefault("_text", {})
+        if col not in cache:
+            cache[col] = as_text(self.df[col])
+        return cache[col]
 
     def error(self, mask, col, values, message) -> None:
         mask = pd.Series(mask, index=self.df.index).fillna(False).astype(bool)
@@ -140,8 +144,8 @@ class SheetCheck:
 
     def vocab(self, col: str, vocab: str, required: bool = True) -> pd.Series:
         raw = self.text(col)
-        folded = raw.map(fold, na_action="ignore")
-        code = folded.map(ALIASES[vocab])
+        aliases = ALIASES[vocab]
+        code = map_unique(raw, lambda v: aliases.get(fold(v)) if isinstance(v, str) else None)
         allowed = sorted(set(ALIASES[vocab].values()))
         bad = raw.notna() & code.isna()
         self.error(bad, col, raw,
@@ -162,14 +166,17 @@ class SheetCheck:
 
     def year(self, col: str, required: bool = False) -> pd.Series:
         years, bad = parse_years(self.df[col])
-        raw = self.text(col)
-        self.error(bad, col, raw,
-                   "Année illisible : écrivez l'année sur quatre chiffres, par exemple 2021.")
         out_of_range = years.notna() & ((years < YEAR_MIN) | (years > YEAR_MAX))
-        self.error(out_of_range, col, raw,
-                   f"Année hors de la plage plausible {YEAR_MIN}-{YEAR_MAX} : corrigez l'année.")
-        if required:
-            self.error(raw.isna(), col, raw.fillna(""), "Cellule obligatoire vide : indiquez l'année.")
+        missing = years.isna() & ~bad if required else pd.Series(False, index=years.index)
+        if (bad | out_of_range | missing).any():  # the text form is only needed for messages
+            raw = self.text(col)
+            self.error(bad, col, raw,
+                       "Année illisible : écrivez l'année sur quatre chiffres, par exemple 2021.")
+            self.error(out_of_range, col, raw,
+                       f"Année hors de la plage plausible {YEAR_MIN}-{YEAR_MAX} : corrigez "
+                       "l'année.")
+            self.error(missing, col, raw.fillna(""),
+                       "Cellule obligatoire vide : indiquez l'année.")
         return years.where(~out_of_range)
 
     def known(self, col: str, values: pd.Series, known: set, what: str, where: str) -> pd.Series:
@@ -359,8 +366,12 @@ def _values_sheet(wb, report, staged, known, territories, indicators, con):
     nature = chk.vocab("nature", "nature")
     status_raw = chk.vocab("statut", "status", required=False)
     value_col = "valeur"
-    raw_value = chk.text(value_col)
-    marker = raw_value.map(fold, na_action="ignore").map(ALIASES["status"])
+    # Cells that are not plain numbers: only they can be "nd"/"secret" markers or bad text.
+    textual = pd.to_numeric(df[value_col], errors="coerce").isna() & df[value_col].notna()
+    raw_value = pd.Series(pd.NA, index=df.index, dtype="string")
+    raw_value[textual] = as_text(df.loc[textual, value_col])
+    marker = map_unique(raw_value, lambda v: ALIASES["status"].get(fold(v))
+                        if isinstance(v, str) else None)
     marker = marker.where(marker.isin(NO_VALUE_STATUSES))
     value, bad = parse_numbers(df[value_col].where(marker.isna()))
     wide = "_col" in df.columns
@@ -451,23 +462,48 @@ def _value_warnings(frame, report, all_ind, known, con):
     _far_from_previous(frame, report, con)
 
 
+FAR_SQL = """
+WITH cur AS (SELECT * FROM _cur_values),
+prev AS (
+    SELECT indicator_code, territory_code, breakdown, modality, year + 1 AS year,
+           value AS value_prev, 0 AS pri FROM cur
+    {db_part}
+),
+best AS (SELECT * FROM prev QUALIFY row_number() OVER (
+    PARTITION BY indicator_code, territory_code, breakdown, modality, year ORDER BY pri) = 1)
+SELECT cur._row, cur._col, cur.value, best.value_prev
+FROM cur JOIN best USING (indicator_code, territory_code, breakdown, modality, year)
+WHERE abs(best.value_prev) > 0 AND abs(cur.value - best.value_prev) > 1
+  AND (cur.value / best.value_prev > {far} OR cur.value / best.value_prev < 1.0 / {far})
+ORDER BY cur._row
+"""
+DB_PREVIOUS = """
+    UNION ALL
+    SELECT o.indicator_code, o.territory_code, o.breakdown, o.modality, o.year + 1, o.value, 1
+    FROM observation o JOIN cur c ON o.indicator_code = c.indicator_code
+        AND o.territory_code = c.territory_code AND o.breakdown = c.breakdown
+        AND o.modality = c.modality AND o.year = c.year - 1
+    WHERE o.nature = 'realise' AND o.value IS NOT NULL
+"""
+
+
 def _far_from_previous(frame, report, con):
-    """Warn when a realised value is more than double or less than half the previous year's."""
-    keys = ["indicator_code", "territory_code", "breakdown", "modality", "nature"]
-    cur = frame[(frame["nature"] == "realise") & frame["value"].notna()]
+    """Warn when a realised value is more than double or less than half the previous year's
+    (from the same file first, else from the database). Joined in DuckDB, not in pandas."""
+    import duckdb
+
+    cur = frame[(frame["nature"] == "realise") & frame["value"].notna() & frame["year"].notna()]
     if cur.empty:
         return
-    prev = cur[keys + ["year", "value"]].assign(year=lambda d: d["year"] + 1)
-    if con is not None:
-        db_prev = con.sql(
-            "SELECT indicator_code, territory_code, breakdown, modality, nature, year + 1 AS year, "
-            "value FROM observation WHERE nature = 'realise' AND value IS NOT NULL").df()
-        prev = pd.concat([prev, db_prev]).drop_duplicates(keys + ["year"], keep="first")
-    merged = cur.reset_index().merge(prev, on=keys + ["year"], suffixes=("", "_prev"))
-    ratio = merged["value"] / merged["value_prev"]
-    far = (merged["value_prev"].abs() > 0) & ((ratio > FAR_FACTOR) | (ratio < 1 / FAR_FACTOR))
-    far &= (merged["value"] - merged["value_prev"]).abs() > 1
-    m = merged[far]
+    cur = cur[["indicator_code", "territory_code", "breakdown", "modality", "year", "value",
+               "_row", "_col"]].astype({"year": "int64", "_col": "string"})
+    db = con if con is not None else duckdb.connect()
+    db.register("_cur_values", cur)
+    try:
+        sql = FAR_SQL.format(db_part=DB_PREVIOUS if con is not None else "", far=FAR_FACTOR)
+        m = db.sql(sql).df()
+    finally:
+        db.unregister("_cur_values")
     report.warning("valeurs", m["_row"], m["_col"], m["value"],
                    "Valeur très éloignée de celle de l'année précédente ("
                    + m["value_prev"].map(fmt.number).astype("string") + ") : vérifiez-la.")

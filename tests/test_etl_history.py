@@ -156,3 +156,22 @@ def test_cli_check_load_history_rollback_export(test_db, tmp_path):
     res = run_cli(test_db, "template", "--contract", "NOPE", "--year", "2021",
                   "--out", str(tmp_path / "t.xlsx"))
     assert res.returncode == 1 and "inconnu" in res.stdout
+
+
+def test_a_checked_file_is_revalidated_if_a_batch_landed_since(test_db, tmp_path):
+    from etl.pipeline import check, load_checked
+
+    first = write_xlsx(tmp_path / "a.xlsx", {"valeurs": [HEAD, ["IND-TX", "T-QPV1", 2021,
+                                                                 "realise", 44, "INSEE"]]})
+    checked = check(first, db=test_db)
+    assert checked.ok and checked.version == (1, 1)
+    _, result = load_checked(checked, db=test_db)  # nothing landed since: loaded as checked
+    assert result.batch_id == 2
+
+    stale = check(write_xlsx(tmp_path / "b.xlsx", {"valeurs": [
+        HEAD, ["IND-TX", "T-QPV1", 2022, "realise", 45, "INSEE"]]}), db=test_db)
+    with connection(test_db) as con:
+        rollback(con, 1)  # the catalogue disappears after the check
+    rechecked, result = load_checked(stale, db=test_db)
+    assert result is None and not rechecked.ok
+    assert "Code d'indicateur inconnu" in rechecked.report.render()

@@ -16,7 +16,7 @@ import pandas as pd
 
 from etl import history
 from etl.load import LoadResult, write_lock
-from etl.pipeline import Checked, load_workbook
+from etl.pipeline import Checked, load_checked
 from etl.report import ERROR
 from etl.template import write_template
 from tracker import fmt
@@ -91,7 +91,7 @@ def preview_frame(db, preview: pd.DataFrame, changed_only: bool = True,
 
 def load(checked: Checked, db, user: str | None = None) -> tuple[Checked, LoadResult | None]:
     """Load a checked file as one batch (revalidated under the write lock, all or nothing)."""
-    return load_workbook(checked.workbook, db, user or APP_USER)
+    return load_checked(checked, db, user or APP_USER)
 
 
 def rollback(db, batch_id: int, user: str | None = None) -> int:
