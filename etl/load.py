@@ -9,6 +9,7 @@ batch at all: loading the same file twice is a no-op.
 from __future__ import annotations
 
 import fcntl
+import os
 import getpass
 import json
 import threading
@@ -62,8 +63,8 @@ def _stage(con, entity: str, df: pd.DataFrame) -> str:
     spec = ENTITIES[entity]
     cols = spec["keys"] + spec["values"]
     frame = df.reindex(columns=cols)
-    for c in cols:  # pandas' nullable types -> plain objects/floats DuckDB reads via Arrow
-        if column_type(c) == "VARCHAR":
+    for c in cols:  # text columns as Arrow strings; categories are cast inside DuckDB
+        if column_type(c) == "VARCHAR" and not isinstance(frame[c].dtype, pd.CategoricalDtype):
             frame[c] = frame[c].astype("string")
     con.register("_incoming", frame)
     select = ", ".join(f"CAST({c} AS {column_type(c)}) AS {c}" for c in cols)
@@ -120,6 +121,9 @@ def load_staged(con, staged: Staged, file_name: str, sha256: str, user: str | No
                 note: str | None = None) -> LoadResult:
     """Write every staged table as one batch inside one transaction."""
     ensure_schema(con)
+    # A national file stages millions of rows: let DuckDB spill to disk beyond this budget
+    # instead of growing the process (the loader shares the machine with the app).
+    con.execute(f"SET memory_limit = '{os.environ.get('SUIVI_LOAD_MEMORY', '800MB')}'")
     con.begin()
     try:
         batch_id = next_batch_id(con)

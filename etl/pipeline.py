@@ -77,6 +77,7 @@ def load_workbook(wb: Workbook, db=None, user: str | None = None) -> tuple[Check
         checked = check_workbook(wb, con)
         if not checked.ok:
             return checked, None
+        wb.sheets.clear()  # validated under this lock: the raw cells are not needed any more
         return checked, load_staged(con, checked.staged, wb.name, wb.sha256, user)
 
 

@@ -12,6 +12,7 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from etl import safety
@@ -41,15 +42,29 @@ def frame_from_rows(rows: list[list], first_row: int = 1) -> pd.DataFrame:
     """Header row + data rows -> DataFrame with folded headers and an Excel `_row` column."""
     if not rows:
         return pd.DataFrame({"_row": pd.Series([], dtype="int64")})
-    header = [header_key(h) if h not in (None, "") else f"_col{i + 1}"
-              for i, h in enumerate(rows[0])]
-    body = rows[1:]
-    df = pd.DataFrame(body, columns=header, dtype="object")
-    df["_row"] = range(first_row + 1, first_row + 1 + len(df))
-    filled = pd.Series(False, index=df.index)
-    for col in header:
+    df = pd.DataFrame(rows[1:], columns=range(len(rows[0])), dtype="object")
+    return tidy_frame(df, list(rows[0]), first_row)
+
+
+def tidy_frame(df: pd.DataFrame, header: list, first_row: int = 1) -> pd.DataFrame:
+    """Fold the headers, number the rows as the spreadsheet does and drop blank rows.
+
+    A cell holding only spaces counts as blank, so a row of stray spaces is not data.
+    """
+    df.columns = [header_key(h) if h not in (None, "") and not pd.isna(h) else f"_col{i + 1}"
+                  for i, h in enumerate(header)]
+    df["_row"] = np.arange(first_row + 1, first_row + 1 + len(df))
+    filled = np.zeros(len(df), dtype=bool)
+    for col in df.columns[:-1]:
         values = df[col]
-        filled |= values.notna() & values.astype("string").str.strip().ne("").fillna(False)
+        present = values.notna().to_numpy().copy()
+        if isinstance(values.dtype, pd.CategoricalDtype):  # judge each distinct text once
+            blank = values.cat.categories.astype("string").str.strip() == ""
+            codes = values.cat.codes.to_numpy()
+            present &= ~np.append(np.asarray(blank, dtype=bool), True)[codes]
+        elif values.dtype == object or pd.api.types.is_string_dtype(values):
+            present &= (values.astype("string").str.strip() != "").fillna(False).to_numpy()
+        filled |= present
     return df[filled].reset_index(drop=True)
 
 
@@ -147,17 +162,40 @@ class CsvReader:
                 f"{safety.KIND_TEXT.get(kind, 'un contenu non reconnu')}, pas du texte. Enregistrez vos "
                 "données au format CSV (séparateur « ; ») depuis votre tableur."
             )
-        text = decode_text(data, name)
-        sep = sniff_separator(text)
-        try:
-            df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
-                             header=None, skip_blank_lines=False)
-        except (pd.errors.ParserError, ValueError) as exc:
-            raise ReadError(f"Le fichier CSV « {name} » est mal formé ({exc}). Vérifiez les "
-                            "guillemets et le nombre de colonnes de chaque ligne.") from exc
-        rows = df.astype(object).where(df != "", None).values.tolist()
+        df = self._parse(data, name)
+        if df.empty:
+            frame = frame_from_rows([])
+        else:
+            header = df.iloc[0].tolist()
+            frame = tidy_frame(df.iloc[1:].reset_index(drop=True), header)
         sheet = Path(name).stem
-        return {sheet if header_key(sheet) in SHEETS else "valeurs": frame_from_rows(rows)}
+        return {sheet if header_key(sheet) in SHEETS else "valeurs": frame}
+
+
+    @staticmethod
+    def _parse(data: bytes, name: str) -> pd.DataFrame:
+        """Every cell as a category of text: a national file repeats the same codes millions
+        of times, and parsing is validation's job. UTF-8 and Windows-1252 files are parsed
+        from the bytes (no decoded copy of the whole file); UTF-16 is decoded first."""
+        utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff")) or safety.looks_utf16(data)
+        sources = []
+        if utf16:
+            sources.append((io.StringIO(decode_text(data, name)), None))
+        else:
+            sources += [(io.BytesIO(data), "utf-8-sig"), (io.BytesIO(data), "cp1252")]
+        head = decode_text(data[:65536], name) if not utf16 else sources[0][0].getvalue()[:65536]
+        sep = sniff_separator(head)
+        for source, encoding in sources:
+            try:
+                return pd.read_csv(source, sep=sep, dtype="category", keep_default_na=False,
+                                   header=None, skip_blank_lines=False, encoding=encoding)
+            except UnicodeDecodeError:
+                continue
+            except (pd.errors.ParserError, ValueError) as exc:
+                raise ReadError(f"Le fichier CSV « {name} » est mal formé ({exc}). Vérifiez "
+                                "les guillemets et le nombre de colonnes de chaque ligne.") from exc
+        raise ReadError(f"Encodage du fichier « {name} » non reconnu : enregistrez-le en CSV "
+                        "UTF-8 (Fichier > Enregistrer sous > CSV UTF-8).")
 
 
 class ParquetReader:
@@ -168,12 +206,20 @@ class ParquetReader:
     def read(self, data: bytes, name: str, notes: list[str] | None = None
              ) -> dict[str, pd.DataFrame | None]:
         safety.inspect_parquet(data, name)
-        try:
-            df = pd.read_parquet(io.BytesIO(data))
+        try:  # text columns dictionary-encoded (categories): codes repeat millions of times
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            schema = pq.read_schema(io.BytesIO(data))
+            text = [f.name for f in schema if pa.types.is_string(f.type)
+                    or pa.types.is_large_string(f.type)]
+            df = pq.read_table(io.BytesIO(data), read_dictionary=text).to_pandas()
         except Exception as exc:
             raise ReadError(f"Le fichier « {name} » n'est pas un fichier Parquet lisible.") from exc
-        df = df.rename(columns=header_key).astype("object")
-        df["_row"] = range(2, 2 + len(df))
+        # Columns keep their Parquet types (numbers stay numbers, text stays Arrow strings):
+        # converting 3 million rows to Python objects would cost gigabytes.
+        df = df.rename(columns=header_key)
+        df["_row"] = np.arange(2, 2 + len(df))
         sheet = Path(name).stem
         return {sheet if header_key(sheet) in SHEETS else "valeurs": df}
 

@@ -349,19 +349,19 @@ def wide_to_long(df: pd.DataFrame) -> pd.DataFrame:
     return long.sort_values(["_row", "annee"], kind="stable").reset_index(drop=True)
 
 
-def _values_sheet(wb, report, staged, known, territories, indicators, con):
-    df = wide_to_long(wb.sheets["valeurs"])
+CHUNK_ROWS = 500_000  # row-local checks run per chunk: bounded memory on national files
+CATEGORY_COLUMNS = ("indicator_code", "territory_code", "nature", "breakdown", "modality",
+                    "status", "source", "wording", "comment", "_col")
+
+
+def _value_rows(df, report, staged, all_ind, territories):
+    """Row-local checks of a chunk of the valeurs sheet -> its staged rows (compact)."""
     chk = SheetCheck("valeurs", df, report)
-    if not chk.require_columns():
-        return
     ind = chk.required("indicateur")
     ter = chk.required("territoire")
-    all_ind = pd.concat([indicators, known.indicators[indicators.columns]]) \
-        .drop_duplicates("code").set_index("code")
     chk.known("indicateur", ind, set(all_ind.index), "d'indicateur",
               "l'onglet « indicateurs »")
-    chk.known("territoire", ter, territories | known.territories, "de territoire",
-              "l'onglet « territoires »")
+    chk.known("territoire", ter, territories, "de territoire", "l'onglet « territoires »")
     year = chk.year("annee", required=True)
     nature = chk.vocab("nature", "nature")
     status_raw = chk.vocab("statut", "status", required=False)
@@ -399,13 +399,43 @@ def _values_sheet(wb, report, staged, known, territories, indicators, con):
         "source": chk.text("source"), "comment": chk.text("commentaire"),
         "_row": df["_row"], "_col": columns,
     })[~empty]
+    # Codes repeat across millions of rows: categories keep one copy of each distinct text.
+    return frame.astype({c: "category" for c in CATEGORY_COLUMNS})
+
+
+def _concat_chunks(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate chunk frames keeping their categorical columns categorical."""
+    if len(frames) == 1:
+        return frames[0]
+    from pandas.api.types import union_categoricals
+
+    out = {}
+    for col in frames[0].columns:
+        parts = [f[col] for f in frames]
+        if col in CATEGORY_COLUMNS:
+            out[col] = pd.Series(union_categoricals([p.astype("category") for p in parts]))
+        else:
+            out[col] = pd.concat(parts, ignore_index=True)
+    return pd.DataFrame(out)
+
+
+def _values_sheet(wb, report, staged, known, territories, indicators, con):
+    df = wide_to_long(wb.sheets["valeurs"])
+    if not SheetCheck("valeurs", df, report).require_columns():
+        return
+    all_ind = pd.concat([indicators, known.indicators[indicators.columns]]) \
+        .drop_duplicates("code").set_index("code")
+    all_territories = territories | known.territories
+    frame = _concat_chunks([
+        _value_rows(df.iloc[start:start + CHUNK_ROWS], report, staged, all_ind, all_territories)
+        for start in range(0, max(len(df), 1), CHUNK_ROWS)])
     _resolve_targets(frame, report, con)
     keys = ["indicator_code", "territory_code", "year", "nature", "breakdown", "modality"]
     complete = frame[keys].notna().all(axis=1)
     dup = frame.duplicated(keys, keep=False) & complete
     if dup.any():
         d = frame[dup]
-        n_values = d.groupby(keys, dropna=False)["value"].transform(
+        n_values = d.groupby(keys, dropna=False, observed=True)["value"].transform(
             lambda s: s.astype("string").fillna("∅").nunique())
         differ = n_values > 1
         report.error("valeurs", d["_row"][differ], "valeur", d["value"][differ],

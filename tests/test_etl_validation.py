@@ -135,3 +135,21 @@ def test_warnings_do_not_block(test_db, tmp_path):
     assert "Ligne en double" in messages[(5, "valeur")]
     _, result = load(path, db=test_db)
     assert result is not None and result.total("inserted") == 4
+
+
+def test_chunked_validation_reports_rows_and_duplicates_across_chunks(test_db, tmp_path,
+                                                                      monkeypatch):
+    """National files are validated in chunks: locations and cross-chunk duplicates hold."""
+    import etl.validate
+
+    monkeypatch.setattr(etl.validate, "CHUNK_ROWS", 2)
+    rows = [HEAD] + [["IND-TX", "T-QPV1", y, "realise", 40 + y - 2015] for y in range(2015, 2020)]
+    rows += [["IND-TX", "T-QPV2", 2021, "realise", "trente"],       # row 7, third chunk
+             ["IND-TX", "T-QPV1", 2016, "realise", 99]]             # row 8 duplicates row 3
+    table = rejected(test_db, tmp_path, rows)
+    errors = only_error(table)
+    assert set(zip(errors["ligne"], errors["colonne"])) == {(7, "valeur"), (3, "valeur"),
+                                                            (8, "valeur")}
+    good = write_xlsx(tmp_path / "ok.xlsx", {"valeurs": rows[:6]})
+    checked, result = load(good, db=test_db)
+    assert checked.ok and result.total("inserted") == 5
