@@ -9,9 +9,9 @@ batch at all: loading the same file twice is a no-op.
 from __future__ import annotations
 
 import fcntl
-import os
 import getpass
 import json
+import os
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
