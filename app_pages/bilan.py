@@ -27,7 +27,7 @@ def _xlsx(path: str, version: tuple, contract: str, year: int, quartier: str | N
 
 with st.spinner("Préparation du bilan…"):
     args = (ui.db_file(), ui.data_version(), sel.contract, sel.year, sel.quartier)
-    report, data = _bilan(*args), _xlsx(*args)
+    report = _bilan(*args)
 
 scope = "le quartier choisi et ses territoires de référence" if sel.quartier \
     else "tous les quartiers du contrat"
@@ -47,7 +47,8 @@ left.download_button("Télécharger le bilan (HTML, imprimable en PDF)",
                      help="Fichier autonome : s'ouvre sans connexion ; « Imprimer > "
                           "Enregistrer en PDF » donne un document A4.")
 right.download_button("Télécharger les données du bilan (xlsx)",
-                      data=data, file_name=f"{report.file_stem}.xlsx",
+                      data=lambda: _xlsx(*args),  # built when asked for, not on each visit
+                      file_name=f"{report.file_stem}.xlsx",
                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                       on_click="ignore", key="bilan_xlsx",
                       help="Un onglet par tableau du bilan, valeurs brutes.")

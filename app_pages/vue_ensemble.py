@@ -88,9 +88,12 @@ def status_chart(frame, title: str, group_title: str, key: str) -> None:
 if total:
     pillar = ov.level_name(nodes, 1, "pilier")
     priority = ov.level_name(nodes, 2, "priorité")
-    status_chart(ov.group_counts(scope, nodes, 1), f"Statut des séries par {pillar}",
+    key = (sel.contract, sel.year, sel.quartier)
+    status_chart(ui.memo(("pillars", *key), lambda: ov.group_counts(scope, nodes, 1)),
+                 f"Statut des séries par {pillar}",
                  pillar.capitalize(), "bars_pillar")
-    status_chart(ov.group_counts(scope, nodes, 2), f"Statut des séries par {priority}",
+    status_chart(ui.memo(("priorities", *key), lambda: ov.group_counts(scope, nodes, 2)),
+                 f"Statut des séries par {priority}",
                  priority.capitalize(), "bars_priority")
     st.caption("Une série compte sous le premier objectif que son indicateur mesure.")
 
@@ -98,7 +101,8 @@ if total:
         st.page_link("app_pages/quartiers.py", label=f"Page du quartier {q_label} : écarts avec "
                      "la commune et les autres territoires de référence", icon="🏘️")
     elif len(quartiers):
-        status_chart(ov.territory_counts(scope, quartiers), "Statut des séries par quartier",
+        status_chart(ui.memo(("quartiers", *key), lambda: ov.territory_counts(scope, quartiers)),
+                     "Statut des séries par quartier",
                      "Quartier", "bars_quartier")
 
 # --- What has no data yet ----------------------------------------------------------------------

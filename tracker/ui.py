@@ -37,8 +37,21 @@ def ensure_database() -> None:
 
 
 def data_version() -> tuple:
-    with db.connection(db_file()) as con:
-        return queries.data_version(con)
+    """Changes whenever anything is committed to the database, by any process.
+
+    DuckDB appends every commit to the write-ahead log (and checkpoints into the file), so
+    the size and modification time of both files are a signature read with two stat() calls,
+    instead of opening the database before each of a page's dozen queries.
+    """
+    path = db.db_path()
+    signature = []
+    for part in (path, path.with_name(path.name + ".wal")):
+        try:
+            info = part.stat()
+            signature += [info.st_size, info.st_mtime_ns]
+        except FileNotFoundError:
+            signature += [0, 0]
+    return tuple(signature)
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)
@@ -59,8 +72,28 @@ def query(name: str, *args):
     return result.copy() if hasattr(result, "copy") else result
 
 
+@st.cache_resource(show_spinner=False)
+def _memo_store() -> dict:
+    return {}
+
+
+def memo(key: tuple, compute):
+    """Cache a derived result (a roll-up computed from query results) under `key` and the
+    data version: national roll-ups take a few hundred milliseconds, so a page only pays
+    them once per data version, like its queries."""
+    store = _memo_store()
+    full = (db_file(), data_version(), *key)
+    if full not in store:
+        if len(store) > 256:
+            store.clear()
+        store[full] = compute()
+    result = store[full]
+    return result.copy() if hasattr(result, "copy") else result
+
+
 def clear_cache() -> None:
     _cached.clear()
+    _memo_store().clear()
 
 
 @dataclass(frozen=True)
