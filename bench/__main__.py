@@ -1,0 +1,380 @@
+"""Benchmarks, each against a baseline measured in the same run: `python -m bench [--quick]`.
+
+    python -m bench                 # full national scale (about 3M values; 10-20 minutes)
+    python -m bench --quick         # scale 0.05: a sanity check in about a minute
+    python -m bench --only xlsx,status
+
+Ratios, not absolute times, are what carry from one machine to another: each benchmark runs
+its own baseline (the naive or the floor way to do the same work) in the same process or the
+same conditions. The data is generated on first use (bench/generate.py) under bench/data
+(bench/data/quick for --quick); databases and results go to bench/out (both git-ignored).
+The table is printed at the end and written to bench/out/results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+WORK = OUT / "work"
+QUICK_SCALE = 0.05
+BENCHMARKS = ("xlsx", "init", "status", "pages")
+
+
+# --- Helpers ----------------------------------------------------------------------------------
+
+def timed(fn, *args, **kwargs) -> tuple[float, object]:
+    start = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return time.perf_counter() - start, out
+
+
+def median_time(fn, repeats: int, setup=None) -> float:
+    """Median wall time of `repeats` calls; `setup` runs untimed before each call."""
+    times = []
+    for _ in range(repeats):
+        if setup:
+            setup()
+        times.append(timed(fn)[0])
+    return statistics.median(times)
+
+
+def run_child(args: list[str], env: dict | None = None) -> dict:
+    """Run `python args...` and return its wall time, its peak RSS and its JSON output.
+
+    The peak is the child's own VmHWM when it reports one (`peak_rss_mb` in its JSON, see
+    bench/national.py): on Linux a child's ru_maxrss starts from the parent's RSS at fork
+    time, so os.wait4's figure is only a fallback (an upper bound).
+    """
+    WORK.mkdir(parents=True, exist_ok=True)
+    out_path, err_path = WORK / "child.out", WORK / "child.err"
+    start = time.perf_counter()
+    with open(out_path, "w") as out, open(err_path, "w") as err:
+        proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=out, stderr=err,
+                                text=True, env={**os.environ, **(env or {})})
+        _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}):\n"
+                           f"{err_path.read_text()[-3000:]}")
+    lines = [line for line in out_path.read_text().splitlines() if line.startswith("{")]
+    output = json.loads(lines[-1]) if lines else {}
+    peak = output.get("peak_rss_mb") or usage.ru_maxrss / 1024  # Linux: KiB
+    return {"wall": wall, "max_rss_mb": peak, "output": output}
+
+
+class Table:
+    """Rows of the final table: one measure, its baseline, the ratio and the target."""
+
+    def __init__(self):
+        self.rows: list[dict] = []
+
+    def add(self, bench: str, measure: str, value: float | None, unit: str,
+            baseline: float | None = None, baseline_name: str = "", target: str = "",
+            met: bool | None = None, note: str = "") -> None:
+        ratio = value / baseline if value is not None and baseline else None
+        self.rows.append(dict(bench=bench, measure=measure, value=value, unit=unit,
+                              baseline_name=baseline_name, baseline=baseline, ratio=ratio,
+                              target=target, met=met, note=note))
+        print(f"  {measure}: {_fmt(value)} {unit}"
+              + (f"  vs {baseline_name} {_fmt(baseline)} {unit} -> {ratio:.2f}x" if ratio else "")
+              + (f"  [target {target}: {'met' if met else 'MISSED'}]" if met is not None else "")
+              + (f"  ({note})" if note else ""), flush=True)
+
+    def render(self) -> str:
+        head = ["benchmark", "measure", "value", "baseline", "ratio", "target", "met"]
+        body = [[r["bench"], r["measure"], f"{_fmt(r['value'])} {r['unit']}",
+                 f"{r['baseline_name']} {_fmt(r['baseline'])}".strip() if r["baseline"] else "",
+                 f"{r['ratio']:.3f}x" if r["ratio"] else "", r["target"],
+                 {True: "yes", False: "NO", None: ""}[r["met"]]] for r in self.rows]
+        widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
+        lines = ["  ".join(str(x).ljust(w) for x, w in zip(row, widths)) for row in [head, *body]]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        return "\n".join(lines)
+
+
+def _fmt(x) -> str:
+    if x is None:
+        return "-"
+    return f"{x:.3f}" if abs(x) < 10 else f"{x:.1f}"
+
+
+# --- Data and databases -----------------------------------------------------------------------
+
+def ensure_data(data: Path, scale: float) -> dict:
+    """Generate the dataset unless a manifest for the same scale is already there."""
+    manifest = data / "manifest.json"
+    if manifest.exists() and json.loads(manifest.read_text()).get("scale") == scale:
+        return json.loads(manifest.read_text())
+    from bench.generate import generate
+
+    print(f"Generating the synthetic dataset (scale {scale}) in {data}...", flush=True)
+    return generate(data, scale)
+
+
+def catalogue_db(data: Path) -> Path:
+    """A database holding only the national catalogue, copied fresh for each xlsx load."""
+    from bench.national import CATALOGUE, remove_db
+    from etl.pipeline import load
+
+    db = WORK / "catalogue.duckdb"
+    remove_db(db)
+    checked, result = load(data / CATALOGUE, db=db, user="bench")
+    if result is None:
+        raise SystemExit(checked.report.render(limit=20))
+    return db
+
+
+def national_db(data: Path) -> Path:
+    """The national database built by the init benchmark (Parquet), built here if missing."""
+    db = WORK / "national-parquet.duckdb"
+    if not db.exists():
+        from bench.national import init_national
+
+        print("Building the national database (untimed)...", flush=True)
+        init_national(db, data, "parquet")
+    return db
+
+
+def default_db() -> Path:
+    """The embedded default: the contract workbooks of data/contrats plus the demo values."""
+    from etl.pipeline import init
+
+    db = WORK / "default.duckdb"
+    from bench.national import remove_db
+
+    remove_db(db)
+    try:
+        results = init(db, demo=True)
+    except Exception as exc:  # the demo generator is being written by others
+        print(f"  note: init with demo values failed ({exc}); default built without them")
+        remove_db(db)
+        results = init(db, demo=False)
+    bad = [name for name, checked, _ in results if not checked.ok]
+    if bad:
+        print(f"  note: rejected by init: {', '.join(bad)}")
+    return db
+
+
+# --- Benchmarks -------------------------------------------------------------------------------
+
+def bench_xlsx(table: Table, data: Path, manifest: dict, repeats: int) -> None:
+    """check + load of the `valeurs` workbook onto a fresh catalogue DB vs pandas.read_excel.
+
+    Measured as the Import page does it (tracker/imports.py): the uploaded bytes are checked
+    (read + validate), the preview is built, then the checked file is loaded with
+    `etl.pipeline.load_checked` (written as staged when no batch landed since the check,
+    else revalidated under the write lock; older code: `load_workbook`, which always
+    revalidates). The CLI way (`python -m etl check FILE` then `load FILE`, which reads and
+    validates the file twice) is shown too.
+    """
+    import pandas as pd
+
+    from etl import pipeline
+    from etl.pipeline import check, load, preview_changes
+
+    if hasattr(pipeline, "load_checked"):
+        def load_checked(checked):
+            return pipeline.load_checked(checked, fresh, "bench")
+    else:
+        def load_checked(checked):
+            return pipeline.load_workbook(checked.workbook, fresh, "bench")
+
+    path = data / "valeurs_200k.xlsx"
+    rows = manifest["xlsx_rows"]
+    print(f"\n[xlsx] check + load of {path.name} ({rows} rows)", flush=True)
+    base = catalogue_db(data)
+    fresh = WORK / "xlsx.duckdb"
+
+    def setup():
+        shutil.copy(base, fresh)
+        Path(f"{fresh}.wal").unlink(missing_ok=True)
+
+    times: dict[str, list[float]] = {"check": [], "preview": [], "load": [], "cli": []}
+    for _ in range(repeats):
+        setup()
+        upload = path.read_bytes()
+        t_check, checked = timed(check, upload, name=path.name, db=fresh)
+        assert checked.ok, checked.report.render(limit=20)
+        times["check"].append(t_check)
+        times["preview"].append(timed(preview_changes, checked, fresh)[0])
+        t_load, (_, result) = timed(load_checked, checked)
+        assert result is not None and result.total("inserted") == rows
+        times["load"].append(t_load)
+        setup()
+        t_cli_check, _ = timed(check, path, db=fresh)
+        t_cli_load, (_, result) = timed(load, path, db=fresh, user="bench")
+        assert result is not None and result.total("inserted") == rows
+        times["cli"].append(t_cli_check + t_cli_load)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    ours = med["check"] + med["load"]
+    calamine = median_time(lambda: pd.read_excel(path, engine="calamine"), repeats)
+    openpyxl = median_time(lambda: pd.read_excel(path, engine="openpyxl"),
+                           1 if rows > 50_000 else repeats)
+    table.add("xlsx", "check (read + validate)", med["check"], "s")
+    table.add("xlsx", "preview of the changes", med["preview"], "s", note="not in the target")
+    table.add("xlsx", "load of the checked file", med["load"], "s")
+    table.add("xlsx", "check + load vs openpyxl read", ours, "s", openpyxl,
+              "read_excel(openpyxl)", "<= 0.25x", ours <= 0.25 * openpyxl)
+    table.add("xlsx", "check + load vs calamine read", ours, "s", calamine,
+              "read_excel(calamine)", "<= 1.5x", ours <= 1.5 * calamine)
+    table.add("xlsx", "CLI check FILE + load FILE", med["cli"], "s", calamine,
+              "read_excel(calamine)", note="reads and validates the file twice")
+
+
+def bench_init(table: Table, data: Path, manifest: dict, full: bool) -> None:
+    """National init from CSV and Parquet in a subprocess: wall time and peak memory.
+
+    Baseline: DuckDB's own ingest of the same file into a table (read_csv / read_parquet,
+    no validation, no versioning), the floor for any loader, also in a subprocess.
+    """
+    n = manifest["observations"]
+    print(f"\n[init] national init: catalogue + {n} values", flush=True)
+    scale_note = "" if full else "full-scale target; quick run"
+    for fmt in ("csv", "parquet"):
+        db = WORK / f"national-{fmt}.duckdb"
+        ours = run_child(["-m", "bench.national", "--db", str(db), "--data", str(data),
+                          "--format", fmt])
+        raw_db = WORK / f"raw-{fmt}.duckdb"
+        raw_db.unlink(missing_ok=True)
+        reader = "read_csv" if fmt == "csv" else "read_parquet"
+        code = (f"import duckdb, json; from bench.national import peak_rss_mb; "
+                f"con = duckdb.connect({str(raw_db)!r}); "
+                f"con.execute(\"CREATE TABLE v AS SELECT * FROM {reader}("
+                f"{str(data / ('valeurs.' + fmt))!r})\"); con.close(); "
+                f"print(json.dumps({{'peak_rss_mb': peak_rss_mb()}}))")
+        raw = run_child(["-c", code])
+        raw_db.unlink(missing_ok=True)
+        steps = ours["output"].get("steps", {})
+        table.add("init", f"init from {fmt}: wall time", ours["wall"], "s", raw["wall"],
+                  f"duckdb {reader}", "< 60 s", ours["wall"] < 60, scale_note)
+        table.add("init", f"init from {fmt}: peak RSS", ours["max_rss_mb"], "MB",
+                  raw["max_rss_mb"], f"duckdb {reader}", "< 1536 MB",
+                  ours["max_rss_mb"] < 1536, scale_note)
+        for name, step in steps.items():
+            print(f"    step {name}: {step['seconds']} s, {step['inserted']} rows inserted, "
+                  f"{step['warnings']} warnings")
+
+
+def bench_status(table: Table, data: Path, repeats: int) -> None:
+    """Status of every series: one SQL query vs `assess` per series in Python."""
+    from bench.status import python_statuses, sql_statuses
+    from tracker.db import connection
+
+    db = national_db(data)
+    print("\n[status] status of every series on the national database", flush=True)
+    with connection(db, read_only=True) as con:
+        sql = median_time(lambda: sql_statuses(con), repeats)
+        t_py, py_counts = timed(python_statuses, con)
+        sql_counts = sql_statuses(con)
+    n = sum(sql_counts.values())
+    agree = sql_counts == py_counts
+    table.add("status", f"SQL status of {n} series", sql, "s", t_py,
+              "Python assess per series", "faster than Python", sql < t_py,
+              "same counts per status" if agree else f"COUNTS DIFFER: {sql_counts} vs {py_counts}")
+
+
+def bench_pages(table: Table, data: Path, runs: int) -> None:
+    """Every page on the national database vs the same page on the embedded default."""
+    print("\n[pages] every page, AppTest server side", flush=True)
+    if not (ROOT / "app.py").exists():
+        print("  skipped: app.py does not exist yet (pages are being written)")
+        table.add("pages", "every page", None, "s", note="skipped: no app.py yet")
+        return
+    dbs = {"default": default_db(), "national": national_db(data)}
+    results = {}
+    for name, db in dbs.items():
+        copy = WORK / f"pages-{name}.duckdb"  # the app may write (schema, views): use a copy
+        shutil.copy(db, copy)
+        results[name] = run_child(["-m", "bench.pages", "--db", str(copy), "--runs", str(runs)])
+        results[name] = results[name]["output"]
+    if "skipped" in results["national"]:
+        print(f"  skipped: {results['national']['skipped']}")
+        return
+    for page, nat in results["national"]["pages"].items():
+        ref = results["default"]["pages"].get(page, {})
+        errors = sorted(set(nat.get("errors", [])) | set(ref.get("errors", [])))
+        note = ("errors: " + " | ".join(errors))[:200] if errors else ""
+        if "median" not in nat:
+            table.add("pages", page, None, "s", note=note)
+            continue
+        table.add("pages", f"{page} median", nat["median"], "s", ref.get("median"),
+                  "embedded default", "<= 2x default",
+                  nat["median"] <= 2 * ref["median"] if ref.get("median") else None, note)
+        table.add("pages", f"{page} worst", nat["worst"], "s", ref.get("worst"),
+                  "embedded default", "< 1 s", nat["worst"] < 1.0,
+                  f"cold {nat['cold']} s (default {ref.get('cold')} s)")
+
+
+# --- Entry point -------------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help=f"scale {QUICK_SCALE} sanity check")
+    p.add_argument("--scale", type=float, help="dataset scale (default 1.0, or 0.05 if --quick)")
+    p.add_argument("--only", default=",".join(BENCHMARKS),
+                   help=f"comma-separated subset of {', '.join(BENCHMARKS)}")
+    p.add_argument("--repeats", type=int, default=3, help="runs of the fast measures")
+    p.add_argument("--page-runs", type=int, help="sessions per page (default 5, 3 if --quick)")
+    args = p.parse_args(argv)
+    scale = args.scale or (QUICK_SCALE if args.quick else 1.0)
+    full = scale >= 1.0
+    data = ROOT / "bench" / "data" / ("" if full and not args.quick else f"scale-{scale:g}")
+    only = [b.strip() for b in args.only.split(",") if b.strip()]
+    unknown = set(only) - set(BENCHMARKS)
+    if unknown:
+        p.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    manifest = ensure_data(data, scale)
+    print(f"Dataset: {manifest['observations']} values, {manifest['territories']} territories, "
+          f"{manifest['indicators']} indicators (scale {scale}, {data})", flush=True)
+    table = Table()
+    start = time.perf_counter()
+    runs = {
+        "xlsx": lambda: bench_xlsx(table, data, manifest, args.repeats),
+        "init": lambda: bench_init(table, data, manifest, full),
+        "status": lambda: bench_status(table, data, args.repeats),
+        "pages": lambda: bench_pages(table, data, args.page_runs or (5 if full else 3)),
+    }
+    for name in BENCHMARKS:
+        if name in only:
+            try:
+                runs[name]()
+            except Exception as exc:  # one broken benchmark must not hide the others
+                print(f"  FAILED: {type(exc).__name__}: {exc}", flush=True)
+                table.add(name, "benchmark failed", None, "", note=f"{type(exc).__name__}: "
+                          f"{str(exc)[:200]}")
+
+    mode = "full" if full else "quick"
+    previous = OUT / f"results-{mode}.json"
+    if set(only) != set(BENCHMARKS) and previous.exists():  # --only: keep the other rows
+        kept = [r for r in json.loads(previous.read_text()).get("rows", [])
+                if r["bench"] not in only]
+        table.rows = kept + table.rows
+    print("\n" + table.render())
+    OUT.mkdir(parents=True, exist_ok=True)
+    result = {"scale": scale, "quick": not full, "dataset": manifest,
+              "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                          "platform": platform.platform()},
+              "seconds": round(time.perf_counter() - start, 1), "rows": table.rows}
+    text = json.dumps(result, ensure_ascii=False, indent=2, default=str)
+    (OUT / "results.json").write_text(text)
+    (OUT / f"results-{mode}.json").write_text(text)  # kept per mode
+    print(f"\nWritten: {OUT / 'results.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

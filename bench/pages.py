@@ -1,0 +1,112 @@
+"""Server-side time of every page of the app, with Streamlit's AppTest (no browser).
+
+    python -m bench.pages --db /tmp/national.duckdb --runs 5
+
+Run in its own process per database (bench/__main__.py does so): `st.cache_data` and
+`st.cache_resource` live for the whole process, so two databases in one process would share
+caches, and $SUIVI_DB must be set before the app opens its first connection.
+
+Pages are discovered, not listed (the paths app.py names, see `discover`), each reached with
+`AppTest.switch_page` (which resolves `st.navigation` pages too). Each page gets one session
+that runs the app once (untimed: switch_page needs the registered pages), then `runs` timed
+reruns of the page. The first timed run pays the page's own queries (the process caches are
+keyed by query and arguments) and is also reported apart as `cold`; the median is over the
+other runs (what a user sees when moving between widgets and pages), the worst over all of
+them. Prints JSON on its last line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = ROOT / "app.py"
+
+
+def discover() -> list[str]:
+    """Page scripts named in app.py (`st.Page("app_pages/x.py", ...)`), in the app's order;
+    else every `app_pages/*.py` or `pages/*.py`. Reading app.py means a moved or renamed
+    folder needs no change here."""
+    named = re.findall(r"""["']([\w./-]+\.py)["']""", APP.read_text(encoding="utf-8"))
+    found = list(dict.fromkeys(p for p in named if (ROOT / p).is_file()))
+    if found:
+        return found
+    return sorted(str(p.relative_to(ROOT)) for folder in ("app_pages", "pages")
+                  for p in (ROOT / folder).glob("*.py") if not p.name.startswith("_"))
+
+
+def admin_session() -> dict:
+    """Session state of a logged-in administrator, so that protected pages (Import) run too.
+
+    Uses tracker/auth.py when it exists: an account is created in the accounts file of the
+    benchmark's database copy, and the session holds what a login leaves there. Without that
+    module (or if its API changed) pages run anonymously and a refused page says so.
+    """
+    try:
+        from etl import users
+        from tracker import auth
+
+        name = "bench-admin"
+        if users.get_role(name) is None:
+            users.add_user(name, "Bench-mot-de-passe-2024!", "administrateur")
+        return {auth.SESSION_KEY: {"name": name, "since": time.time()}}
+    except Exception as exc:  # the auth layer is optional for this benchmark
+        print(f"note: pages run without login ({type(exc).__name__}: {exc})")
+        return {}
+
+
+def time_page(page: str | None, runs: int, timeout: float) -> dict:
+    """Time `runs` reruns of one page (None: the app's default page) in one session."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(APP), default_timeout=timeout)
+    for key, value in admin_session().items():
+        at.session_state[key] = value
+    times, errors = [], []
+    if page is not None:
+        at.run()  # the app must run once before switch_page can resolve st.navigation
+    for _ in range(runs):
+        if page is not None:
+            at.switch_page(page)
+        start = time.perf_counter()
+        at.run()
+        times.append(time.perf_counter() - start)
+        if at.exception:
+            errors.append(str(at.exception[0].message)[:300])
+    warm = times[1:] or times
+    return {"cold": round(times[0], 4), "median": round(statistics.median(warm), 4),
+            "worst": round(max(times), 4), "runs": runs, "errors": sorted(set(errors))}
+
+
+def run_all(runs: int, timeout: float) -> dict:
+    if not APP.exists():
+        return {"skipped": "app.py does not exist yet"}
+    os.chdir(ROOT)
+    out = {"(app.py)": time_page(None, runs, timeout)}
+    for page in discover():
+        try:
+            out[page] = time_page(page, runs, timeout)
+        except Exception as exc:  # a page under construction must not stop the others
+            out[page] = {"errors": [f"{type(exc).__name__}: {exc}"[:300]]}
+    return {"pages": out}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.pages")
+    p.add_argument("--db", required=True)
+    p.add_argument("--runs", default=5, type=int)
+    p.add_argument("--timeout", default=120.0, type=float)
+    args = p.parse_args(argv)
+    os.environ["SUIVI_DB"] = str(Path(args.db).resolve())
+    print(json.dumps(run_all(args.runs, args.timeout), ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
