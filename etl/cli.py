@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from tracker.db import connection, db_path
+from tracker.db import CONTRACTS_DIR, connection, db_path
 
 
 def _print_check(checked) -> None:
@@ -24,7 +24,8 @@ def cmd_init(args) -> int:
             if extra.exists():
                 extra.unlink()
     failed = False
-    for name, checked, result in init(path, demo=not args.no_demo):
+    folder = args.dossier or CONTRACTS_DIR
+    for name, checked, result in init(path, demo=not args.no_demo, contracts_dir=folder):
         if not checked.ok:
             failed = True
             print(f"{name} : REJETÉ")
@@ -246,6 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("init", help="construire la base à partir des classeurs de data/contrats")
     s.add_argument("--no-demo", action="store_true", help="sans les valeurs de démonstration")
     s.add_argument("--reset", action="store_true", help="repartir d'une base vide")
+    s.add_argument("--dossier", help="dossier à charger à la place de data/contrats : classeurs "
+                   ".xlsx d'abord, puis fichiers de valeurs .parquet ou .csv")
     s.set_defaults(func=cmd_init)
 
     s = sub.add_parser("check", help="contrôler un fichier sans rien écrire")

@@ -113,16 +113,28 @@ def demo_workbook(contracts_dir: Path = CONTRACTS_DIR) -> Workbook:
     return Workbook(name=DEMO_NAME, sha256=f"demo-{digest:x}", sheets={"valeurs": frame})
 
 
+def init_files(folder: Path) -> list[Path]:
+    """What `init` loads from a folder: the workbooks first (they define the codes), then the
+    bulk value files; a CSV with a Parquet twin of the same name is the same data: skipped."""
+    folder = Path(folder)
+    workbooks = sorted(folder.glob("*.xlsx"))
+    parquet = sorted(folder.glob("*.parquet"))
+    twins = {p.stem for p in parquet}
+    csv = [p for p in sorted(folder.glob("*.csv")) if p.stem not in twins]
+    return workbooks + parquet + csv
+
+
 def init(db=None, demo: bool = True, contracts_dir: Path = CONTRACTS_DIR,
          user: str | None = None) -> list[tuple[str, Checked, LoadResult | None]]:
-    """Build (or bring up to date) the database from the embedded contract workbooks."""
+    """Build (or bring up to date) the database from a folder of contract files: by default
+    the embedded workbooks, or e.g. a national catalogue workbook plus its values in Parquet."""
     path = db_path(db)
     path.parent.mkdir(parents=True, exist_ok=True)
     results = []
-    for file in sorted(Path(contracts_dir).glob("*.xlsx")):
+    for file in init_files(contracts_dir):
         checked, result = load(file, db=path, user=user or "init")
         results.append((file.name, checked, result))
-    if demo:
+    if demo and (Path(contracts_dir) / "amboise.xlsx").exists():
         checked, result = load_workbook(demo_workbook(contracts_dir), path, user or "init")
         results.append((DEMO_NAME, checked, result))
     return results

@@ -123,3 +123,28 @@ def test_unreadable_files_are_rejected_with_a_french_message(test_db, tmp_path):
     other.write_bytes(b"PK")
     checked, _ = load(other, db=test_db)
     assert "non pris en charge" in checked.report.render()
+
+
+def test_init_from_a_folder_of_workbooks_and_bulk_value_files(tmp_path):
+    """National init: catalogue workbook first, then values in Parquet (its CSV twin skipped)."""
+    import subprocess
+    import sys
+
+    from tests.workbooks import VALUES, full_workbook
+    from tracker.db import ROOT
+
+    folder = tmp_path / "national"
+    folder.mkdir()
+    full_workbook(folder / "catalogue.xlsx", values=[VALUES[0]])
+    more = pd.DataFrame(LONG[1:], columns=LONG[0])
+    more.to_parquet(folder / "valeurs.parquet")
+    write_csv(folder / "valeurs.csv", [["indicateur", "territoire", "annee", "nature", "valeur"],
+                                       ["IND-TX", "T-QPV1", 2030, "realise", "1"]])
+    db = tmp_path / "national.duckdb"
+    res = subprocess.run([sys.executable, "-m", "etl", "--db", str(db), "init", "--dossier",
+                          str(folder), "--no-demo"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+    lines = [line.split(" : ")[0] for line in res.stdout.splitlines()[:-1]]
+    assert lines == ["catalogue.xlsx", "valeurs.parquet"]
+    assert_landed(db)
