@@ -14,7 +14,7 @@ from datetime import datetime
 import pandas as pd
 
 from etl.load import next_batch_id
-from etl.schema import LOAD_ORDER
+from etl.schema import ENTITIES, LOAD_ORDER
 from tracker.db import first_row, scalar
 
 
@@ -62,6 +62,14 @@ def rollback(con, batch_id: int, user: str | None = None) -> int:
         later |= {r[0] for r in con.execute(
             f"SELECT DISTINCT superseded_batch FROM {entity}_v WHERE created_batch = ? "
             "AND superseded_batch IS NOT NULL", [batch_id]).fetchall()}
+    # Versions this batch superseded come back: refuse if a later batch has since made a
+    # current row with the same key (e.g. it re-added a reference territory this batch removed).
+    for entity in LOAD_ORDER:
+        on = " AND ".join(f"c.{k} = o.{k}" for k in ENTITIES[entity]["keys"])
+        later |= {r[0] for r in con.execute(
+            f"SELECT DISTINCT c.created_batch FROM {entity}_v o JOIN {entity}_v c ON {on} "
+            "WHERE o.superseded_batch = ? AND c.superseded_batch IS NULL "
+            "AND c.created_batch > ?", [batch_id, batch_id]).fetchall()}
     if later:
         raise RollbackError(
             f"Des valeurs du lot {batch_id} ont été modifiées ensuite par le(s) lot(s) "

@@ -15,6 +15,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from etl.export import neutralise_formulas
 from etl.vocab import LABELS
 from tracker.db import scalar
 
@@ -90,7 +91,8 @@ def write_template(con, contract: str, year: int, out: str | Path) -> Path:
     ws = wb.active
     ws.title = "valeurs"
     ws.append(COLUMNS)
-    for rec in rows[COLUMNS].itertuples(index=False):
+    # Labels come from partners' workbooks: a label starting with "=" must stay text.
+    for rec in neutralise_formulas(rows[COLUMNS]).itertuples(index=False):
         ws.append([None if pd.isna(v) else v for v in rec])
     grey = PatternFill("solid", fgColor="DDDDDD")
     for idx, name in enumerate(COLUMNS, start=1):

@@ -64,6 +64,7 @@ class Known:
     territories: set
     indicators: pd.DataFrame
     nodes: pd.DataFrame
+    contract_territories: pd.DataFrame = None
 
     @classmethod
     def from_db(cls, con) -> Known:
@@ -71,12 +72,14 @@ class Known:
             empty = pd.DataFrame
             return cls(empty(columns=["code", "period_start", "period_end"]), set(),
                        empty(columns=["code", "contract_code", "unit", "polarity"]),
-                       empty(columns=["contract_code", "code"]))
+                       empty(columns=["contract_code", "code"]),
+                       empty(columns=["contract_code", "territory_code"]))
         return cls(
             con.sql("SELECT code, period_start, period_end FROM contract").df(),
             set(con.sql("SELECT code FROM territory").df()["code"]),
             con.sql("SELECT code, contract_code, unit, polarity FROM indicator").df(),
             con.sql("SELECT contract_code, code FROM node").df(),
+            con.sql("SELECT contract_code, territory_code FROM contract_territory").df(),
         )
 
 
@@ -313,6 +316,12 @@ def _indicator_sheet(wb, report, staged, known, contracts, nodes):
         "parent_code": chk.text("parent"), "breakdowns": chk.text("ventilations"),
         "note": chk.text("note"),
     })
+    owner = frame["code"].map(known.indicators.set_index("code")["contract_code"])
+    moved = owner.notna() & frame["contract_code"].notna() & (owner != frame["contract_code"])
+    chk.error(moved, "code", frame["code"],
+              "Ce code d'indicateur appartient déjà au contrat « " + owner.astype("string")
+              + " » : un indicateur ne change pas de contrat. Donnez un autre code ou "
+              "corrigez le contrat.")
     all_codes = set(code.dropna()) | set(known.indicators["code"])
     chk.known("parent", frame["parent_code"], all_codes, "d'indicateur parent",
               "l'onglet « indicateurs »")
@@ -429,6 +438,7 @@ def _values_sheet(wb, report, staged, known, territories, indicators, con):
     frame = _concat_chunks([
         _value_rows(df.iloc[start:start + CHUNK_ROWS], report, staged, all_ind, all_territories)
         for start in range(0, max(len(df), 1), CHUNK_ROWS)])
+    _territories_of_contract(frame, report, all_ind, known, staged)
     _resolve_targets(frame, report, con)
     keys = ["indicator_code", "territory_code", "year", "nature", "breakdown", "modality"]
     complete = frame[keys].notna().all(axis=1)
@@ -446,6 +456,27 @@ def _values_sheet(wb, report, staged, known, territories, indicators, con):
     frame = frame.drop_duplicates(keys)
     _value_warnings(frame, report, all_ind, known, con)
     staged.tables["observation"] = frame.drop(columns=["_row", "_col"]).reset_index(drop=True)
+
+
+def _territories_of_contract(frame, report, all_ind, known, staged) -> None:
+    """A value belongs to a territory of its indicator's contract: a Blois quartier cannot
+    receive an Amboise figure (geographies and contracts are never mixed in one series)."""
+    links = pd.concat([known.contract_territories,
+                       staged.tables.get("contract_territory",
+                                         known.contract_territories.iloc[:0])])
+    allowed = set(zip(links["contract_code"], links["territory_code"]))
+    contract = frame["indicator_code"].astype(object).map(all_ind["contract_code"])
+    pairs = pd.Series(list(zip(contract, frame["territory_code"].astype(object))),
+                      index=frame.index, dtype=object)
+    checkable = contract.notna() & frame["territory_code"].isin(known.territories | set(
+        links["territory_code"]))
+    outside = checkable & ~pairs.isin(allowed)
+    if outside.any():
+        bad = frame[outside]
+        report.error("valeurs", bad["_row"], "territoire", bad["territory_code"].astype("string"),
+                     "Territoire hors du contrat « " + contract[outside].astype("string")
+                     + " » de cet indicateur : ajoutez-le à l'onglet « territoires » de ce "
+                     "contrat, ou corrigez le code du territoire ou de l'indicateur.")
 
 
 def _resolve_targets(frame: pd.DataFrame, report: Report, con) -> None:
@@ -483,6 +514,10 @@ def _value_warnings(frame, report, all_ind, known, con):
     over = (unit == "percent") & (frame["value"] > 100)
     report.warning("valeurs", frame["_row"][over], "valeur", frame["value"][over],
                    "Pourcentage supérieur à 100 : vérifiez l'unité ou la valeur.")
+    fraction = (unit == "percent") & (frame["value"].abs() > 0) & (frame["value"].abs() <= 1)
+    report.warning("valeurs", frame["_row"][fraction], "valeur", frame["value"][fraction],
+                   "Pourcentage entre 0 et 1 : une cellule au format % d'Excel enregistre "
+                   "12,5 % sous la forme 0,125. Si c'est le cas, écrivez 12,5.")
     periods = known.contracts.set_index("code")[["period_start", "period_end"]]
     contract = frame["indicator_code"].map(all_ind["contract_code"])
     start, end = contract.map(periods["period_start"]), contract.map(periods["period_end"])

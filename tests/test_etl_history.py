@@ -175,3 +175,19 @@ def test_a_checked_file_is_revalidated_if_a_batch_landed_since(test_db, tmp_path
     rechecked, result = load_checked(stale, db=test_db)
     assert result is None and not rechecked.ok
     assert "Code d'indicateur inconnu" in rechecked.report.render()
+
+
+def test_rollback_refuses_when_a_later_batch_recreated_a_removed_row(test_db, tmp_path):
+    def territories(refs):
+        return write_xlsx(tmp_path / f"t{len(refs)}.xlsx", {"territoires": [
+            ["code", "libelle", "type", "geographie", "population", "references"],
+            ["T-QPV1", "Quartier Un", "qpv", "qpv2015", 1500, refs]]})
+
+    assert load(territories("T-QPV2"), db=test_db)[1].batch_id == 2  # T-COM dropped
+    assert load(territories("T-QPV2;T-COM"), db=test_db)[1].batch_id == 3  # T-COM back
+    with connection(test_db) as con:
+        with pytest.raises(RollbackError, match="lot\\(s\\) 3"):
+            rollback(con, 2)
+        refs = con.sql("SELECT reference_code FROM territory_ref WHERE territory_code = "
+                       "'T-QPV1' ORDER BY 1").fetchall()
+    assert refs == [("T-COM",), ("T-QPV2",)]

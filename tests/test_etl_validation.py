@@ -153,3 +153,39 @@ def test_chunked_validation_reports_rows_and_duplicates_across_chunks(test_db, t
     good = write_xlsx(tmp_path / "ok.xlsx", {"valeurs": rows[:6]})
     checked, result = load(good, db=test_db)
     assert checked.ok and result.total("inserted") == 5
+
+
+def test_an_indicator_cannot_move_to_another_contract(test_db, tmp_path):
+    before = snapshot(test_db)
+    path = write_xlsx(tmp_path / "autre.xlsx", {
+        "contrat": [["code", "nom", "periode_debut", "periode_fin"],
+                    ["AUTRE-2024", "Autre contrat", 2024, 2030]],
+        "indicateurs": [["code", "libelle", "unite", "polarite", "type"],
+                        ["IND-TX", "Taux d'emploi", "pourcentage", "hausse", "impact"]]})
+    checked, result = load(path, db=test_db)
+    assert result is None
+    err = only_error(checked.report.table).iloc[0]
+    assert (err.onglet, err.ligne, err.colonne) == ("indicateurs", 2, "code")
+    assert "appartient déjà au contrat « TEST-2015 »" in err.message
+    assert_same(before, snapshot(test_db))
+
+
+def test_a_value_cannot_go_to_a_territory_outside_the_contract(test_db, tmp_path):
+    other = write_xlsx(tmp_path / "autre.xlsx", {
+        "contrat": [["code", "nom", "periode_debut", "periode_fin"],
+                    ["AUTRE-2024", "Autre contrat", 2024, 2030]],
+        "territoires": [["code", "libelle", "type"], ["X-QPV", "Quartier X", "qpv"]]})
+    assert load(other, db=test_db)[1] is not None
+    table = rejected(test_db, tmp_path, [HEAD, ["IND-TX", "X-QPV", 2021, "realise", 44]])
+    err = only_error(table).iloc[0]
+    assert (err.ligne, err.colonne, err.valeur) == (2, "territoire", "X-QPV")
+    assert "Territoire hors du contrat « TEST-2015 »" in err.message
+
+
+def test_percent_between_0_and_1_is_flagged(test_db, tmp_path):
+    path = write_xlsx(tmp_path / "pc.xlsx", {"valeurs": [HEAD, ["IND-TX", "T-QPV2", 2021,
+                                                                 "realise", 0.253]]})
+    checked = check(path, db=test_db)
+    assert checked.ok
+    warn = checked.report.table.iloc[0]
+    assert warn.gravite == "avertissement" and "format % d'Excel" in warn.message
