@@ -5,6 +5,7 @@ import streamlit as st
 from tracker import charts, fmt, ui
 from tracker import overview as ov
 from tracker import progress as pg
+from tracker.indicator_detail import thresholds_of
 
 sel = ui.selection()
 st.title("Vue d'ensemble")
@@ -45,13 +46,8 @@ for start in range(0, len(pg.STATUSES), 4):
     for col, info in zip(row, pg.STATUSES[start:start + 4]):
         col.metric(f"{info.icon} {info.label}", fmt.number(counts[info.code]), border=True)
 
-st.caption(
-    "Statut de chaque série : avancement A = (V − B) / (C − B) entre la situation de référence B "
-    "et la situation visée C, comparé à la part du temps écoulé E ; rythme P = A / E. En bonne "
-    "voie si P ≥ 0,95, accélération nécessaire si 0,60 ≤ P < 0,95, progrès limité si "
-    "0 ≤ P < 0,60, dégradation si P < 0 ; objectif atteint dès que la cible l'est, non atteint "
-    "si l'échéance est passée. Les valeurs postérieures à l'année choisie sont ignorées. "
-    "La page Fiche indicateur montre le « Détail du calcul » de chaque série.")
+st.caption(pg.method_summary(thresholds_of(contract))
+           + " La page Fiche indicateur montre le « Détail du calcul » de chaque série.")
 st.page_link("app_pages/fiche_indicateur.py", label="Fiche indicateur : détail du calcul",
              icon="🔎", query_params={"contrat": sel.contract, "annee": str(sel.year)})
 

@@ -219,3 +219,25 @@ def test_contract_filter_and_view(con):
     assert count == len(fetch_series_status(con)) and statuses == len(STATUS_BY_CODE)
     sql_all, params_all = series_status_sql()
     assert params_all == [] and "0.95" in sql_all and "?" not in sql_all
+
+
+def test_gap_sql_is_the_single_gap_rule():
+    """Gap to the reference: d * (Ref - QPV), and |Ref - QPV| for a neutral indicator."""
+    import duckdb
+
+    from tracker.status_sql import gap_sql
+
+    con = duckdb.connect()
+    rows = con.execute(f"""
+        SELECT p, {gap_sql('p', 'ref', 'qpv')} FROM (VALUES
+            ('higher_better', 60.0, 40.0), ('lower_better', 10.0, 25.0),
+            ('neutral', 10.0, 25.0)) t(p, ref, qpv) ORDER BY p""").fetchall()
+    assert rows == [("higher_better", 20.0), ("lower_better", 15.0), ("neutral", 15.0)]
+
+
+def test_method_summary_states_the_contract_thresholds():
+    from tracker import progress as pg
+
+    text = pg.method_summary(pg.Thresholds(on_track=0.9, acceleration=0.5))
+    assert "P ≥ 0,9" in text and "0,5 ≤ P < 0,9" in text
+    assert "P ≥ 0,95" in pg.method_summary()

@@ -28,6 +28,7 @@ import pandas as pd
 from etl.export import neutralise_formulas
 from tracker import fmt, queries
 from tracker import progress as pg
+from tracker.status_sql import gap_sql
 
 #: Rows of a detail table (series, gaps) beyond which the report shows a summary instead.
 DETAIL_LIMIT = 3000
@@ -179,11 +180,11 @@ WITH q AS (
     QUALIFY row_number() OVER (PARTITION BY r.territory_code
                                ORDER BY (rt.kind = 'commune') DESC, r.rank) = 1
 ), ind AS (
-    SELECT code, label, unit, CASE polarity WHEN 'lower_better' THEN -1 ELSE 1 END AS d
+    SELECT code, label, unit, polarity
     FROM indicator WHERE contract_code = $c AND unit IN ('percent', 'rate', 'ratio', 'score')
 ), g AS (
     SELECT p.quartier, p.reference_code, p.reference_label, o.indicator_code, o.year,
-           o.value AS qpv_value, r.value AS ref_value, ind.d * (r.value - o.value) AS gap
+           o.value AS qpv_value, r.value AS ref_value, GAP_EXPRESSION AS gap
     FROM pairs p
     JOIN observation o ON o.territory_code = p.quartier
     JOIN ind ON ind.code = o.indicator_code
@@ -201,7 +202,7 @@ SELECT g.quartier, q.label AS quartier_label, g.indicator_code, ind.label AS ind
        arg_max(g.ref_value, g.year) AS ref_value
 FROM g JOIN q ON q.code = g.quartier JOIN ind ON ind.code = g.indicator_code
 GROUP BY ALL
-"""
+""".replace("GAP_EXPRESSION", gap_sql("ind.polarity", "r.value", "o.value"))
 
 
 def gap_table(con, contract: str, year: int, quartier: str | None,

@@ -594,3 +594,17 @@ def gap_trend(series) -> GapTrend:
     else:
         status = "stable"
     return GapTrend(status=status, slope=slope, start_year=t0, start_gap=g0, end_year=t, end_gap=g)
+
+
+def method_summary(thresholds: Thresholds | None = None) -> str:
+    """One-paragraph French summary of the method with the thresholds actually in force
+    (a contract may set its own), for the pages' captions."""
+    th = thresholds or DEFAULT_THRESHOLDS
+    on, acc = fmt.number(th.on_track), fmt.number(th.acceleration)
+    return (
+        "Statut de chaque série : avancement A = (V − B) / (C − B) entre la situation de "
+        "référence B et la situation visée C, comparé à la part du temps écoulé E ; rythme "
+        f"P = A / E. En bonne voie si P ≥ {on}, accélération nécessaire si {acc} ≤ P < {on}, "
+        f"progrès limité si 0 ≤ P < {acc}, dégradation si P < 0 ; objectif atteint dès que la "
+        "cible l'est, non atteint si l'échéance est passée. Les valeurs postérieures à l'année "
+        "choisie sont ignorées.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from tracker import progress as pg
-from tracker.status_sql import fetch_series_status
+from tracker.status_sql import fetch_series_status, gap_sql
 
 QUARTIER_KINDS = ("qpv", "quartier_veille", "quartier_cucs")
 COMPARABLE_UNITS = ("percent", "rate", "ratio", "score")
@@ -194,7 +194,10 @@ def values_for(con, contract_code: str, indicator_codes: list[str],
 def gaps(con, contract_code: str, quartier: str) -> pd.DataFrame:
     """Per comparable indicator and year: the quartier's value, each reference territory's
     value, the gap d * (Ref - QPV) in points and the ratio QPV / Ref."""
-    return con.execute("""
+    return con.execute(GAPS_SQL, {"c": contract_code, "q": quartier}).df()
+
+
+GAPS_SQL = """
         WITH q AS (
             SELECT o.indicator_code, o.year, o.value FROM observation o
             JOIN indicator i ON i.code = o.indicator_code
@@ -208,14 +211,14 @@ def gaps(con, contract_code: str, quartier: str) -> pd.DataFrame:
         SELECT q.indicator_code, i.label AS indicator_label, i.unit, i.polarity, q.year,
                q.value AS qpv_value, refs.reference_code, refs.label AS reference_label,
                refs.rank, o.value AS ref_value,
-               CASE i.polarity WHEN 'lower_better' THEN -1 ELSE 1 END
-                   * (o.value - q.value) AS gap,
+               GAP_EXPRESSION AS gap,
                CASE WHEN o.value <> 0 THEN q.value / o.value END AS ratio
         FROM q JOIN indicator i ON i.code = q.indicator_code
         JOIN observation o ON o.indicator_code = q.indicator_code AND o.year = q.year
              AND o.nature = 'realise' AND o.breakdown = '' AND o.value IS NOT NULL
         JOIN refs ON refs.reference_code = o.territory_code
-        ORDER BY q.indicator_code, refs.rank, q.year""", {"c": contract_code, "q": quartier}).df()
+        ORDER BY q.indicator_code, refs.rank, q.year""".replace(
+    "GAP_EXPRESSION", gap_sql("i.polarity", "o.value", "q.value"))
 
 
 def last_upload(con) -> pd.Timestamp | None:

@@ -246,3 +246,14 @@ def pick_series_inputs(rows) -> SeriesInputs:
     t, V = _latest(rows, "realise", after=b)
     last_t, last_v = _latest(rows, "realise")
     return SeriesInputs(b, B, T, C, t, V, last_t, last_v)
+
+
+def gap_sql(polarity: str, ref: str, qpv: str) -> str:
+    """SQL for the gap to a reference territory, the one rule every page and the bilan use:
+    d * (Ref - QPV) (positive = the quartier lags); for a neutral indicator, where lagging
+    has no meaning, the absolute difference |Ref - QPV|."""
+    sign = _polarity_sign_sql(polarity)
+    return f"CASE WHEN ({sign}) IS NULL THEN abs({ref} - {qpv}) ELSE ({sign}) * ({ref} - {qpv}) END"
+
+
+COMPARABLE_UNITS_SQL = "('percent', 'rate', 'ratio', 'score')"
