@@ -85,3 +85,21 @@ def app(default_db, monkeypatch):
 
     make.db = default_db
     return make
+
+
+@pytest.fixture
+def served(monkeypatch):
+    """The bytes of every file the app hands to a download button, by file name (AppTest
+    cannot click a download, so the tests read what Streamlit would serve)."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    files: dict[str, bytes] = {}
+
+    class Recording(MemoryMediaFileStorage):
+        def load_and_get_id(self, path_or_data, mimetype, kind, filename=None):
+            if isinstance(path_or_data, bytes):
+                files[filename] = path_or_data
+            return super().load_and_get_id(path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr("streamlit.testing.v1.app_test.MemoryMediaFileStorage", Recording)
+    return files

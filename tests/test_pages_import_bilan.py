@@ -14,7 +14,6 @@ import re
 import openpyxl
 import pandas as pd
 import pytest
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 from etl import users
 from etl.pipeline import load
@@ -135,21 +134,6 @@ def fiche_values(app) -> pd.DataFrame:
     table = next(d.value for d in at.dataframe
                  if {"Territoire", "Année", "Nature", "Valeur", "Source"} <= set(d.value.columns))
     return table[(table["Territoire"] == "La Verrerie") & (table["Nature"] == "Réalisé")]
-
-
-@pytest.fixture
-def served(monkeypatch):
-    """The bytes of every file the app hands to a download button, by file name."""
-    files: dict[str, bytes] = {}
-
-    class Recording(MemoryMediaFileStorage):
-        def load_and_get_id(self, path_or_data, mimetype, kind, filename=None):
-            if isinstance(path_or_data, bytes):
-                files[filename] = path_or_data
-            return super().load_and_get_id(path_or_data, mimetype, kind, filename)
-
-    monkeypatch.setattr("streamlit.testing.v1.app_test.MemoryMediaFileStorage", Recording)
-    return files
 
 
 # --- Import -------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ import re
 import openpyxl
 import pandas as pd
 import pytest
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 from etl.pipeline import load
 from tests.workbooks import write_xlsx
@@ -149,21 +148,6 @@ def test_history_lists_the_superseded_value_after_a_new_load(app, tmp_path):
 
 
 # --- Comparer ---------------------------------------------------------------------------------
-
-@pytest.fixture
-def served(monkeypatch):
-    """The bytes of every file the app serves (download buttons), by file name."""
-    files: dict[str, bytes] = {}
-
-    class Recording(MemoryMediaFileStorage):
-        def load_and_get_id(self, path_or_data, mimetype, kind, filename=None):
-            if isinstance(path_or_data, bytes):
-                files[filename] = path_or_data
-            return super().load_and_get_id(path_or_data, mimetype, kind, filename)
-
-    monkeypatch.setattr("streamlit.testing.v1.app_test.MemoryMediaFileStorage", Recording)
-    return files
-
 
 def test_comparer_gap_equals_polarity_times_difference(app, served):
     indicator = "AMB-P3-01"  # « Taux de retard en 6ème », lower is better: d = -1

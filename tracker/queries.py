@@ -110,6 +110,13 @@ def series_status(con, contract_code: str, as_of: int | None = None) -> pd.DataF
     st = fetch_series_status(con, contract_code, as_of=as_of)
     if st.empty:
         return st
+    return _describe_series(con, contract_code, st)
+
+
+def _describe_series(con, contract_code: str, st: pd.DataFrame,
+                     territory_codes: list | None = None) -> pd.DataFrame:
+    """Add to status rows the objective measured, the territory and indicator labels and
+    whether the series holds demonstration values (restricted to `territory_codes`)."""
     links = con.execute("""
         SELECT indicator_code, min(node_code) AS node_code FROM indicator_node
         WHERE contract_code = ? GROUP BY indicator_code""", [contract_code]).df()
@@ -117,15 +124,18 @@ def series_status(con, contract_code: str, as_of: int | None = None) -> pd.DataF
         columns={"code": "territory_code", "label": "territory_label", "kind": "territory_kind"})
     ind = con.execute("SELECT code AS indicator_code, label AS indicator_label FROM indicator "
                       "WHERE contract_code = ?", [contract_code]).df()
-    demo = con.execute("""
+    where, params = "i.contract_code = ?", [contract_code]
+    if territory_codes is not None:
+        where += f" AND o.territory_code IN ({', '.join('?' * len(territory_codes)) or 'NULL'})"
+        params += list(territory_codes)
+    demo = con.execute(f"""
         SELECT indicator_code, territory_code, breakdown, modality, bool_or(status = 'demo') AS demo
         FROM observation o JOIN indicator i ON i.code = o.indicator_code
-        WHERE i.contract_code = ? GROUP BY ALL""", [contract_code]).df()
-    out = st.merge(links, on="indicator_code", how="left") \
+        WHERE {where} GROUP BY ALL""", params).df()
+    return st.merge(links, on="indicator_code", how="left") \
         .merge(terr, on="territory_code", how="left") \
         .merge(ind, on="indicator_code", how="left") \
         .merge(demo, on=["indicator_code", "territory_code", "breakdown", "modality"], how="left")
-    return out
 
 
 def status_counts(statuses: pd.DataFrame, by: str | list[str]) -> pd.DataFrame:
@@ -280,19 +290,4 @@ def series_status_for(con, contract_code: str, as_of: int | None,
     found = [p for p in parts if len(p)]
     st = pd.concat(found, ignore_index=True) if found else \
         con.execute(f"SELECT * FROM ({sql}) WHERE false", params).df()
-    links = con.execute("""
-        SELECT indicator_code, min(node_code) AS node_code FROM indicator_node
-        WHERE contract_code = ? GROUP BY indicator_code""", [contract_code]).df()
-    terr = territories(con, contract_code)[["code", "label", "kind"]].rename(
-        columns={"code": "territory_code", "label": "territory_label", "kind": "territory_kind"})
-    ind = con.execute("SELECT code AS indicator_code, label AS indicator_label FROM indicator "
-                      "WHERE contract_code = ?", [contract_code]).df()
-    demo = con.execute(f"""
-        SELECT indicator_code, territory_code, breakdown, modality, bool_or(status = 'demo') AS demo
-        FROM observation o JOIN indicator i ON i.code = o.indicator_code
-        WHERE i.contract_code = ? AND o.territory_code IN ({', '.join('?' * len(codes)) or 'NULL'})
-        GROUP BY ALL""", [contract_code, *codes]).df()
-    return st.merge(links, on="indicator_code", how="left") \
-        .merge(terr, on="territory_code", how="left") \
-        .merge(ind, on="indicator_code", how="left") \
-        .merge(demo, on=["indicator_code", "territory_code", "breakdown", "modality"], how="left")
+    return _describe_series(con, contract_code, st, codes)
