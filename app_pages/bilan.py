@@ -8,9 +8,7 @@ from tracker import db, ui
 
 sel = ui.selection()
 st.title("Bilan annuel")
-if not sel.contract:
-    st.info("Choisissez un contrat dans la barre latérale.")
-    st.stop()
+ui.require_contract(sel)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -9,9 +9,7 @@ from tracker import indicator_detail as det
 
 sel = ui.selection()
 st.title("📚 Catalogue des indicateurs")
-if not sel.contract:
-    st.info("Aucun contrat dans la base.")
-    st.stop()
+ui.require_contract(sel)
 
 catalogue = det.with_flags(ui.query("indicators", sel.contract), sel.year)
 since = det.recent_since(sel.year)

@@ -11,9 +11,7 @@ from tracker.queries import QUARTIER_KINDS
 
 sel = ui.selection()
 st.title("⚖️ Comparer")
-if not sel.contract:
-    st.info("Aucun contrat dans la base.")
-    st.stop()
+ui.require_contract(sel)
 
 
 def url_multiselect(label: str, param: str, options: list, default: list, labels: dict,

@@ -9,9 +9,7 @@ from tracker.queries import QUARTIER_KINDS
 
 sel = ui.selection()
 st.title("🔎 Fiche indicateur")
-if not sel.contract:
-    st.info("Aucun contrat dans la base.")
-    st.stop()
+ui.require_contract(sel)
 
 catalogue = ui.query("indicators", sel.contract)
 if catalogue.empty:

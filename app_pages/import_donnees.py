@@ -10,7 +10,6 @@ loading needs a contributor, undoing a batch an administrator.
 import streamlit as st
 
 from etl import safety
-from etl.export import neutralise_formulas
 from etl.history import RollbackError
 from etl.pipeline import check, preview_changes
 from tracker import auth, imports, ui
@@ -52,8 +51,7 @@ def show_report(checked) -> None:
             st.caption(f"{imports.MAX_ROWS} premières lignes affichées sur {len(table)} : "
                        "téléchargez le rapport complet.")
         st.download_button("Télécharger le rapport de contrôle (CSV)",
-                           neutralise_formulas(table).to_csv(index=False, sep=";")
-                           .encode("utf-8-sig"),
+                           imports.report_csv(table),
                            file_name="rapport-controle.csv", mime="text/csv", on_click="ignore")
 
 

@@ -8,9 +8,7 @@ from tracker import overview as ov
 
 sel = ui.selection()
 st.title("Priorités")
-if not sel.contract:
-    st.info("Aucun contrat à afficher : chargez un classeur depuis la page Import.")
-    st.stop()
+ui.require_contract(sel)
 
 # « En retard seulement » is kept in the URL (retard=1) so that the filtered view can be shared.
 if "retard" not in st.session_state:

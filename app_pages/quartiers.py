@@ -8,9 +8,7 @@ from tracker import overview as ov
 
 sel = ui.selection()
 st.title("Quartiers")
-if not sel.contract:
-    st.info("Aucun contrat à afficher : chargez un classeur depuis la page Import.")
-    st.stop()
+ui.require_contract(sel)
 
 quartiers = ui.query("quartiers", sel.contract)
 if quartiers.empty:
@@ -128,7 +126,7 @@ else:
                              "Rapport quartier / référence", format="localized")})
 
 # --- Counts: never compared raw ----------------------------------------------------------------
-counts = mine[mine["unit"] == "count"] if len(mine) else mine
+counts = ov.count_series(mine)
 if len(counts) and len(references):
     values = ui.query("values_for", sel.contract, sorted(counts["indicator_code"].unique()),
                       [code, *references["code"].tolist()])

@@ -9,9 +9,7 @@ from tracker.indicator_detail import thresholds_of
 
 sel = ui.selection()
 st.title("Vue d'ensemble")
-if not sel.contract:
-    st.info("Aucun contrat à afficher : chargez un classeur depuis la page Import.")
-    st.stop()
+ui.require_contract(sel)
 
 contract = ui.query("contract", sel.contract)
 # One quartier's statuses are computed alone: far cheaper than the whole contract's.

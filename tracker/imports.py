@@ -149,3 +149,11 @@ def template_bytes(db, contract: str, year: int) -> bytes:
         with connection(db) as con:
             write_template(con, contract, int(year), out)
         return out.read_bytes()
+
+
+def report_csv(table: pd.DataFrame) -> bytes:
+    """The validation report as a CSV French Excel opens; cells echoed from the uploaded file
+    are neutralised (a partner's "=..." must not run in the staff's spreadsheet)."""
+    from tracker.compare import csv_bytes
+
+    return csv_bytes(table)

@@ -167,12 +167,7 @@ def group_counts(statuses: pd.DataFrame, nodes: pd.DataFrame, depth: int) -> pd.
                               ignore_index=True)
     else:
         counts, demo = pd.DataFrame(columns=STATUS_ORDER), pd.Series(dtype=int)
-    for code in STATUS_ORDER:
-        frame[code] = frame["code"].map(counts[code] if code in counts else {}).fillna(0) \
-            .astype(int)
-    frame["total"] = frame[STATUS_ORDER].sum(axis=1).astype(int)
-    frame["demo"] = frame["code"].map(demo).fillna(0).astype(int)
-    return frame
+    return _fill_counts(frame, counts, demo)
 
 
 def territory_counts(statuses: pd.DataFrame, territories: pd.DataFrame) -> pd.DataFrame:
@@ -186,12 +181,22 @@ def territory_counts(statuses: pd.DataFrame, territories: pd.DataFrame) -> pd.Da
         demo = part.assign(demo=_bool(part["demo"])).groupby("territory_code")["demo"].sum()
     else:
         counts, demo = pd.DataFrame(columns=STATUS_ORDER), pd.Series(dtype=int)
+    return _fill_counts(frame, counts, demo)
+
+
+def _fill_counts(frame: pd.DataFrame, counts: pd.DataFrame, demo: pd.Series) -> pd.DataFrame:
+    """One column per status (0 where a group has none), the total and the demo series."""
     for code in STATUS_ORDER:
         frame[code] = frame["code"].map(counts[code] if code in counts else {}).fillna(0) \
             .astype(int)
     frame["total"] = frame[STATUS_ORDER].sum(axis=1).astype(int)
     frame["demo"] = frame["code"].map(demo).fillna(0).astype(int)
     return frame
+
+
+def count_series(series: pd.DataFrame) -> pd.DataFrame:
+    """The series of count indicators: never compared raw with the commune (progress.md)."""
+    return series[series["unit"] == "count"] if len(series) else series
 
 
 def most_late(frame: pd.DataFrame, limit: int = MAX_BARS) -> pd.DataFrame:

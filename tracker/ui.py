@@ -158,6 +158,13 @@ def selection() -> Selection:
     return st.session_state.get("selection", Selection(None, None, None))
 
 
+def require_contract(sel: Selection) -> None:
+    """Stop the page with one explanation when the database holds no contract yet."""
+    if not sel.contract:
+        st.info("Aucun contrat à afficher : chargez un classeur depuis la page Import.")
+        st.stop()
+
+
 def demo_notice(contract: str | None) -> None:
     if contract and query("has_demo", contract):
         st.warning(DEMO_NOTICE, icon="⚠️")
