@@ -12,11 +12,12 @@ from pathlib import Path
 import pandas as pd
 
 from etl.load import LoadResult, load_staged, preview, write_lock
-from etl.readers import ReadError, Workbook, read_workbook
+from etl.readers import Workbook
 from etl.report import Report
 from etl.schema import ensure_schema
+from etl.sources import LayoutError, Options, ReadError, read_workbook
 from etl.validate import Staged, validate
-from tracker.db import CONTRACTS_DIR, connection, db_path
+from tracker.db import CONTRACTS_DIR, REGISTER_FILE, connection, db_path
 
 DEMO_NAME = "demonstration-amboise (valeurs générées)"
 
@@ -27,15 +28,21 @@ class Checked:
     report: Report
     staged: Staged
     version: tuple | None = None  # the batch log when checked: unchanged = still valid
+    options: Options | None = None
 
     @property
     def ok(self) -> bool:
         return self.workbook is not None and self.report.ok
 
 
-def _read(source, name) -> tuple[Workbook | None, Report]:
+def _read(source, name, options: Options | None = None) -> tuple[Workbook | None, Report]:
     try:
-        return read_workbook(source, name), Report()
+        return read_workbook(source, name, options), Report()
+    except LayoutError as exc:
+        report = Report()
+        report.file_error(str(exc), sheet=exc.sheet, column=exc.column, row=exc.row,
+                          value=exc.value)
+        return None, report
     except ReadError as exc:
         report = Report()
         report.file_error(str(exc))
@@ -48,21 +55,21 @@ def _version(con) -> tuple | None:
     return tuple(con.sql("SELECT count(*), coalesce(max(id), 0) FROM batch").fetchall()[0])
 
 
-def check_workbook(wb: Workbook, con) -> Checked:
-    report, staged = validate(wb, con)
-    return Checked(wb, report, staged, _version(con))
+def check_workbook(wb: Workbook, con, options: Options | None = None) -> Checked:
+    report, staged = validate(wb, con, options)
+    return Checked(wb, report, staged, _version(con), options)
 
 
-def check(source, name: str | None = None, db=None) -> Checked:
+def check(source, name: str | None = None, db=None, options: Options | None = None) -> Checked:
     """Validate a file against the database; writes nothing."""
-    wb, report = _read(source, name)
+    wb, report = _read(source, name, options)
     if wb is None:
-        return Checked(None, report, Staged())
+        return Checked(None, report, Staged(), options=options)
     if not db_path(db).exists():
-        return check_workbook(wb, None)
+        return check_workbook(wb, None, options)
     with connection(db) as con:
         ensure_schema(con)
-        return check_workbook(wb, con)
+        return check_workbook(wb, con, options)
 
 
 def preview_changes(checked: Checked, db=None) -> pd.DataFrame:
@@ -71,10 +78,11 @@ def preview_changes(checked: Checked, db=None) -> pd.DataFrame:
         return preview(con, checked.staged)
 
 
-def load_workbook(wb: Workbook, db=None, user: str | None = None) -> tuple[Checked, LoadResult | None]:
+def load_workbook(wb: Workbook, db=None, user: str | None = None,
+                  options: Options | None = None) -> tuple[Checked, LoadResult | None]:
     with write_lock(db), connection(db) as con:
         ensure_schema(con)
-        checked = check_workbook(wb, con)
+        checked = check_workbook(wb, con, options)
         if not checked.ok:
             return checked, None
         wb.sheets.clear()  # validated under this lock: the raw cells are not needed any more
@@ -88,19 +96,20 @@ def load_checked(checked: Checked, db=None, user: str | None = None):
     with write_lock(db), connection(db) as con:
         ensure_schema(con)
         if checked.version is None or checked.version != _version(con) or not checked.ok:
-            checked = check_workbook(checked.workbook, con)
+            checked = check_workbook(checked.workbook, con, checked.options)
             if not checked.ok:
                 return checked, None
         wb = checked.workbook
         return checked, load_staged(con, checked.staged, wb.name, wb.sha256, user)
 
 
-def load(source, name: str | None = None, db=None, user: str | None = None):
+def load(source, name: str | None = None, db=None, user: str | None = None,
+         options: Options | None = None):
     """Validate then load a file as one batch; nothing is written if any error is found."""
-    wb, report = _read(source, name)
+    wb, report = _read(source, name, options)
     if wb is None:
-        return Checked(None, report, Staged()), None
-    return load_workbook(wb, db, user)
+        return Checked(None, report, Staged(), options=options), None
+    return load_workbook(wb, db, user, options)
 
 
 def demo_workbook(contracts_dir: Path = CONTRACTS_DIR) -> Workbook:
@@ -125,12 +134,17 @@ def init_files(folder: Path) -> list[Path]:
 
 
 def init(db=None, demo: bool = True, contracts_dir: Path = CONTRACTS_DIR,
-         user: str | None = None) -> list[tuple[str, Checked, LoadResult | None]]:
-    """Build (or bring up to date) the database from a folder of contract files: by default
-    the embedded workbooks, or e.g. a national catalogue workbook plus its values in Parquet."""
+         user: str | None = None, register: bool = True,
+         ) -> list[tuple[str, Checked, LoadResult | None]]:
+    """Build (or bring up to date) the database: the territorial register first, then a
+    folder of contract files: by default the embedded workbooks, or e.g. a national catalogue
+    workbook plus its values in Parquet."""
     path = db_path(db)
     path.parent.mkdir(parents=True, exist_ok=True)
     results = []
+    if register and REGISTER_FILE.exists():  # the official territories, a batch of their own
+        checked, result = load(REGISTER_FILE, db=path, user=user or "init")
+        results.append((REGISTER_FILE.name, checked, result))
     for file in init_files(contracts_dir):
         checked, result = load(file, db=path, user=user or "init")
         results.append((file.name, checked, result))

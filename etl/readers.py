@@ -1,12 +1,14 @@
-"""Input formats: one reader class per format, each returning the same `Workbook`.
+"""File formats: one reader class per format (xlsx, csv, parquet), each returning a `RawFile`.
 
-A reader only turns bytes into tables of raw cells with their Excel row numbers; it does not
-judge the content (that is etl/validate.py). Headers are folded (`Année ` -> `annee`) so that
-staff spelling does not matter.
+A reader only turns bytes into grids of raw cells, sheet by sheet, with no idea of what the
+header is: the layout (etl/sources/) finds the header row and says what each column means,
+and validation (etl/validate.py) judges the content. Before any parsing, etl/safety.py checks
+what the bytes really are.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 from dataclasses import dataclass, field
@@ -29,6 +31,10 @@ def header_key(name) -> str:
 
 @dataclass
 class Workbook:
+    """A file as the validation sees it: canonical sheets (`valeurs`, `territoires`...) whose
+    rows keep where they came from (`_row`, and for public layouts `_sheet` and the source
+    column of each cell), whatever the layout it was read from."""
+
     name: str
     sha256: str
     sheets: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -36,6 +42,42 @@ class Workbook:
     # Facts about the file worth telling the person who loads it (macros not run, formulas
     # read as their cached values, hidden help sheets skipped): French, for the report's info.
     notes: list[str] = field(default_factory=list)
+    layout: str = "classeur"
+    # What the layout found (« base QPV de l'Insee, onglets … »), completed by validation.
+    announcement: str = ""
+    # Layout-specific settings validation needs (code kinds, tokens, aggregate rows...).
+    meta: dict = field(default_factory=dict)
+
+
+@dataclass
+class RawFile:
+    """Bytes turned into grids: per sheet, a frame with columns 0..n-1 and no header applied
+    (a Parquet file has real column names: `headed`)."""
+
+    name: str
+    sha256: str
+    kind: str  # xlsx | csv | parquet
+    sheets: dict[str, pd.DataFrame] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    xlsx: safety.XlsxInfo | None = None
+    headed: bool = False
+
+    def head(self, sheet: str, n: int = 10) -> list[list[str]]:
+        """The first n rows of a sheet as trimmed text (for detection and messages)."""
+        grid = self.sheets[sheet]
+        if self.headed:
+            rows = [list(grid.columns)] + grid.head(n - 1).values.tolist()
+        else:
+            rows = grid.head(n).values.tolist()
+        return [[cell_text(v) for v in row] for row in rows]
+
+
+def cell_text(value) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
 
 
 def frame_from_rows(rows: list[list], first_row: int = 1) -> pd.DataFrame:
@@ -49,13 +91,19 @@ def frame_from_rows(rows: list[list], first_row: int = 1) -> pd.DataFrame:
 def tidy_frame(df: pd.DataFrame, header: list, first_row: int = 1) -> pd.DataFrame:
     """Fold the headers, number the rows as the spreadsheet does and drop blank rows.
 
-    A cell holding only spaces counts as blank, so a row of stray spaces is not data.
+    `first_row` is the spreadsheet row of the header. A cell holding only spaces counts as
+    blank, so a row of stray spaces is not data.
     """
     df.columns = [header_key(h) if h not in (None, "") and not pd.isna(h) else f"_col{i + 1}"
                   for i, h in enumerate(header)]
     df["_row"] = np.arange(first_row + 1, first_row + 1 + len(df))
+    return df[filled_rows(df.drop(columns="_row"))].reset_index(drop=True)
+
+
+def filled_rows(df: pd.DataFrame) -> np.ndarray:
+    """Mask of the rows holding at least one non-blank cell (column-wise, no row loop)."""
     filled = np.zeros(len(df), dtype=bool)
-    for col in df.columns[:-1]:
+    for col in df.columns:
         values = df[col]
         present = values.notna().to_numpy().copy()
         if isinstance(values.dtype, pd.CategoricalDtype):  # judge each distinct text once
@@ -65,12 +113,13 @@ def tidy_frame(df: pd.DataFrame, header: list, first_row: int = 1) -> pd.DataFra
         elif values.dtype == object or pd.api.types.is_string_dtype(values):
             present &= (values.astype("string").str.strip() != "").fillna(False).to_numpy()
         filled |= present
-    return df[filled].reset_index(drop=True)
+    return filled
 
 
 class XlsxReader:
     """Excel workbooks, read with calamine: it reads cell values (for a formula, the value the
-    spreadsheet cached) and never runs macros, so an .xlsm is read like an .xlsx.
+    spreadsheet cached) and never runs macros, so an .xlsm is read like an .xlsx. Hidden
+    sheets are never parsed.
 
     etl/safety.py inspects the archive first; the legacy and foreign suffixes are routed here
     so that the content, not the extension, decides the message (.xls, .xlsb, .ods).
@@ -78,8 +127,7 @@ class XlsxReader:
 
     suffixes = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".xlsb", ".ods")
 
-    def read(self, data: bytes, name: str, notes: list[str] | None = None
-             ) -> dict[str, pd.DataFrame | None]:
+    def read(self, data: bytes, name: str) -> RawFile:
         from python_calamine import CalamineWorkbook
 
         kind = safety.sniff(data)
@@ -87,38 +135,34 @@ class XlsxReader:
             raise safety.inspect_ole2(data, name)
         if kind != "zip":
             raise safety.not_a_workbook(name, kind)
-        info = safety.inspect_xlsx(data, name, data_sheet=lambda s: header_key(s) in SHEETS)
-        if notes is not None:
-            notes.extend(info.notes)
+        info = safety.inspect_xlsx(data, name)
+        raw = RawFile(name, "", "xlsx", xlsx=info, notes=list(info.notes))
         try:
             wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
-            out = {}
             for sheet_name in wb.sheet_names:
-                if sheet_name in info.skip_sheets:
-                    continue  # hidden help sheet (already in the notes): never parsed
-                if header_key(sheet_name) not in SHEETS:
-                    out[sheet_name] = None  # listed as ignored, never parsed
+                if sheet_name in info.hidden:
                     continue
                 rows = wb.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
-                out[sheet_name] = frame_from_rows(rows)
+                width = max((len(r) for r in rows), default=0)
+                raw.sheets[sheet_name] = pd.DataFrame(rows, columns=range(width), dtype="object")
         except Exception as exc:  # calamine raises several error types for broken files
             raise ReadError(
                 f"Le fichier « {name} » n'est pas un classeur Excel lisible ({type(exc).__name__}). "
                 "Enregistrez-le au format .xlsx depuis votre tableur et réessayez."
             ) from exc
-        return out
+        return raw
 
 
 def decode_text(data: bytes, name: str) -> str:
     """CSV bytes -> text: UTF-8 (with or without BOM), UTF-16 (Excel's "Texte Unicode", with
-    or without BOM), else Windows-1252 (a superset of Latin-1 for the printable range)."""
+    or without BOM), else the 8-bit encoding `eight_bit_encoding` picks."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         encodings = ("utf-16",)
     elif safety.looks_utf16(data):
         even_nuls = data[0:4096:2].count(0)
         encodings = ("utf-16-be" if even_nuls > data[1:4096:2].count(0) else "utf-16-le",)
     else:
-        encodings = ("utf-8-sig", "cp1252", "latin-1")
+        encodings = ("utf-8-sig", eight_bit_encoding(data), "latin-1")
     for encoding in encodings:
         try:
             return data.decode(encoding)
@@ -128,18 +172,43 @@ def decode_text(data: bytes, name: str) -> str:
                     "(Fichier > Enregistrer sous > CSV UTF-8).")
 
 
+# Bytes that are €, Š, š, Ž, ž, Œ, œ, Ÿ in ISO-8859-15 (Insee's files) but currency sign,
+# broken bar, diaeresis, acute accent, cedilla and fractions in Windows-1252, never in French.
+_LATIN9_HINTS = (b"\xa4", b"\xa6", b"\xa8", b"\xb4", b"\xb8", b"\xbc", b"\xbd", b"\xbe")
+
+
+def eight_bit_encoding(data: bytes) -> str:
+    """Windows-1252 (Excel's "CSV"), or ISO-8859-15 when the bytes only make sense there."""
+    return "iso-8859-15" if any(h in data for h in _LATIN9_HINTS) else "cp1252"
+
+
 def sniff_separator(text: str) -> str:
-    """Tab, semicolon or comma: whichever the header line uses most (a header has no decimal
-    commas). Ties keep the former rule: ';' when it outnumbers ','."""
-    first = text.split("\n", 1)[0]
-    counts = {"\t": first.count("\t"), ";": first.count(";"), ",": first.count(",")}
-    if counts["\t"] > max(counts[";"], counts[","]):
-        return "\t"
-    return ";" if counts[";"] > counts[","] else ","
+    """Tab, semicolon or comma: the one that splits the most lines of the sample into the same
+    number of fields (data lines outnumber title lines above a header); ties prefer tab, then
+    ';' (a decimal comma makes ',' less likely to be the separator)."""
+    lines = [line for line in text.splitlines()[:30] if line.strip()]
+    best, best_score = ",", (-1, -1)
+    for sep in ("\t", ";", ","):
+        counts = [line.count(sep) for line in lines]
+        nonzero = [c for c in counts if c]
+        if not nonzero:
+            continue
+        mode = max(set(nonzero), key=nonzero.count)
+        score = (nonzero.count(mode), mode)
+        if score > best_score:
+            best, best_score = sep, score
+    return best
+
+
+def _width(head: str, sep: str) -> int:
+    """Fields of the widest line in the sample: title lines above a header have fewer."""
+    rows = csv.reader(io.StringIO(head), delimiter=sep)
+    widths = [len(r) for _, r in zip(range(200), rows)]
+    return max(widths, default=1)
 
 
 class CsvReader:
-    """CSV or tab-separated text in UTF-8, UTF-16 or Windows-1252. Read as one `valeurs` sheet.
+    """CSV or tab-separated text in UTF-8, UTF-16, Windows-1252 or ISO-8859-15.
 
     Every cell is read as text: "-3" is parsed as a number later, "=HYPERLINK(...)" stays text
     (and is neutralised by etl/export.py when written to a spreadsheet).
@@ -147,8 +216,7 @@ class CsvReader:
 
     suffixes = (".csv", ".txt", ".tsv")
 
-    def read(self, data: bytes, name: str, notes: list[str] | None = None
-             ) -> dict[str, pd.DataFrame | None]:
+    def read(self, data: bytes, name: str) -> RawFile:
         kind = safety.sniff(data)
         if kind in ("zip", "ole2"):
             raise ReadError(
@@ -162,33 +230,28 @@ class CsvReader:
                 f"{safety.KIND_TEXT.get(kind, 'un contenu non reconnu')}, pas du texte. Enregistrez vos "
                 "données au format CSV (séparateur « ; ») depuis votre tableur."
             )
-        df = self._parse(data, name)
-        if df.empty:
-            frame = frame_from_rows([])
-        else:
-            header = df.iloc[0].tolist()
-            frame = tidy_frame(df.iloc[1:].reset_index(drop=True), header)
-        sheet = Path(name).stem
-        return {sheet if header_key(sheet) in SHEETS else "valeurs": frame}
-
+        return RawFile(name, "", "csv", sheets={Path(name).stem: self._parse(data, name)})
 
     @staticmethod
     def _parse(data: bytes, name: str) -> pd.DataFrame:
         """Every cell as a category of text: a national file repeats the same codes millions
-        of times, and parsing is validation's job. UTF-8 and Windows-1252 files are parsed
-        from the bytes (no decoded copy of the whole file); UTF-16 is decoded first."""
+        of times, and parsing is validation's job. UTF-8 and 8-bit files are parsed from the
+        bytes (no decoded copy of the whole file); UTF-16 is decoded first."""
         utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff")) or safety.looks_utf16(data)
         sources = []
         if utf16:
             sources.append((io.StringIO(decode_text(data, name)), None))
         else:
-            sources += [(io.BytesIO(data), "utf-8-sig"), (io.BytesIO(data), "cp1252")]
+            sources += [(io.BytesIO(data), "utf-8-sig"),
+                        (io.BytesIO(data), eight_bit_encoding(data))]
         head = decode_text(data[:65536], name) if not utf16 else sources[0][0].getvalue()[:65536]
         sep = sniff_separator(head)
+        names = range(_width(head, sep))
         for source, encoding in sources:
             try:
                 return pd.read_csv(source, sep=sep, dtype="category", keep_default_na=False,
-                                   header=None, skip_blank_lines=False, encoding=encoding)
+                                   header=None, names=names, skip_blank_lines=False,
+                                   encoding=encoding)
             except UnicodeDecodeError:
                 continue
             except (pd.errors.ParserError, ValueError) as exc:
@@ -199,12 +262,11 @@ class CsvReader:
 
 
 class ParquetReader:
-    """Parquet files (bulk national loads). Read as one `valeurs` sheet."""
+    """Parquet files (bulk national loads): a table with real column names."""
 
     suffixes = (".parquet",)
 
-    def read(self, data: bytes, name: str, notes: list[str] | None = None
-             ) -> dict[str, pd.DataFrame | None]:
+    def read(self, data: bytes, name: str) -> RawFile:
         safety.inspect_parquet(data, name)
         try:  # text columns dictionary-encoded (categories): codes repeat millions of times
             import pyarrow as pa
@@ -218,17 +280,14 @@ class ParquetReader:
             raise ReadError(f"Le fichier « {name} » n'est pas un fichier Parquet lisible.") from exc
         # Columns keep their Parquet types (numbers stay numbers, text stays Arrow strings):
         # converting 3 million rows to Python objects would cost gigabytes.
-        df = df.rename(columns=header_key)
-        df["_row"] = np.arange(2, 2 + len(df))
-        sheet = Path(name).stem
-        return {sheet if header_key(sheet) in SHEETS else "valeurs": df}
+        return RawFile(name, "", "parquet", sheets={Path(name).stem: df}, headed=True)
 
 
 READERS = [XlsxReader(), CsvReader(), ParquetReader()]
 
 
-def read_workbook(source: str | Path | bytes, name: str | None = None) -> Workbook:
-    """Read a file (path or bytes) into a Workbook; raise ReadError with a French message.
+def read_raw(source: str | Path | bytes, name: str | None = None) -> RawFile:
+    """Read a file (path or bytes) into grids; raise ReadError with a French message.
 
     Bytes are what the Import page receives from the network: they get the upload size limit
     (SUIVI_MAX_UPLOAD_MB). A path is a file already on the server (CLI): it gets the larger
@@ -255,19 +314,6 @@ def read_workbook(source: str | Path | bytes, name: str | None = None) -> Workbo
             f"Format « {suffix or 'sans extension'} » non pris en charge pour « {name} » : "
             "déposez un classeur .xlsx, un fichier .csv ou .parquet."
         )
-    notes: list[str] = []
-    raw = reader.read(data, name, notes)
-    wb = Workbook(name=name, sha256=hashlib.sha256(data).hexdigest(), notes=notes)
-    for sheet_name, frame in raw.items():
-        key = header_key(sheet_name)
-        if key in SHEETS:
-            wb.sheets[key] = frame
-        elif key not in IGNORED_SHEETS:
-            wb.ignored.append(sheet_name)
-    if not wb.sheets:
-        raise ReadError(
-            f"Aucun onglet reconnu dans « {name} » : les onglets attendus sont "
-            + ", ".join(f"« {s} »" for s in SHEETS) + "."
-        )
-    return wb
-
+    raw = reader.read(data, name)
+    raw.sha256 = hashlib.sha256(data).hexdigest()
+    return raw

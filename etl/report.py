@@ -19,15 +19,21 @@ WARNING = "avertissement"
 class Report:
     parts: list[pd.DataFrame] = field(default_factory=list)
     info: list[str] = field(default_factory=list)
+    # « Fichier reconnu : base QPV de l'Insee… ; 3 variables reconnues, 2 ignorées »
+    headline: str = ""
 
-    def add(self, severity: str, sheet: str, rows, column: str, values, messages) -> None:
-        """Record problems for many cells at once; rows/values/messages may be scalars or Series."""
+    def add(self, severity: str, sheet, rows, column, values, messages) -> None:
+        """Record problems for many cells at once. Every argument may be a scalar or a Series
+        aligned on `rows`: a public file's rows come from several sheets and each value from
+        its own source column."""
         frame = pd.DataFrame({"ligne": rows, "valeur": values, "message": messages})
         if frame.empty:
             return
         frame.insert(0, "gravite", severity)
         frame.insert(1, "onglet", sheet)
         frame.insert(3, "colonne", column)
+        for col in ("onglet", "colonne"):
+            frame[col] = frame[col].astype("string").fillna("").astype(object)
         frame["valeur"] = frame["valeur"].astype("string").fillna("")
         self.parts.append(frame[COLUMNS])
 
@@ -37,8 +43,9 @@ class Report:
     def warning(self, sheet, rows, column, values, messages) -> None:
         self.add(WARNING, sheet, rows, column, values, messages)
 
-    def file_error(self, message: str, sheet: str = "", column: str = "") -> None:
-        self.add(ERROR, sheet, [pd.NA], column, [""], [message])
+    def file_error(self, message: str, sheet: str = "", column: str = "", row=None,
+                   value: str = "") -> None:
+        self.add(ERROR, sheet, [pd.NA if row is None else row], column, [value], [message])
 
     @property
     def table(self) -> pd.DataFrame:
@@ -64,7 +71,7 @@ class Report:
 
     def render(self, limit: int = 200) -> str:
         """Plain-text report for the terminal, in French."""
-        lines = []
+        lines = [self.headline] if self.headline else []
         table = self.table
         for rec in table.head(limit).itertuples(index=False):
             where = ", ".join(

@@ -18,8 +18,8 @@ which never inflates a part beyond the size its header declares and then checks 
 lying about its size is rejected as damaged, so time and memory stay bounded by the limits
 above whatever the archive claims. During that pass every XML part's prolog goes through
 defusedxml (no DTD, no entity: "billion laughs" and external entities are rejected before any
-parser expands them), and the sheets that will be loaded are scanned for formulas without a
-cached value and for merged cells.
+parser expands them), and every visible sheet is scanned for formulas without a cached value
+and for merged cells, judged once the layout says which sheets and rows hold the data.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ import posixpath
 import re
 import zipfile
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from xml.sax import SAXParseException
 from xml.sax.handler import ContentHandler
@@ -213,10 +212,12 @@ def inspect_ole2(data: bytes, name: str) -> ReadError:
 
 @dataclass
 class XlsxInfo:
-    """What the pre-read found: notes for the report and sheets the reader must skip."""
+    """What the pre-read found: notes for the report, the hidden sheets (never parsed) and
+    each visible sheet's formulas and merged cells (judged by `refuse_sheet_problems`)."""
 
     notes: list[str] = field(default_factory=list)
-    skip_sheets: set[str] = field(default_factory=set)
+    hidden: list[str] = field(default_factory=list)
+    scans: dict = field(default_factory=dict)
     has_macros: bool = False
 
 
@@ -422,11 +423,13 @@ def _container_kind(names: set[str], zf: zipfile.ZipFile) -> str:
     return "zip"
 
 
-def inspect_xlsx(data: bytes, name: str, data_sheet: Callable[[str], bool]) -> XlsxInfo:
+def inspect_xlsx(data: bytes, name: str) -> XlsxInfo:
     """Check an xlsx/xlsm archive before calamine reads it; raise ReadError when hostile.
 
-    `data_sheet(sheet_name)` says whether a sheet is one the loader reads (the values area):
-    hidden, merged or uncalculated content is refused there and tolerated elsewhere.
+    Every visible sheet is scanned for formulas without a cached value and merged cells; which
+    of them matter depends on the layout found later (the values area of a contract workbook,
+    the rows below the header of an Insee file), so they are returned, and
+    `refuse_sheet_problems` judges them once the layout is known.
     """
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
@@ -482,27 +485,12 @@ def inspect_xlsx(data: bytes, name: str, data_sheet: Callable[[str], bool]) -> X
         raise _damaged(name, "xl/workbook.xml") from exc
 
     info = XlsxInfo()
-    hidden_data = []
     scans: dict[str, _SheetScan] = {}
     for sheet, state, part in sheets:
-        loaded = data_sheet(sheet)
         if state != "visible":
-            if loaded:
-                hidden_data.append(sheet)
-            else:
-                info.skip_sheets.add(sheet)
-                if sheet.strip().lower() != "listes":
-                    info.notes.append(f"Onglet masqué « {sheet} » ignoré.")
-        elif loaded and part:
+            info.hidden.append(sheet)
+        elif part:
             scans[part] = _SheetScan(sheet)
-    if hidden_data:
-        raise ReadError(
-            f"Le classeur « {name} » a des onglets masqués dans la zone des valeurs : "
-            + ", ".join(f"« {s} »" for s in hidden_data)
-            + ". Des données masquées ne sont jamais chargées à "
-            "l'insu de la personne qui dépose le fichier : affichez l'onglet (clic droit sur un "
-            "onglet > Afficher) et vérifiez son contenu, ou supprimez-le, puis réenregistrez."
-        )
 
     for i in infos:
         if i.filename in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels") or i.is_dir():
@@ -526,12 +514,46 @@ def inspect_xlsx(data: bytes, name: str, data_sheet: Callable[[str], bool]) -> X
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError,
                 ValueError) as exc:
             raise _damaged(name, i.filename) from exc
+    info.scans = {scan.sheet: scan for scan in scans.values()}
+    if info.has_macros:
+        info.notes.append(
+            f"Le classeur « {name} » contient des macros (VBA) : elles n'ont pas été exécutées "
+            "et ne le seront jamais ; seules les valeurs des cellules ont été lues."
+        )
+    return info
 
-    for scan in scans.values():
-        if scan.merged:
+
+def _first_row(ref: str) -> int:
+    """Last row of a merged range `A1:D2` (2): a range ending above the header is a title."""
+    digits = re.findall(r"[0-9]+", ref)
+    return int(digits[-1]) if digits else 0
+
+
+def refuse_sheet_problems(info: XlsxInfo, name: str, data_sheets: dict[str, int]) -> list[str]:
+    """Judge what inspect_xlsx found, now that the layout says which sheets hold data and on
+    which row their header is (`data_sheets`: sheet -> header row, 1-based). Hidden data
+    sheets, merged cells in or below the header and formulas without a cached value are
+    refused; the rest becomes notes (returned), other hidden sheets are skipped."""
+    hidden_data = [s for s in info.hidden if s in data_sheets]
+    if hidden_data:
+        raise ReadError(
+            f"Le classeur « {name} » a des onglets masqués dans la zone des valeurs : "
+            + ", ".join(f"« {s} »" for s in hidden_data)
+            + ". Des données masquées ne sont jamais chargées à "
+            "l'insu de la personne qui dépose le fichier : affichez l'onglet (clic droit sur un "
+            "onglet > Afficher) et vérifiez son contenu, ou supprimez-le, puis réenregistrez."
+        )
+    notes = [f"Onglet masqué « {s} » ignoré." for s in info.hidden
+             if s.strip().lower() != "listes"]
+    for sheet, header_row in data_sheets.items():
+        scan = info.scans.get(sheet)
+        if scan is None:
+            continue
+        merged = [m for m in scan.merged if _first_row(m) >= header_row]
+        if merged:
             raise ReadError(
                 f"Cellules fusionnées dans l'onglet « {scan.sheet} » du classeur « {name} » : "
-                f"{_locations(scan.merged[:MAX_LOCATIONS], len(scan.merged))}. Une cellule "
+                f"{_locations(merged[:MAX_LOCATIONS], len(merged))}. Une cellule "
                 "fusionnée ne garde sa valeur que dans sa première case : défusionnez-les "
                 "(Accueil > Fusionner et centrer > Annuler Fusionner) et répétez la valeur "
                 "dans chaque cellule, puis réenregistrez."
@@ -545,17 +567,12 @@ def inspect_xlsx(data: bytes, name: str, data_sheet: Callable[[str], bool]) -> X
                 "valeurs (Copier puis Collage spécial > Valeurs)."
             )
         if scan.formulas:
-            info.notes.append(
+            notes.append(
                 f"Onglet « {scan.sheet} » : {fmt.number(scan.formulas)} formule(s) ; les valeurs "
                 "calculées enregistrées dans le fichier ont été lues (les formules ne sont pas "
                 "recalculées)."
             )
-    if info.has_macros:
-        info.notes.append(
-            f"Le classeur « {name} » contient des macros (VBA) : elles n'ont pas été exécutées "
-            "et ne le seront jamais ; seules les valeurs des cellules ont été lues."
-        )
-    return info
+    return notes
 
 
 # --- parquet --------------------------------------------------------------------------------

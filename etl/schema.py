@@ -24,8 +24,14 @@ ENTITIES: dict[str, dict] = {
         "keys": ["code"],
         "values": ["label", "kind", "geography", "population", "population_year", "source"],
     },
+    # Old or local codes that still load (AMB-COM -> COM-37003, a merged commune's old COG).
+    "territory_alias": {"keys": ["alias"], "values": ["code"]},
     "territory_ref": {"keys": ["territory_code", "reference_code"], "values": ["rank"],
                       "scope": ["territory_code"]},
+    # Between generations of the priority geography (a 2024 QPV and the 2015 QPVs it
+    # succeeds): links only, the series stay apart.
+    "territory_link": {"keys": ["territory_code", "predecessor_code"],
+                       "values": ["status", "rank"], "scope": ["territory_code"]},
     "contract_territory": {"keys": ["contract_code", "territory_code"], "values": []},
     "node": {
         "keys": ["contract_code", "code"],
@@ -40,6 +46,10 @@ ENTITIES: dict[str, dict] = {
     },
     "indicator_node": {"keys": ["indicator_code", "node_code"], "values": ["contract_code"],
                        "scope": ["indicator_code"]},
+    # Column names of public source files that carry an indicator (`variables_source`), in
+    # their folded form (etl/mapping.py), so that next year's file maps itself.
+    "indicator_variable": {"keys": ["indicator_code", "variable"],
+                           "values": ["contract_code", "label"], "scope": ["indicator_code"]},
     "observation": {
         "keys": ["indicator_code", "territory_code", "year", "nature", "breakdown", "modality"],
         "values": ["value", "status", "wording", "source", "comment"],
@@ -47,8 +57,9 @@ ENTITIES: dict[str, dict] = {
 }
 
 # Load order: a row may only reference rows of earlier entities.
-LOAD_ORDER = ["contract", "territory", "territory_ref", "contract_territory", "node",
-              "indicator", "indicator_node", "observation"]
+LOAD_ORDER = ["contract", "territory", "territory_alias", "territory_ref", "territory_link",
+              "contract_territory", "node", "indicator", "indicator_node", "indicator_variable",
+              "observation"]
 
 COLUMN_TYPES = {
     "period_start": "INTEGER", "period_end": "INTEGER", "baseline_year": "INTEGER",
@@ -99,7 +110,23 @@ CREATE TABLE IF NOT EXISTS batch (
 # indexes on `superseded_batch` would turn every supersede UPDATE into delete + insert.
 INDEXES: list[str] = []
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+# The territories a contract may hold values for: those it lists, their reference territories
+# (commune, EPCI, département... from the register) and the QPVs of the previous generation
+# its quartiers succeed. `via` says how (0 listed, 1 reference, 2 predecessor).
+SCOPE_DDL = """
+CREATE OR REPLACE VIEW contract_scope AS
+SELECT contract_code, territory_code, min(via) AS via FROM (
+    SELECT contract_code, territory_code, 0 AS via FROM contract_territory
+    UNION ALL
+    SELECT ct.contract_code, r.reference_code, 1 FROM contract_territory ct
+    JOIN territory_ref r ON r.territory_code = ct.territory_code
+    UNION ALL
+    SELECT ct.contract_code, l.predecessor_code, 2 FROM contract_territory ct
+    JOIN territory_link l ON l.territory_code = ct.territory_code
+) s GROUP BY contract_code, territory_code
+"""
 
 
 def ensure_schema(con) -> None:
@@ -109,6 +136,7 @@ def ensure_schema(con) -> None:
     for name in LOAD_ORDER:
         for stmt in _entity_ddl(name, ENTITIES[name]):
             con.execute(stmt)
+    con.execute(SCOPE_DDL)
     for stmt in INDEXES:
         con.execute(stmt)
     con.execute("INSERT INTO meta SELECT 'schema_version', ? WHERE NOT EXISTS "

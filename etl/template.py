@@ -20,7 +20,7 @@ from etl.vocab import LABELS
 from tracker.db import scalar
 
 MEASURABLE = ("count", "percent", "rate", "ratio", "score", "eur")
-from etl.validate import HELP_COLUMNS  # noqa: E402  (one list, shared with validation)
+from etl.checks import HELP_COLUMNS  # noqa: E402  (one list, shared with validation)
 
 COLUMNS = ["indicateur", "territoire", "annee", "nature", "valeur", "ventilation", "modalite",
            "statut", "source", "commentaire", *HELP_COLUMNS]

@@ -7,211 +7,19 @@ only Python loops run over sheets, columns or the distinct unknown codes, never 
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass, field
-
 import pandas as pd
 
-from etl.parsing import as_text, map_unique, parse_numbers, parse_years
+from etl.check_territories import links_sheet, territory_sheet
+from etl.checks import Known, SheetCheck, Staged, single_contract
+from etl.mapping import split_list, variable_key
+from etl.parsing import as_text, map_unique, parse_numbers
 from etl.readers import Workbook
 from etl.report import Report
+from etl.sources.base import TOKENS_TEXT
 from etl.vocab import ALIASES, LABELS, NO_VALUE_STATUSES, fold
 from tracker import fmt
 
-YEAR_MIN, YEAR_MAX = 1990, 2050
 FAR_FACTOR = 2.0  # warn when a value is more than double or less than half the previous year's
-
-SHEET_COLUMNS = {
-    "contrat": (["code", "nom", "periode_debut", "periode_fin"],
-                ["annee_reference", "annee_cible", "generation", "niveaux",
-                 "seuil_bonne_voie", "seuil_acceleration", "source"]),
-    "territoires": (["code", "libelle", "type"],
-                    ["geographie", "population", "annee_population", "references", "source",
-                     "contrat"]),
-    "arborescence": (["code", "niveau", "categorie", "libelle"],
-                     ["parent", "ordre", "source", "contrat"]),
-    "indicateurs": (["code", "libelle", "unite", "polarite", "type"],
-                    ["objectifs", "parent", "ventilations", "definition", "source", "frequence",
-                     "note", "contrat"]),
-    "valeurs": (["indicateur", "territoire", "annee", "nature", "valeur"],
-                ["ventilation", "modalite", "statut", "formulation", "source", "commentaire"]),
-}
-# Columns the template adds to help staff (labels, unit, last value): read, never loaded.
-HELP_COLUMNS = ("indicateur_libelle", "territoire_libelle", "unite", "valeur_precedente")
-VOCAB_NAMES = {"unit": "unité", "polarity": "polarité", "type": "type", "nature": "nature",
-               "status": "statut", "kind": "type de territoire", "geography": "géographie",
-               "category": "catégorie"}
-
-
-@dataclass
-class Staged:
-    """Canonical rows per entity (see etl/schema.py), ready to load."""
-
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    skipped_rows: int = 0
-
-    @property
-    def n_observations(self) -> int:
-        obs = self.tables.get("observation")
-        return 0 if obs is None else len(obs)
-
-
-@dataclass
-class Known:
-    """What the database already holds, for code checks and warnings."""
-
-    contracts: pd.DataFrame
-    territories: set
-    indicators: pd.DataFrame
-    nodes: pd.DataFrame
-    contract_territories: pd.DataFrame = None
-
-    @classmethod
-    def from_db(cls, con) -> Known:
-        if con is None:
-            empty = pd.DataFrame
-            return cls(empty(columns=["code", "period_start", "period_end"]), set(),
-                       empty(columns=["code", "contract_code", "unit", "polarity"]),
-                       empty(columns=["contract_code", "code"]),
-                       empty(columns=["contract_code", "territory_code"]))
-        return cls(
-            con.sql("SELECT code, period_start, period_end FROM contract").df(),
-            set(con.sql("SELECT code FROM territory").df()["code"]),
-            con.sql("SELECT code, contract_code, unit, polarity FROM indicator").df(),
-            con.sql("SELECT contract_code, code FROM node").df(),
-            con.sql("SELECT contract_code, territory_code FROM contract_territory").df(),
-        )
-
-
-def closest(unknown: pd.Series, known: list[str]) -> pd.Series:
-    """Suggestion text per unknown code (looked up once per distinct code)."""
-    hints = {}
-    for code in unknown.dropna().unique()[:500]:
-        match = difflib.get_close_matches(str(code), known, n=1, cutoff=0.6)
-        hints[code] = f" Code connu le plus proche : « {match[0]} »." if match else ""
-    return unknown.map(hints).fillna("")
-
-
-class SheetCheck:
-    """Checks shared by all sheets, bound to one sheet's frame and the report."""
-
-    def __init__(self, sheet: str, df: pd.DataFrame, report: Report):
-        self.sheet, self.df, self.report = sheet, df, report
-
-    def require_columns(self) -> bool:
-        required, optional = SHEET_COLUMNS[self.sheet]
-        present = [c for c in self.df.columns if c != "_row"]
-        missing = [c for c in required if c not in present]
-        for col in missing:
-            self.report.file_error(
-                f"Colonne obligatoire « {col} » absente de l'onglet « {self.sheet} ». "
-                f"Colonnes trouvées : {', '.join(present) or 'aucune'}. "
-                "Ajoutez-la en première ligne (voir docs/format-classeur.md).",
-                sheet=self.sheet, column=col,
-            )
-        for col in present:
-            if col not in required and col not in optional and col not in HELP_COLUMNS \
-                    and not col.startswith("_"):
-                self.report.info.append(
-                    f"Onglet « {self.sheet} » : colonne « {col} » non reconnue, ignorée."
-                )
-        for col in optional:
-            if col not in self.df.columns:
-                self.df[col] = None
-        return not missing
-
-    def text(self, col: str) -> pd.Series:
-        """The column as trimmed text, computed once per column (checks reuse it)."""
-        cache = self.__dict__.setdefault("_text", {})
-        if col not in cache:
-            cache[col] = as_text(self.df[col])
-        return cache[col]
-
-    def error(self, mask, col, values, message) -> None:
-        mask = pd.Series(mask, index=self.df.index).fillna(False).astype(bool)
-        if mask.any():
-            msg = message if isinstance(message, str) else message[mask]
-            self.report.error(self.sheet, self.df["_row"][mask], col, values[mask], msg)
-
-    def warn(self, mask, col, values, message) -> None:
-        mask = pd.Series(mask, index=self.df.index).fillna(False).astype(bool)
-        if mask.any():
-            msg = message if isinstance(message, str) else message[mask]
-            self.report.warning(self.sheet, self.df["_row"][mask], col, values[mask], msg)
-
-    def required(self, col: str) -> pd.Series:
-        values = self.text(col)
-        self.error(values.isna(), col, values.fillna(""),
-                   f"Cellule obligatoire vide : renseignez la colonne « {col} ».")
-        return values
-
-    def vocab(self, col: str, vocab: str, required: bool = True) -> pd.Series:
-        raw = self.text(col)
-        aliases = ALIASES[vocab]
-        code = map_unique(raw, lambda v: aliases.get(fold(v)) if isinstance(v, str) else None)
-        allowed = sorted(set(ALIASES[vocab].values()))
-        bad = raw.notna() & code.isna()
-        self.error(bad, col, raw,
-                   f"{VOCAB_NAMES[vocab].capitalize()} inconnu(e). Valeurs possibles : "
-                   + ", ".join(allowed) + ".")
-        if required:
-            self.error(raw.isna(), col, raw.fillna(""),
-                       f"Cellule obligatoire vide : indiquez {VOCAB_NAMES[vocab]} "
-                       f"({', '.join(allowed)}).")
-        return code
-
-    def number(self, col: str) -> pd.Series:
-        values, bad = parse_numbers(self.df[col])
-        self.error(bad, col, self.text(col),
-                   "Nombre illisible : écrivez un nombre comme 12,5 ou 1 234 (sans texte), "
-                   "ou laissez la cellule vide si la valeur manque.")
-        return values
-
-    def year(self, col: str, required: bool = False) -> pd.Series:
-        years, bad = parse_years(self.df[col])
-        out_of_range = years.notna() & ((years < YEAR_MIN) | (years > YEAR_MAX))
-        missing = years.isna() & ~bad if required else pd.Series(False, index=years.index)
-        if (bad | out_of_range | missing).any():  # the text form is only needed for messages
-            raw = self.text(col)
-            self.error(bad, col, raw,
-                       "Année illisible : écrivez l'année sur quatre chiffres, par exemple 2021.")
-            self.error(out_of_range, col, raw,
-                       f"Année hors de la plage plausible {YEAR_MIN}-{YEAR_MAX} : corrigez "
-                       "l'année.")
-            self.error(missing, col, raw.fillna(""),
-                       "Cellule obligatoire vide : indiquez l'année.")
-        return years.where(~out_of_range)
-
-    def known(self, col: str, values: pd.Series, known: set, what: str, where: str) -> pd.Series:
-        """Mark codes not in `known`; returns the mask of unknown codes."""
-        unknown = values.notna() & ~values.isin(known)
-        if unknown.any():
-            hints = closest(values[unknown], sorted(known))
-            message = pd.Series("", index=values.index)
-            message[unknown] = (f"Code {what} inconnu. Vérifiez l'orthographe ou ajoutez-le "
-                                f"dans {where}." + hints)
-            self.error(unknown, col, values, message)
-        return unknown
-
-    def duplicates(self, keys: list[str], what: str) -> pd.Series:
-        dup = self.df.duplicated(subset=keys, keep=False) & self.df[keys[0]].notna()
-        self.error(dup, keys[0], self.df[keys[0]].astype("string"),
-                   f"{what} présent(e) plusieurs fois dans l'onglet : gardez une seule ligne.")
-        return dup
-
-
-def _single_contract(wb_contracts: pd.Series, chk: SheetCheck, known: Known) -> pd.Series:
-    """Contract of each row: its `contrat` column, else the workbook's only contract."""
-    explicit = chk.text("contrat")
-    if len(wb_contracts) == 1:
-        return explicit.fillna(wb_contracts.iloc[0])
-    missing = explicit.isna()
-    chk.error(missing, "contrat", explicit.fillna(""),
-              "Contrat non déterminé : ajoutez un onglet « contrat » d'une seule ligne ou une "
-              "colonne « contrat » avec le code du contrat.")
-    all_codes = set(wb_contracts) | set(known.contracts["code"])
-    chk.known("contrat", explicit, all_codes, "de contrat", "l'onglet « contrat »")
-    return explicit
 
 
 def _contract_sheet(wb, report, staged, known):
@@ -238,45 +46,11 @@ def _contract_sheet(wb, report, staged, known):
     return code.dropna()
 
 
-def _territory_sheet(wb, report, staged, known, contracts):
-    chk = SheetCheck("territoires", wb.sheets["territoires"], report)
-    if not chk.require_columns():
-        return set()
-    code = chk.required("code")
-    chk.duplicates(["code"], "Code de territoire")
-    staged.tables["territory"] = pd.DataFrame({
-        "code": code, "label": chk.required("libelle"), "kind": chk.vocab("type", "kind"),
-        "geography": chk.vocab("geographie", "geography", required=False),
-        "population": chk.number("population"),
-        "population_year": chk.year("annee_population"),
-        "source": chk.text("source"),
-    })
-    all_codes = set(code.dropna()) | known.territories
-    refs = chk.text("references").str.split(";")
-    pairs = pd.DataFrame({"territory_code": code, "ref": refs, "_row": chk.df["_row"]}).explode("ref")
-    pairs["reference_code"] = pairs["ref"].astype("string").str.strip()
-    pairs = pairs[pairs["reference_code"].notna() & (pairs["reference_code"] != "")]
-    pairs["rank"] = pairs.groupby(level=0).cumcount() + 1
-    unknown = pairs.loc[~pairs["reference_code"].isin(all_codes)]
-    if len(unknown):
-        report.error("territoires", unknown["_row"], "references", unknown["reference_code"],
-                     "Territoire de référence inconnu : il doit figurer dans l'onglet "
-                     "« territoires » ou déjà dans la base." + closest(unknown["reference_code"],
-                                                                     sorted(all_codes)))
-    staged.tables["territory_ref"] = pairs[["territory_code", "reference_code", "rank"]] \
-        .reset_index(drop=True)
-    if "contrat" in chk.df.columns and chk.text("contrat").notna().any() or len(contracts) == 1:
-        contract = _single_contract(contracts, chk, known)
-        staged.tables["contract_territory"] = pd.DataFrame(
-            {"contract_code": contract, "territory_code": code}).dropna()
-    return set(code.dropna())
-
-
 def _tree_sheet(wb, report, staged, known, contracts):
     chk = SheetCheck("arborescence", wb.sheets["arborescence"], report)
     if not chk.require_columns():
         return pd.DataFrame(columns=["contract_code", "code"])
-    contract = _single_contract(contracts, chk, known)
+    contract = single_contract(contracts, chk, known)
     code = chk.required("code")
     frame = pd.DataFrame({
         "contract_code": contract, "code": code, "parent_code": chk.text("parent"),
@@ -305,7 +79,7 @@ def _indicator_sheet(wb, report, staged, known, contracts, nodes):
     chk = SheetCheck("indicateurs", wb.sheets["indicateurs"], report)
     if not chk.require_columns():
         return pd.DataFrame(columns=["code", "contract_code", "unit", "polarity"])
-    contract = _single_contract(contracts, chk, known)
+    contract = single_contract(contracts, chk, known)
     code = chk.required("code")
     chk.duplicates(["code"], "Code d'indicateur")
     frame = pd.DataFrame({
@@ -342,7 +116,59 @@ def _indicator_sheet(wb, report, staged, known, contracts, nodes):
     staged.tables["indicator"] = frame
     staged.tables["indicator_node"] = links[["indicator_code", "node_code", "contract_code"]] \
         .drop_duplicates().reset_index(drop=True)
+    names = chk.text("variables_source")
+    if names.notna().any():
+        pairs = pd.DataFrame({"indicator_code": code, "contract_code": contract,
+                              "label": names.map(split_list), "_row": chk.df["_row"],
+                              "_sheet": "indicateurs"}).explode("label")
+        _stage_variables(pairs[pairs["label"].notna()], report, staged, known, "variables_source")
     return frame[["code", "contract_code", "unit", "polarity"]]
+
+
+def _stage_variables(pairs: pd.DataFrame, report: Report, staged: Staged, known: Known,
+                     column: str) -> None:
+    """indicator_variable rows from (indicator_code, contract_code, label) pairs. A variable
+    means one indicator per contract: declaring it for a second one is an error."""
+    pairs = pairs.assign(variable=pairs["label"].map(variable_key))
+    pairs = pairs[pairs["variable"] != ""]
+    mine = pd.concat([
+        known.variables[~known.variables["indicator_code"].isin(pairs["indicator_code"])],
+        pairs[["indicator_code", "contract_code", "variable", "label"]]])
+    per_key = mine.drop_duplicates(["contract_code", "variable", "indicator_code"])
+    clash = per_key.duplicated(["contract_code", "variable"], keep=False)
+    owners = per_key[clash].groupby(["contract_code", "variable"])["indicator_code"] \
+        .agg(lambda s: " et ".join(sorted(s)))
+    bad = pairs.merge(owners.rename("owners").reset_index(), on=["contract_code", "variable"])
+    bad = bad[bad["_row"].notna()]
+    if len(bad):
+        report.error(bad["_sheet"], bad["_row"], column, bad["label"],
+                     "Variable source déclarée pour plusieurs indicateurs du même contrat ("
+                     + bad["owners"] + ") : une colonne d'un fichier public ne peut remplir "
+                     "qu'un indicateur. Retirez-la de l'un d'eux.")
+    staged.tables["indicator_variable"] = pairs.drop_duplicates(
+        ["indicator_code", "variable"])[["indicator_code", "variable", "contract_code", "label"]] \
+        .reset_index(drop=True)
+
+
+def _mapping_sheet(wb, report, staged, known, contracts, indicators) -> None:
+    """`correspondances`: source variables mapped to indicators one by one (the Import page's
+    manual mapping, `--correspondance`). Adds to what each indicator already declares."""
+    chk = SheetCheck("correspondances", wb.sheets["correspondances"], report)
+    if not chk.require_columns():
+        return
+    code = chk.required("indicateur")
+    all_ind = pd.concat([indicators, known.indicators[indicators.columns]]) \
+        .drop_duplicates("code").set_index("code")
+    chk.known("indicateur", code, set(all_ind.index), "d'indicateur", "l'onglet « indicateurs »")
+    label = chk.required("variable")
+    pairs = pd.DataFrame({"indicator_code": code, "contract_code": code.map(
+        all_ind["contract_code"]), "label": label, "_row": chk.df["_row"],
+        "_sheet": "correspondances"}).dropna(subset=["indicator_code", "label", "contract_code"])
+    # The indicators' existing variables stay: a mapping adds, it does not replace.
+    keep = known.variables[known.variables["indicator_code"].isin(pairs["indicator_code"])]
+    pairs = pd.concat([keep[["indicator_code", "contract_code", "label"]].assign(
+        _row=pd.NA, _sheet=""), pairs], ignore_index=True)
+    _stage_variables(pairs, report, staged, known, "variable")
 
 
 def wide_to_long(df: pd.DataFrame) -> pd.DataFrame:
@@ -360,14 +186,19 @@ def wide_to_long(df: pd.DataFrame) -> pd.DataFrame:
 
 CHUNK_ROWS = 500_000  # row-local checks run per chunk: bounded memory on national files
 CATEGORY_COLUMNS = ("indicator_code", "territory_code", "nature", "breakdown", "modality",
-                    "status", "source", "wording", "comment", "_col")
+                    "status", "source", "wording", "comment", "_col", "_sheet",
+                    "_src_territoire")
+TOKENS_HINT = {True: " Mentions reconnues à la place d'un nombre : " + TOKENS_TEXT + ".",
+               False: ""}
 
 
-def _value_rows(df, report, staged, all_ind, territories):
+def _value_rows(df, report, staged, all_ind, territories, known, public: bool):
     """Row-local checks of a chunk of the valeurs sheet -> its staged rows (compact)."""
     chk = SheetCheck("valeurs", df, report)
     ind = chk.required("indicateur")
-    ter = chk.required("territoire")
+    ter, replaced = known.resolve(chk.required("territoire"))
+    if replaced.any():
+        staged.aliased_rows += int(replaced.sum())
     chk.known("indicateur", ind, set(all_ind.index), "d'indicateur",
               "l'onglet « indicateurs »")
     chk.known("territoire", ter, territories, "de territoire", "l'onglet « territoires »")
@@ -385,11 +216,9 @@ def _value_rows(df, report, staged, all_ind, territories):
     value, bad = parse_numbers(df[value_col].where(marker.isna()))
     wide = "_col" in df.columns
     columns = df["_col"] if wide else pd.Series(value_col, index=df.index)
-    if bad.any():
-        for col_name, idx in bad[bad].groupby(columns[bad]).groups.items():
-            report.error("valeurs", df.loc[idx, "_row"], str(col_name), raw_value[idx],
-                         "Nombre illisible : écrivez un nombre comme 12,5 ou 1 234 (sans texte), "
-                         "ou laissez la cellule vide si la valeur manque.")
+    chk.error(bad, "valeur", raw_value,
+              "Nombre illisible : écrivez un nombre comme 12,5 ou 1 234 (sans texte), ou "
+              "laissez la cellule vide si la valeur manque." + TOKENS_HINT[public])
     status = status_raw.fillna(marker)
     value_given = value.notna()
     wording = chk.text("formulation")
@@ -407,6 +236,9 @@ def _value_rows(df, report, staged, all_ind, territories):
         "value": value, "status": status, "wording": wording,
         "source": chk.text("source"), "comment": chk.text("commentaire"),
         "_row": df["_row"], "_col": columns,
+        "_sheet": df["_sheet"] if "_sheet" in df.columns else "valeurs",
+        "_src_territoire": df["_src_territoire"] if "_src_territoire" in df.columns
+        else "territoire",
     })[~empty]
     # Codes repeat across millions of rows: categories keep one copy of each distinct text.
     return frame.astype({c: "category" for c in CATEGORY_COLUMNS})
@@ -428,16 +260,28 @@ def _concat_chunks(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _values_sheet(wb, report, staged, known, territories, indicators, con):
-    df = wide_to_long(wb.sheets["valeurs"])
-    if not SheetCheck("valeurs", df, report).require_columns():
-        return
+def _values_sheet(wb, report, staged, known, territories, indicators, con, options):
+    public = bool(wb.meta.get("public"))
+    if public:
+        from etl.public import map_public_values
+
+        df = map_public_values(wb, known, report, staged, options, indicators)
+        if df is None:
+            return
+    else:
+        df = wide_to_long(wb.sheets["valeurs"])
+        if not SheetCheck("valeurs", df, report).require_columns():
+            return
     all_ind = pd.concat([indicators, known.indicators[indicators.columns]]) \
         .drop_duplicates("code").set_index("code")
     all_territories = territories | known.territories
     frame = _concat_chunks([
-        _value_rows(df.iloc[start:start + CHUNK_ROWS], report, staged, all_ind, all_territories)
+        _value_rows(df.iloc[start:start + CHUNK_ROWS], report, staged, all_ind, all_territories,
+                    known, public)
         for start in range(0, max(len(df), 1), CHUNK_ROWS)])
+    if staged.aliased_rows:
+        report.info.append(f"{staged.aliased_rows} valeur(s) citent un ancien code de territoire "
+                           "(p. ex. AMB-COM) : elles sont rattachées au code officiel.")
     _territories_of_contract(frame, report, all_ind, known, staged)
     _resolve_targets(frame, report, con)
     keys = ["indicator_code", "territory_code", "year", "nature", "breakdown", "modality"]
@@ -448,32 +292,49 @@ def _values_sheet(wb, report, staged, known, territories, indicators, con):
         n_values = d.groupby(keys, dropna=False, observed=True)["value"].transform(
             lambda s: s.astype("string").fillna("∅").nunique())
         differ = n_values > 1
-        report.error("valeurs", d["_row"][differ], "valeur", d["value"][differ],
+        report.error(d["_sheet"][differ], d["_row"][differ], d["_col"][differ],
+                     d["value"][differ],
                      "Même indicateur, territoire, année, nature et ventilation sur plusieurs "
-                     "lignes avec des valeurs différentes : gardez la bonne ligne.")
-        report.warning("valeurs", d["_row"][~differ], "valeur", d["value"][~differ],
+                     "lignes (ou colonnes) avec des valeurs différentes : gardez la bonne.")
+        report.warning(d["_sheet"][~differ], d["_row"][~differ], d["_col"][~differ],
+                       d["value"][~differ],
                        "Ligne en double (même valeur) : elle ne sera chargée qu'une fois.")
     frame = frame.drop_duplicates(keys)
     _value_warnings(frame, report, all_ind, known, con)
-    staged.tables["observation"] = frame.drop(columns=["_row", "_col"]).reset_index(drop=True)
+    staged.tables["observation"] = frame.drop(
+        columns=["_row", "_col", "_sheet", "_src_territoire"]).reset_index(drop=True)
+
+
+def _scope(known: Known, staged: Staged) -> pd.MultiIndex:
+    """(contract, territory) pairs a value may use: the database's contract_scope, plus what
+    this file adds (its contract's territories and their references)."""
+    pairs = [known.scope[["contract_code", "territory_code"]]]
+    direct = staged.tables.get("contract_territory")
+    if direct is not None and len(direct):
+        pairs.append(direct[["contract_code", "territory_code"]])
+        refs = pd.concat([staged.tables.get("territory_ref", pd.DataFrame(
+            columns=["territory_code", "reference_code"])), known.references_of(
+            direct["territory_code"].dropna().unique().tolist())])
+        joined = direct.merge(refs, on="territory_code")
+        pairs.append(joined[["contract_code", "reference_code"]].rename(
+            columns={"reference_code": "territory_code"}))
+    return pd.MultiIndex.from_frame(pd.concat(pairs).astype(object).drop_duplicates())
 
 
 def _territories_of_contract(frame, report, all_ind, known, staged) -> None:
-    """A value belongs to a territory of its indicator's contract: a Blois quartier cannot
+    """A value belongs to a territory of its indicator's contract (listed, a reference
+    territory of one of them, or the 2015 QPV a 2024 one succeeds): a Blois quartier cannot
     receive an Amboise figure (geographies and contracts are never mixed in one series)."""
-    links = pd.concat([known.contract_territories,
-                       staged.tables.get("contract_territory",
-                                         known.contract_territories.iloc[:0])])
-    allowed = set(zip(links["contract_code"], links["territory_code"]))
-    contract = frame["indicator_code"].astype(object).map(all_ind["contract_code"])
-    pairs = pd.Series(list(zip(contract, frame["territory_code"].astype(object))),
-                      index=frame.index, dtype=object)
-    checkable = contract.notna() & frame["territory_code"].isin(known.territories | set(
-        links["territory_code"]))
-    outside = checkable & ~pairs.isin(allowed)
+    scope = _scope(known, staged)
+    contract = frame["indicator_code"].map(all_ind["contract_code"]).astype(object)
+    territory = frame["territory_code"].astype(object)
+    listed = set(scope.get_level_values(1))
+    checkable = contract.notna() & territory.isin(known.territories | listed)
+    outside = checkable & ~pd.MultiIndex.from_arrays([contract, territory]).isin(scope)
     if outside.any():
         bad = frame[outside]
-        report.error("valeurs", bad["_row"], "territoire", bad["territory_code"].astype("string"),
+        report.error(bad["_sheet"], bad["_row"], bad["_src_territoire"],
+                     bad["territory_code"].astype("string"),
                      "Territoire hors du contrat « " + contract[outside].astype("string")
                      + " » de cet indicateur : ajoutez-le à l'onglet « territoires » de ce "
                      "contrat, ou corrigez le code du territoire ou de l'indicateur.")
@@ -574,9 +435,13 @@ def _far_from_previous(frame, report, con):
                    + m["value_prev"].map(fmt.number).astype("string") + ") : vérifiez-la.")
 
 
-def validate(wb: Workbook, con=None) -> tuple[Report, Staged]:
+def validate(wb: Workbook, con=None, options=None) -> tuple[Report, Staged]:
     """Check every sheet of the workbook against itself and the database."""
+    from etl.sources.base import Options
+
+    options = options or Options()
     report, staged = Report(), Staged()
+    report.headline = wb.announcement
     for name in wb.ignored:
         report.info.append(f"Onglet « {name} » non reconnu, ignoré.")
     report.info.extend(wb.notes)  # what the safety checks noticed (macros, formulas...)
@@ -590,14 +455,18 @@ def validate(wb: Workbook, con=None) -> tuple[Report, Staged]:
                                      new]).reset_index(drop=True)
     territories = set()
     if "territoires" in wb.sheets:
-        territories = _territory_sheet(wb, report, staged, known, contracts)
+        territories = territory_sheet(wb, report, staged, known, contracts)
+    if "liens_qpv" in wb.sheets:
+        links_sheet(wb, report, staged, known, territories)
     nodes = pd.DataFrame(columns=["contract_code", "code"])
     if "arborescence" in wb.sheets:
         nodes = _tree_sheet(wb, report, staged, known, contracts)
     indicators = pd.DataFrame(columns=["code", "contract_code", "unit", "polarity"])
     if "indicateurs" in wb.sheets:
         indicators = _indicator_sheet(wb, report, staged, known, contracts, nodes)
+    indicators = indicators.dropna(subset=["code"])
+    if "correspondances" in wb.sheets:
+        _mapping_sheet(wb, report, staged, known, contracts, indicators)
     if "valeurs" in wb.sheets:
-        _values_sheet(wb, report, staged, known, territories, indicators.dropna(subset=["code"]), con)
+        _values_sheet(wb, report, staged, known, territories, indicators, con, options)
     return report, staged
-

@@ -126,7 +126,8 @@ def test_unreadable_files_are_rejected_with_a_french_message(test_db, tmp_path):
 
 
 def test_init_from_a_folder_of_workbooks_and_bulk_value_files(tmp_path):
-    """National init: catalogue workbook first, then values in Parquet (its CSV twin skipped)."""
+    """National init: the territorial register, the catalogue workbook, then values in Parquet
+    (its CSV twin skipped)."""
     import subprocess
     import sys
 
@@ -146,5 +147,5 @@ def test_init_from_a_folder_of_workbooks_and_bulk_value_files(tmp_path):
                          timeout=120)
     assert res.returncode == 0, res.stdout + res.stderr
     lines = [line.split(" : ")[0] for line in res.stdout.splitlines()[:-1]]
-    assert lines == ["catalogue.xlsx", "valeurs.parquet"]
+    assert lines == ["territoires.parquet", "catalogue.xlsx", "valeurs.parquet"]
     assert_landed(db)

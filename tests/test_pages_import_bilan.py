@@ -369,7 +369,7 @@ def test_bilan_gap_trends_agree_with_progress_gap_trend(app):
         assert set(table["Code quartier"]) == set(order)
         for quartier in order:
             gaps = queries.gaps(con, CONTRACT, quartier)
-            gaps = gaps[(gaps["reference_code"] == "AMB-COM") & (gaps["year"] <= YEAR)]
+            gaps = gaps[(gaps["reference_code"] == "COM-37003") & (gaps["year"] <= YEAR)]
             mine = table[table["Code quartier"] == quartier].set_index("Code indicateur")
             assert set(mine.index) == set(gaps["indicator_code"])
             for code, part in gaps.groupby("indicator_code"):

@@ -154,12 +154,12 @@ def test_comparer_gap_equals_polarity_times_difference(app, served):
     at = app(page="app_pages/comparer.py", contrat=CONTRACT, quartier=QPV, annee=2022)
     at.multiselect(key="cmp_indicateurs").set_value([indicator])
     at.multiselect(key="cmp_quartiers").set_value([QPV])
-    at.multiselect(key="cmp_references").set_value(["AMB-COM"])
+    at.multiselect(key="cmp_references").set_value(["COM-37003"])
     served.clear()
     at.run()
     assert not at.exception
     params = {k: (v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
-    assert params["indicateurs"] == indicator and params["references"] == "AMB-COM"
+    assert params["indicateurs"] == indicator and params["references"] == "COM-37003"
 
     gaps = dataframe_with(at, "Écart d × (réf. − quartier)")
     assert set(gaps["Indicateur"]) == {indicator}
@@ -168,7 +168,7 @@ def test_comparer_gap_equals_polarity_times_difference(app, served):
         rows = con.execute("""
             SELECT q.year, q.value, r.value FROM observation q JOIN observation r
               ON r.indicator_code = q.indicator_code AND r.year = q.year
-             AND r.nature = 'realise' AND r.breakdown = '' AND r.territory_code = 'AMB-COM'
+             AND r.nature = 'realise' AND r.breakdown = '' AND r.territory_code = 'COM-37003'
             WHERE q.indicator_code = ? AND q.territory_code = ? AND q.nature = 'realise'
               AND q.breakdown = '' AND q.year <= 2022 ORDER BY q.year""",
                            [indicator, QPV]).fetchall()

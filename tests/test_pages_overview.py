@@ -130,7 +130,7 @@ def test_priorites_late_only_shows_late_statuses_and_db_values(app):
     row = row.iloc[0]
     obs = sql(app.db, """
         SELECT nature, year, value FROM observation WHERE indicator_code = 'AMB-P3-02'
-          AND territory_code = 'AMB-COM' AND breakdown = '' AND value IS NOT NULL
+          AND territory_code = 'COM-37003' AND breakdown = '' AND value IS NOT NULL
           AND (nature <> 'realise' OR year <= 2022) ORDER BY year""")
     latest = {nature: (year, value) for nature, year, value in obs}  # greatest year wins
 
@@ -167,7 +167,7 @@ def test_la_verrerie_shows_its_gap_to_amboise_from_the_db(app):
         SELECT i.code, i.polarity, q.year, q.value, r.value
         FROM indicator i
         JOIN observation q ON q.indicator_code = i.code AND q.territory_code = 'AMB-QPV-VE'
-        JOIN observation r ON r.indicator_code = i.code AND r.territory_code = 'AMB-COM'
+        JOIN observation r ON r.indicator_code = i.code AND r.territory_code = 'COM-37003'
              AND r.year = q.year AND r.nature = 'realise' AND r.breakdown = ''
         WHERE i.contract_code = 'AMBOISE-2015' AND i.unit = 'percent'
           AND q.nature = 'realise' AND q.breakdown = '' AND q.year <= 2022

@@ -64,11 +64,18 @@ def test_amboise_territories_and_populations(default_db_template):
                        "WHERE code LIKE 'AMB-%'").df().set_index("code")
         refs = con.sql("SELECT reference_code FROM territory_ref WHERE territory_code = "
                        "'AMB-QPV-VE' ORDER BY rank").df()["reference_code"].tolist()
+        commune = con.sql("SELECT label, kind, population, population_year FROM territory "
+                          "WHERE code = 'COM-37003'").fetchall()
+        alias = con.sql("SELECT code FROM territory_alias WHERE alias = 'AMB-COM'").fetchall()
     assert terr.loc["AMB-QPV-PO", "population"] == 1629
     assert terr.loc["AMB-QPV-VE", "population"] == 1095
     assert terr.loc["AMB-QPV-VE", "kind"] == "qpv" and terr.loc["AMB-QPV-VE", "geography"] == "qpv2015"
-    assert refs[0] == "AMB-COM"
-    assert pd.isna(terr.loc["AMB-COM", "population"]), "a derived estimate is not a population"
+    # The commune and the CC du Val d'Amboise are the register's, with its population (the
+    # seed's derived estimate was never loaded); the workbook's old code is an alias.
+    assert refs[:2] == ["COM-37003", "EPCI-200043065"]
+    assert commune == [("Amboise", "commune", 12937.0, 2023)]
+    assert alias == [("COM-37003",)]
+    assert "AMB-COM" not in terr.index
 
 
 def test_blois_cucs_quartiers_are_kept_apart_from_the_2015_qpv(default_db_template):

@@ -35,7 +35,7 @@ COLUMNS = {
     "contrat": ["code", "nom", "periode_debut", "periode_fin", "annee_reference", "annee_cible",
                 "generation", "niveaux", "seuil_bonne_voie", "seuil_acceleration", "source"],
     "territoires": ["code", "libelle", "type", "geographie", "population", "annee_population",
-                    "references", "source"],
+                    "references", "anciens_codes", "source"],
     "arborescence": ["code", "parent", "niveau", "categorie", "libelle", "ordre", "source"],
     "indicateurs": ["code", "libelle", "unite", "polarite", "type", "objectifs", "parent",
                     "ventilations", "definition", "source", "frequence", "note"],
@@ -1016,39 +1016,42 @@ def self_check(name: str, sheets: dict[str, list[dict]]) -> str:
             f"valeurs {len(sheets['valeurs'])}")
 
 
-# Administrative territories several contracts compare with. Each workbook that needs one
-# carries this exact row, so every workbook stays self-contained and loading a second one
-# finds the row unchanged (the same territory is never stored twice under two codes).
-SHARED_TERRITORIES = {
-    "FR": {"code": "FR", "libelle": "France", "type": "france", "geographie": None,
-           "population": None, "annee_population": None, "references": None,
-           "source": "Référentiel administratif (code commun à tous les contrats)"},
-    "REG-24": {"code": "REG-24", "libelle": "Centre-Val de Loire", "type": "region",
-               "geographie": None, "population": None, "annee_population": None,
-               "references": "FR",
-               "source": "Référentiel administratif (code commun à tous les contrats ; "
-                         "« Région Centre » dans les documents de 2015)"},
-    "DEP-37": {"code": "DEP-37", "libelle": "Indre-et-Loire", "type": "departement",
-               "geographie": None, "population": None, "annee_population": None,
-               "references": "REG-24;FR",
-               "source": "Référentiel administratif (code commun à tous les contrats)"},
+# The seeds' local codes for communes, EPCI, départements, région and France -> the official
+# register's codes (data/referentiel/, tools/build_register.py). A workbook then only cites
+# those territories (label, population and references come from the register) and keeps its
+# old code as an alias (`anciens_codes`), so that files written with it still load.
+REGISTER_CODES = {
+    "AMB-COM": "COM-37003", "AMB-CCVA": "EPCI-200043065",
+    "ALS-COM": "COM-30007", "ALS-AGGLO": "EPCI-200066918",
+    "TMVL-EPCI": "EPCI-243700754",
+    "BLO-COM": "COM-41018", "BLO-AGGLOPOLYS": "EPCI-200030385",
+    "BLO-COM-VENDOME": "COM-41269", "BLO-COM-ROMORANTIN": "COM-41194",
+    "BLO-DEP-41": "DEP-41", "BLO-DEP-18": "DEP-18", "BLO-DEP-28": "DEP-28",
+    "BLO-DEP-36": "DEP-36", "BLO-DEP-37": "DEP-37", "BLO-DEP-45": "DEP-45",
+    "BLO-REG-24": "REG-24", "BLO-FR": "FR",
+    "DEP-37": "DEP-37", "REG-24": "REG-24", "FR": "FR",
 }
-LOCAL_ALIASES = {"BLO-FR": "FR", "BLO-REG-24": "REG-24", "BLO-DEP-37": "DEP-37"}
 
 
-def share_admin_territories(sheets: dict[str, list[dict]]) -> None:
-    """Replace local copies of shared territories by the shared code and row."""
+def use_register_codes(sheets: dict[str, list[dict]]) -> None:
+    """Replace local codes of register territories by the register's, everywhere."""
     def rename(code):
-        return LOCAL_ALIASES.get(code, code) if isinstance(code, str) else code
+        return REGISTER_CODES.get(code, code) if isinstance(code, str) else code
 
     for row in sheets.get("valeurs", []):
         row["territoire"] = rename(row["territoire"])
     rows = []
     for row in sheets["territoires"]:
         if row.get("references"):
-            row["references"] = ";".join(rename(c) for c in row["references"].split(";"))
-        code = rename(row["code"])
-        rows.append(dict(SHARED_TERRITORIES[code]) if code in SHARED_TERRITORIES else row)
+            row["references"] = ";".join(dict.fromkeys(
+                rename(c) for c in row["references"].split(";")))
+        code = row["code"]
+        if code in REGISTER_CODES:
+            official = REGISTER_CODES[code]
+            rows.append({"code": official,
+                         "anciens_codes": code if code != official else None})
+        else:
+            rows.append(row)
     sheets["territoires"] = rows
 
 
@@ -1058,12 +1061,13 @@ def main(argv: list[str]) -> int:
         "blois.xlsx": build_blois(), "tmvl.xlsx": build_tmvl(),
     }
     for sheets in built.values():
-        share_admin_territories(sheets)
-    # Territory codes are unique across the database, except the shared rows, which must be
-    # identical wherever they appear; indicator codes are unique.
+        use_register_codes(sheets)
+    # Territory codes are unique across the database, except the register's, which workbooks
+    # only cite; indicator codes are unique.
+    official = set(REGISTER_CODES.values())
     for sheet in ("territoires", "indicateurs"):
         rows = [r for s in built.values() for r in s[sheet]
-                if not (sheet == "territoires" and r["code"] in SHARED_TERRITORIES)]
+                if not (sheet == "territoires" and r["code"] in official)]
         codes = Counter(r["code"] for r in rows)
         clash = [c for c, n in codes.items() if n > 1]
         assert not clash, (sheet, clash)

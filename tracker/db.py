@@ -17,6 +17,8 @@ import duckdb
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = ROOT / "data" / "suivi.duckdb"
 CONTRACTS_DIR = ROOT / "data" / "contrats"
+# The official territorial register (tools/build_register.py), loaded first by `init`.
+REGISTER_FILE = ROOT / "data" / "referentiel" / "territoires.parquet"
 
 
 def db_path(path: str | os.PathLike | None = None) -> Path:
