@@ -60,8 +60,10 @@ if len(shown_q) > det.MAX_QUARTIERS:  # a national contract has hundreds: show a
             "panneau latéral pour voir le sien.")
     shown_q = shown_q[:det.MAX_QUARTIERS]
 references = ui.query("references_of", shown_q[0]) if shown_q else territories.iloc[0:0]
-order = det.territory_order(shown_q, references)
-obs = det.up_to(all_obs[all_obs["territory_code"].isin(order)], sel.year)
+predecessors = ui.query("predecessors", shown_q)
+order = det.territory_order(shown_q, references, predecessors)
+obs = det.label_predecessors(det.up_to(all_obs[all_obs["territory_code"].isin(order)],
+                                       sel.year), predecessors)
 scope = names.get(sel.quartier, sel.quartier) if sel.quartier else "tous les quartiers"
 st.subheader(f"Valeurs : {scope} et territoires de référence")
 if obs.empty and not all_obs.empty:
@@ -74,6 +76,10 @@ if obs.empty and not all_obs.empty:
                f"{len(known)}).")
 st.caption(f"Réalisés jusqu'à {sel.year} (année d'évaluation) ; situation de référence et "
            "situation visée du contrat.")
+if len(predecessors) and predecessors["code"].isin(obs["territory_code"]).any():
+    st.caption(f"« {det.PREDECESSOR} » : le quartier de la géographie 2015 dont ce quartier "
+               "est issu (table de passage de l'ANCT). Sa série est montrée à part : les "
+               "périmètres diffèrent, elle n'est jamais fusionnée avec celle du quartier.")
 if obs.empty:
     st.info("Aucune valeur pour cet indicateur et cette sélection.")
 else:

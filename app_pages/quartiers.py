@@ -44,6 +44,25 @@ with cols[2]:
     st.markdown("\n".join(f"{i}. {r}" for i, r in enumerate(facts["references"], 1))
                 if facts["references"] else "Aucun territoire de référence déclaré.")
 
+# --- Its predecessor in the 2015 geography: a separate series --------------------------------
+predecessors = ui.query("predecessors", [code])
+if len(predecessors):
+    st.subheader("QPV 2015 correspondant")
+    st.caption("La géographie prioritaire a changé en 2024 : le ou les quartiers 2015 dont ce "
+               "quartier est issu (table de passage de l'ANCT) ont leurs propres séries, "
+               "montrées à côté, jamais fusionnées avec celles du quartier (les périmètres "
+               "diffèrent).")
+    st.markdown("\n".join(f"- {r.label} ({r.code})" + (f" : {r.status}" if r.status else "")
+                           for r in predecessors.itertuples()))
+    catalogue_codes = ui.query("indicators", sel.contract)["code"].tolist()
+    both = ui.query("values_for", sel.contract, catalogue_codes,
+                    [code, *predecessors["code"].tolist()])
+    table = ov.predecessor_table(both, code, predecessors, sel.year)
+    if table.empty:
+        st.info("Aucune valeur n'est encore chargée pour le QPV 2015 correspondant.")
+    else:
+        st.dataframe(table, hide_index=True, width="stretch")
+
 # --- All its indicators and statuses -----------------------------------------------------------
 st.subheader("Indicateurs et statuts")
 # The quartier's series and its reference territories' (for the demo flags of the gaps).

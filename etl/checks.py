@@ -78,7 +78,7 @@ class Known:
     @classmethod
     def from_db(cls, con) -> Known:
         if con is None:
-            return cls(_empty("code", "period_start", "period_end"), set(),
+            return cls(_empty("code", "period_start", "period_end", "baseline_year"), set(),
                        _empty("code", "contract_code", "unit", "polarity"),
                        _empty("contract_code", "code"),
                        _empty("contract_code", "territory_code"), {},
@@ -86,7 +86,7 @@ class Known:
                        _empty("indicator_code", "contract_code", "variable", "label"))
         aliases = con.sql("SELECT alias, code FROM territory_alias").fetchall()
         return cls(
-            con.sql("SELECT code, period_start, period_end FROM contract").df(),
+            con.sql("SELECT code, period_start, period_end, baseline_year FROM contract").df(),
             set(con.sql("SELECT code FROM territory").df()["code"]),
             con.sql("SELECT code, contract_code, unit, polarity FROM indicator").df(),
             con.sql("SELECT contract_code, code FROM node").df(),

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from etl.sources import LAYOUTS
 from tracker.db import CONTRACTS_DIR, connection, db_path
 
 
@@ -36,10 +37,25 @@ def cmd_init(args) -> int:
     return 1 if failed else 0
 
 
+def _options(args):
+    """--format, --annee, --contrat, --correspondance: what a public file may need."""
+    from etl.pipeline import mapping_from_file
+    from etl.sources import Options
+
+    mapping = mapping_from_file(args.correspondance) if args.correspondance else {}
+    return Options(layout=args.format, year=args.annee, contract=args.contrat, mapping=mapping)
+
+
 def cmd_check(args) -> int:
     from etl.pipeline import check
+    from etl.sources import ReadError
 
-    checked = check(args.file, db=args.db)
+    try:
+        options = _options(args)
+    except ReadError as exc:
+        print(str(exc))
+        return 1
+    checked = check(args.file, db=args.db, options=options)
     _print_check(checked)
     if checked.ok:
         n = checked.staged.n_observations
@@ -51,8 +67,14 @@ def cmd_check(args) -> int:
 
 def cmd_load(args) -> int:
     from etl.pipeline import load
+    from etl.sources import ReadError
 
-    checked, result = load(args.file, db=args.db, user=args.user)
+    try:
+        options = _options(args)
+    except ReadError as exc:
+        print(str(exc))
+        return 1
+    checked, result = load(args.file, db=args.db, user=args.user, options=options)
     _print_check(checked)
     if result is None:
         print("Fichier rejeté : rien n'a été écrit dans la base.")
@@ -251,13 +273,25 @@ def build_parser() -> argparse.ArgumentParser:
                    ".xlsx d'abord, puis fichiers de valeurs .parquet ou .csv")
     s.set_defaults(func=cmd_init)
 
-    s = sub.add_parser("check", help="contrôler un fichier sans rien écrire")
-    s.add_argument("file", help="classeur .xlsx, fichier .csv ou .parquet")
-    s.set_defaults(func=cmd_check)
-
-    s = sub.add_parser("load", help="contrôler puis charger un fichier (tout ou rien)")
-    s.add_argument("file", help="classeur .xlsx, fichier .csv ou .parquet")
-    s.set_defaults(func=cmd_load)
+    for name, func, text in (("check", cmd_check, "contrôler un fichier sans rien écrire"),
+                             ("load", cmd_load, "contrôler puis charger un fichier (tout ou "
+                                                "rien)")):
+        s = sub.add_parser(name, help=text)
+        s.add_argument("file", help="classeur .xlsx, fichier .csv ou .parquet (classeur de "
+                                    "contrat ou fichier public : base QPV de l'Insee, "
+                                    "statistiques locales, Observatoire des territoires, listes "
+                                    "de l'ANCT)")
+        s.add_argument("--format", choices=[layout.key for layout in LAYOUTS],
+                       help="forcer la disposition du fichier au lieu de la reconnaître")
+        s.add_argument("--annee", type=int,
+                       help="année des colonnes dont le nom n'en porte pas (POP_MUN…)")
+        s.add_argument("--contrat", help="contrat dont les indicateurs reçoivent les valeurs "
+                                         "(par défaut : celui dont le catalogue reconnaît les "
+                                         "colonnes)")
+        s.add_argument("--correspondance", metavar="FICHIER",
+                       help="table colonne ; indicateur pour les colonnes que le catalogue ne "
+                            "reconnaît pas encore (enregistrée dans le catalogue au chargement)")
+        s.set_defaults(func=func)
 
     s = sub.add_parser("template", help="écrire le modèle de saisie d'un contrat pour une année")
     s.add_argument("--contract", required=True, help="code du contrat, p. ex. AMBOISE-2015")

@@ -35,9 +35,42 @@ class Checked:
         return self.workbook is not None and self.report.ok
 
 
+def mapping_from_file(path) -> dict[str, str]:
+    """`--correspondance FILE`: a CSV or xlsx with a column of source columns (`colonne` or
+    `variable`) and a column of indicator codes (`indicateur`)."""
+    from etl.readers import cell_text, read_raw
+    from etl.vocab import fold
+
+    raw = read_raw(path)
+    sheet = next(iter(raw.sheets))
+    grid = raw.sheets[sheet]
+    header = [fold(cell_text(v)) for v in (grid.columns if raw.headed else grid.iloc[0])]
+    col = next((i for i, h in enumerate(header) if h in ("colonne", "variable")), None)
+    ind = next((i for i, h in enumerate(header) if h == "indicateur"), None)
+    if col is None or ind is None:
+        raise ReadError(f"Table de correspondance « {raw.name} » : il faut une colonne "
+                        "« colonne » (ou « variable ») et une colonne « indicateur ». Colonnes "
+                        f"trouvées : {', '.join(h for h in header if h) or 'aucune'}.")
+    body = grid if raw.headed else grid.iloc[1:]
+    pairs = {cell_text(c): cell_text(i) for c, i in zip(body.iloc[:, col], body.iloc[:, ind])}
+    return {c: i for c, i in pairs.items() if c and i}
+
+
+def _with_mapping(wb: Workbook, options: Options | None) -> Workbook:
+    """A mapping given for this load is also saved in the catalogue, in the same batch, so
+    that next year's file maps itself."""
+    if options is None or not options.mapping:
+        return wb
+    rows = list(options.mapping.items())
+    wb.sheets["correspondances"] = pd.DataFrame({
+        "indicateur": [i for _, i in rows], "variable": [c for c, _ in rows],
+        "_row": range(2, 2 + len(rows))})
+    return wb
+
+
 def _read(source, name, options: Options | None = None) -> tuple[Workbook | None, Report]:
     try:
-        return read_workbook(source, name, options), Report()
+        return _with_mapping(read_workbook(source, name, options), options), Report()
     except LayoutError as exc:
         report = Report()
         report.file_error(str(exc), sheet=exc.sheet, column=exc.column, row=exc.row,

@@ -153,7 +153,7 @@ def map_public_values(wb: Workbook, known: Known, report: Report, staged, option
         "modalite": rows["modalite"], "formulation": None,
         "source": source.astype("category"), "commentaire": rows["commentaire"],
         "_row": rows["_row"].to_numpy(), "_sheet": rows["_sheet"], "_col": rows["_col"],
-        "_src_territoire": rows["_src_territoire"],
+        "_src_territoire": rows["_src_territoire"], "_src_annee": rows["_col"],
     }).reset_index(drop=True) if len(rows) else pd.DataFrame(
         columns=["indicateur", "territoire", "annee", "nature", "valeur", "statut", "_row"])
 

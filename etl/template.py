@@ -107,8 +107,8 @@ def write_template(con, contract: str, year: int, out: str | Path) -> Path:
     lists = wb.create_sheet("listes")
     ind = con.execute("SELECT code FROM indicator WHERE contract_code = ? ORDER BY code",
                       [contract]).df()["code"].tolist()
-    ter = con.execute("SELECT territory_code FROM contract_territory WHERE contract_code = ? "
-                      "ORDER BY territory_code", [contract]).df()["territory_code"].tolist()
+    ter = con.execute("SELECT territory_code FROM contract_scope WHERE contract_code = ? "
+                      "ORDER BY via, territory_code", [contract]).df()["territory_code"].tolist()
     vocab = {"A": ind, "B": ter, "C": list(LABELS["nature"]), "D": list(LABELS["status"])}
     for col, values in vocab.items():
         for i, v in enumerate(values, start=1):

@@ -187,7 +187,9 @@ def wide_to_long(df: pd.DataFrame) -> pd.DataFrame:
 CHUNK_ROWS = 500_000  # row-local checks run per chunk: bounded memory on national files
 CATEGORY_COLUMNS = ("indicator_code", "territory_code", "nature", "breakdown", "modality",
                     "status", "source", "wording", "comment", "_col", "_sheet",
-                    "_src_territoire")
+                    "_src_territoire", "_src_annee")
+# Where a staged value came from, for messages after the row-local checks (see _at).
+LOCATION = ["_row", "_col", "_sheet", "_src_territoire", "_src_annee"]
 TOKENS_HINT = {True: " Mentions reconnues à la place d'un nombre : " + TOKENS_TEXT + ".",
                False: ""}
 
@@ -239,6 +241,8 @@ def _value_rows(df, report, staged, all_ind, territories, known, public: bool):
         "_sheet": df["_sheet"] if "_sheet" in df.columns else "valeurs",
         "_src_territoire": df["_src_territoire"] if "_src_territoire" in df.columns
         else "territoire",
+        "_src_annee": df["_src_annee"] if "_src_annee" in df.columns
+        else (columns if wide else "annee"),
     })[~empty]
     # Codes repeat across millions of rows: categories keep one copy of each distinct text.
     return frame.astype({c: "category" for c in CATEGORY_COLUMNS})
@@ -292,17 +296,23 @@ def _values_sheet(wb, report, staged, known, territories, indicators, con, optio
         n_values = d.groupby(keys, dropna=False, observed=True)["value"].transform(
             lambda s: s.astype("string").fillna("∅").nunique())
         differ = n_values > 1
-        report.error(d["_sheet"][differ], d["_row"][differ], d["_col"][differ],
-                     d["value"][differ],
+        report.error(**_at(d, differ, "valeur"), values=d["value"][differ], messages=
                      "Même indicateur, territoire, année, nature et ventilation sur plusieurs "
                      "lignes (ou colonnes) avec des valeurs différentes : gardez la bonne.")
-        report.warning(d["_sheet"][~differ], d["_row"][~differ], d["_col"][~differ],
-                       d["value"][~differ],
-                       "Ligne en double (même valeur) : elle ne sera chargée qu'une fois.")
+        report.warning(**_at(d, ~differ, "valeur"), values=d["value"][~differ],
+                       messages="Ligne en double (même valeur) : elle ne sera chargée qu'une "
+                       "fois.")
     frame = frame.drop_duplicates(keys)
     _value_warnings(frame, report, all_ind, known, con)
-    staged.tables["observation"] = frame.drop(
-        columns=["_row", "_col", "_sheet", "_src_territoire"]).reset_index(drop=True)
+    staged.tables["observation"] = frame.drop(columns=LOCATION).reset_index(drop=True)
+
+
+def _at(frame: pd.DataFrame, mask, column: str) -> dict:
+    """Sheet, row and source column of staged values, for report.error/warning(**_at(...))."""
+    part = frame[mask]
+    src = {"valeur": "_col", "territoire": "_src_territoire", "annee": "_src_annee"}
+    return {"sheet": part["_sheet"], "rows": part["_row"],
+            "column": part[src[column]] if column in src else column}
 
 
 def _scope(known: Known, staged: Staged) -> pd.MultiIndex:
@@ -333,9 +343,9 @@ def _territories_of_contract(frame, report, all_ind, known, staged) -> None:
     outside = checkable & ~pd.MultiIndex.from_arrays([contract, territory]).isin(scope)
     if outside.any():
         bad = frame[outside]
-        report.error(bad["_sheet"], bad["_row"], bad["_src_territoire"],
-                     bad["territory_code"].astype("string"),
-                     "Territoire hors du contrat « " + contract[outside].astype("string")
+        report.error(**_at(frame, outside, "territoire"),
+                     values=bad["territory_code"].astype("string"),
+                     messages="Territoire hors du contrat « " + contract[outside].astype("string")
                      + " » de cet indicateur : ajoutez-le à l'onglet « territoires » de ce "
                      "contrat, ou corrigez le code du territoire ou de l'indicateur.")
 
@@ -373,18 +383,21 @@ def _resolve_targets(frame: pd.DataFrame, report: Report, con) -> None:
 def _value_warnings(frame, report, all_ind, known, con):
     unit = frame["indicator_code"].map(all_ind["unit"])
     over = (unit == "percent") & (frame["value"] > 100)
-    report.warning("valeurs", frame["_row"][over], "valeur", frame["value"][over],
-                   "Pourcentage supérieur à 100 : vérifiez l'unité ou la valeur.")
+    report.warning(**_at(frame, over, "valeur"), values=frame["value"][over],
+                   messages="Pourcentage supérieur à 100 : vérifiez l'unité ou la valeur.")
     fraction = (unit == "percent") & (frame["value"].abs() > 0) & (frame["value"].abs() <= 1)
-    report.warning("valeurs", frame["_row"][fraction], "valeur", frame["value"][fraction],
-                   "Pourcentage entre 0 et 1 : une cellule au format % d'Excel enregistre "
-                   "12,5 % sous la forme 0,125. Si c'est le cas, écrivez 12,5.")
-    periods = known.contracts.set_index("code")[["period_start", "period_end"]]
+    report.warning(**_at(frame, fraction, "valeur"), values=frame["value"][fraction],
+                   messages="Pourcentage entre 0 et 1 : une cellule au format % d'Excel "
+                   "enregistre 12,5 % sous la forme 0,125. Si c'est le cas, écrivez 12,5.")
+    periods = known.contracts.set_index("code")
+    # The situation de référence may precede the period (a 2024 contract measured from 2021).
+    first = periods[["period_start", "baseline_year"]].min(axis=1)
     contract = frame["indicator_code"].map(all_ind["contract_code"])
-    start, end = contract.map(periods["period_start"]), contract.map(periods["period_end"])
+    start, end = contract.map(first), contract.map(periods["period_end"])
     outside = start.notna() & ((frame["year"] < start) | (frame["year"] > end))
-    report.warning("valeurs", frame["_row"][outside], "annee", frame["year"][outside],
-                   "Année hors de la période du contrat : la valeur sera chargée, vérifiez l'année.")
+    report.warning(**_at(frame, outside, "annee"), values=frame["year"][outside],
+                   messages="Année hors de la période du contrat : la valeur sera chargée, "
+                   "vérifiez l'année.")
     _far_from_previous(frame, report, con)
 
 
@@ -397,7 +410,7 @@ prev AS (
 ),
 best AS (SELECT * FROM prev QUALIFY row_number() OVER (
     PARTITION BY indicator_code, territory_code, breakdown, modality, year ORDER BY pri) = 1)
-SELECT cur._row, cur._col, cur.value, best.value_prev
+SELECT cur._row, cur._col, cur._sheet, cur.value, best.value_prev
 FROM cur JOIN best USING (indicator_code, territory_code, breakdown, modality, year)
 WHERE abs(best.value_prev) > 0 AND abs(cur.value - best.value_prev) > 1
   AND (cur.value / best.value_prev > {far} OR cur.value / best.value_prev < 1.0 / {far})
@@ -422,7 +435,8 @@ def _far_from_previous(frame, report, con):
     if cur.empty:
         return
     cur = cur[["indicator_code", "territory_code", "breakdown", "modality", "year", "value",
-               "_row", "_col"]].astype({"year": "int64", "_col": "string"})
+               "_row", "_col", "_sheet"]].astype({"year": "int64", "_col": "string",
+                                                   "_sheet": "string"})
     db = con if con is not None else duckdb.connect()
     db.register("_cur_values", cur)
     try:
@@ -430,7 +444,7 @@ def _far_from_previous(frame, report, con):
         m = db.sql(sql).df()
     finally:
         db.unregister("_cur_values")
-    report.warning("valeurs", m["_row"], m["_col"], m["value"],
+    report.warning(m["_sheet"], m["_row"], m["_col"], m["value"],
                    "Valeur très éloignée de celle de l'année précédente ("
                    + m["value_prev"].map(fmt.number).astype("string") + ") : vérifiez-la.")
 
@@ -450,7 +464,8 @@ def validate(wb: Workbook, con=None, options=None) -> tuple[Report, Staged]:
     if "contrat" in wb.sheets:
         contracts = _contract_sheet(wb, report, staged, known)
     if "contract" in staged.tables:
-        new = staged.tables["contract"][["code", "period_start", "period_end"]].dropna(subset=["code"])
+        new = staged.tables["contract"][["code", "period_start", "period_end", "baseline_year"]] \
+            .dropna(subset=["code"])
         known.contracts = pd.concat([known.contracts[~known.contracts["code"].isin(new["code"])],
                                      new]).reset_index(drop=True)
     territories = set()

@@ -102,11 +102,27 @@ def up_to(obs: pd.DataFrame, as_of: int | None) -> pd.DataFrame:
     return obs[keep].reset_index(drop=True)
 
 
-def territory_order(quartiers: list[str], references: pd.DataFrame) -> list[str]:
-    """Quartiers first, then their reference territories from the nearest to the widest."""
+PREDECESSOR = "QPV 2015 correspondant"
+
+
+def territory_order(quartiers: list[str], references: pd.DataFrame,
+                    predecessors: pd.DataFrame | None = None) -> list[str]:
+    """Quartiers first, then the 2015 QPVs they succeed, then their reference territories
+    from the nearest to the widest."""
     refs = [c for c in references["code"].tolist() if c not in quartiers] \
         if len(references) else []
-    return list(dict.fromkeys([*quartiers, *refs]))
+    preds = predecessors["code"].tolist() if predecessors is not None else []
+    return list(dict.fromkeys([*quartiers, *preds, *refs]))
+
+
+def label_predecessors(obs: pd.DataFrame, predecessors: pd.DataFrame) -> pd.DataFrame:
+    """Name a predecessor's rows « QPV 2015 correspondant : <label> (<code>) » wherever they
+    are shown (legend, table): a separate series of another geography, never the quartier's."""
+    if predecessors.empty or obs.empty:
+        return obs
+    names = {r.code: f"{PREDECESSOR} : {r.label} ({r.code})" for r in predecessors.itertuples()}
+    label = obs["territory_code"].map(names)
+    return obs.assign(territory_label=label.fillna(obs["territory_label"]))
 
 
 def chart_rows(obs: pd.DataFrame, quartiers: list[str]) -> pd.DataFrame:

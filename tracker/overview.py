@@ -35,7 +35,8 @@ KIND_LABELS = {
     "qpv": "Quartier prioritaire de la politique de la ville (QPV)",
     "quartier_veille": "Quartier de veille active",
     "quartier_cucs": "Quartier du contrat urbain de cohésion sociale (CUCS)",
-    "commune": "Commune", "epci": "Intercommunalité (EPCI)", "bassin_emploi": "Bassin d'emploi",
+    "commune": "Commune", "arrondissement_municipal": "Arrondissement municipal",
+    "epci": "Intercommunalité (EPCI)", "bassin_emploi": "Bassin d'emploi",
     "aire_urbaine": "Aire urbaine", "departement": "Département", "academie": "Académie",
     "region": "Région", "france": "France", "autre": "Autre territoire",
 }
@@ -605,3 +606,27 @@ def quartier_facts(territories: pd.DataFrame, references: pd.DataFrame,
         "references": [f"{r.label} ({KIND_LABELS.get(r.kind, r.kind).lower()})"
                        for r in references.sort_values("rank").itertuples()],
     }
+
+
+def predecessor_table(values: pd.DataFrame, quartier: str, predecessors: pd.DataFrame,
+                      year: int) -> pd.DataFrame:
+    """Per indicator, the quartier's latest actual next to each 2015 QPV it succeeds: two
+    series of two geographies side by side, never one merged series."""
+    v = values[(values["year"] <= year) & values["value"].notna()]
+    latest = v.sort_values("year").drop_duplicates(["indicator_code", "territory_code"],
+                                                    keep="last")
+    codes = [quartier, *predecessors["code"].tolist()]
+    latest = latest[latest["territory_code"].isin(codes)]
+    if latest.empty or not latest["territory_code"].isin(predecessors["code"]).any():
+        return pd.DataFrame(columns=["Indicateur", "Libellé", "Quartier"])
+    text = [value_year(val, yr, unit) for val, yr, unit in
+            zip(latest["value"], latest["year"], latest["unit"])]
+    wide = latest.assign(text=text).pivot_table(index=["indicator_code", "indicator_label"],
+                                                columns="territory_code", values="text",
+                                                aggfunc="first")
+    names = {quartier: "Quartier (dernier réalisé)"}
+    names |= {r.code: f"QPV 2015 correspondant : {r.label} ({r.code})"
+              for r in predecessors.itertuples()}
+    wide = wide.reindex(columns=[c for c in codes if c in wide.columns]).rename(columns=names)
+    return wide.reset_index().rename(columns={"indicator_code": "Indicateur",
+                                              "indicator_label": "Libellé"}).fillna("–")

@@ -25,10 +25,13 @@ def contract(con, code: str) -> dict | None:
 
 
 def territories(con, contract_code: str) -> pd.DataFrame:
-    """The contract's territories, quartiers first, then from the nearest to the widest level."""
+    """The contract's territories (those it lists, their reference territories from the
+    register and the 2015 QPVs its quartiers succeed: `via` 0, 1, 2), quartiers first, then
+    from the nearest to the widest level."""
     return con.execute("""
-        SELECT t.code, t.label, t.kind, t.geography, t.population, t.population_year, t.source
-        FROM contract_territory ct JOIN territory t ON t.code = ct.territory_code
+        SELECT t.code, t.label, t.kind, t.geography, t.population, t.population_year, t.source,
+               ct.via
+        FROM contract_scope ct JOIN territory t ON t.code = ct.territory_code
         WHERE ct.contract_code = ?
         ORDER BY CASE t.kind WHEN 'qpv' THEN 0 WHEN 'quartier_veille' THEN 1
                  WHEN 'quartier_cucs' THEN 2 WHEN 'commune' THEN 3 WHEN 'epci' THEN 4
@@ -38,8 +41,23 @@ def territories(con, contract_code: str) -> pd.DataFrame:
 
 
 def quartiers(con, contract_code: str) -> pd.DataFrame:
+    """The quartiers the contract lists (not the predecessors of a 2024 QPV)."""
     df = territories(con, contract_code)
-    return df[df["kind"].isin(QUARTIER_KINDS)].reset_index(drop=True)
+    return df[df["kind"].isin(QUARTIER_KINDS) & (df["via"] == 0)].reset_index(drop=True)
+
+
+def predecessors(con, territory_codes) -> pd.DataFrame:
+    """The 2015 QPVs each 2024 quartier succeeds (ANCT correspondence): shown as their own
+    series, never merged with the quartier's."""
+    codes = list(territory_codes)
+    if not codes:
+        return pd.DataFrame(columns=["territory_code", "code", "label", "geography", "status",
+                                     "rank"])
+    return con.execute(f"""
+        SELECT l.territory_code, t.code, t.label, t.geography, l.status, l.rank
+        FROM territory_link l JOIN territory t ON t.code = l.predecessor_code
+        WHERE l.territory_code IN ({', '.join('?' * len(codes))})
+        ORDER BY l.territory_code, l.rank, t.code""", codes).df()
 
 
 def references_of(con, territory_code: str) -> pd.DataFrame:

@@ -132,6 +132,6 @@ class AnctCorrespondence(Layout):
         links["_sheet"] = sheet_label(raw, sheet)
         links["_src_territoire"] = src["qp2024"]
         wb = Workbook(name=raw.name, sha256=raw.sha256, notes=list(raw.notes), layout=self.key)
-        wb.sheets["liens"] = links
+        wb.sheets["liens_qpv"] = links
         wb.meta = {"title": self.title, "sheets": [sheet] if raw.kind == "xlsx" else []}
         return wb
