@@ -32,6 +32,8 @@ if flash:
 def show_report(checked) -> None:
     report = checked.report
     n_err, n_warn = report.n_errors, report.n_warnings
+    if report.headline:
+        st.info(report.headline, icon="🔎")
     summary = f"{n_err} erreur(s) bloquante(s), {n_warn} avertissement(s)."
     if n_err:
         st.error(f"Fichier refusé : {summary} Rien n'a été écrit dans la base. Corrigez les "
@@ -93,9 +95,55 @@ def confirm_load(entry: dict, key: str) -> None:
     st.rerun()
 
 
+def map_columns(entry: dict) -> None:
+    """Columns of a public file no indicator claims: map them by hand, saved in the catalogue
+    (a batch), so that the file, and next year's, map themselves."""
+    columns = imports.unmapped_columns(entry["checked"])
+    if not columns or not sel.contract:
+        return
+    st.subheader("Colonnes non reconnues")
+    st.caption(f"Aucun indicateur du contrat {sel.contract} ne déclare ces colonnes (colonne "
+               "« variables_source » du catalogue). Associez celles qui correspondent à un "
+               "indicateur ; les autres sont ignorées. La correspondance est enregistrée dans "
+               "le catalogue : le fichier de l'an prochain sera reconnu tout seul.")
+    choices = imports.indicator_choices(ui.query("indicators", sel.contract))
+    with st.form(f"mapping-{entry['name']}"):
+        picked = {col: st.selectbox(col, list(choices), index=None, format_func=choices.get,
+                                    placeholder="Ignorer cette colonne", key=f"map-{col}")
+                  for col in columns[:40]}
+        if st.form_submit_button("Enregistrer la correspondance dans le catalogue") \
+                and auth.require("contributeur"):
+            mapping = {c: i for c, i in picked.items() if i}
+            if not mapping:
+                st.warning("Choisissez un indicateur pour au moins une colonne.")
+                return
+            checked, result = imports.save_mapping(db, mapping, auth.user_name())
+            if result is None:
+                st.error(checked.report.render())
+                return
+            ui.clear_cache()
+            st.session_state["import_flash"] = (
+                "success", f"Correspondance enregistrée ({len(mapping)} colonne(s)) : le "
+                           "fichier a été contrôlé à nouveau.")
+            st.rerun()
+
+
 # --- 1. Check and load a file -------------------------------------------------------------------
 st.header("1. Contrôler et charger un fichier")
-uploaded = st.file_uploader("Classeur à contrôler (.xlsx, .xlsm, .csv, .parquet)",
+with st.expander("Options pour les fichiers publics (Insee, Observatoire des territoires, "
+                 "ANCT)"):
+    layouts = imports.layout_choices()
+    layout = st.selectbox("Disposition du fichier", list(layouts), format_func=layouts.get,
+                          key="import_layout")
+    year_text = st.text_input("Année des colonnes sans année (POP_MUN…)", key="import_year",
+                              help="Sinon l'année vient du nom de la colonne, du nom du "
+                                   "fichier ou de ses lignes de titre.")
+    year = int(year_text) if year_text.strip().isdigit() else None
+    st.caption(f"Les colonnes sont associées aux indicateurs du contrat {sel.contract} "
+               "(barre latérale).")
+uploaded = st.file_uploader("Fichier à contrôler : classeur du contrat, base QPV de l'Insee, "
+                            "statistiques locales, Observatoire des territoires, listes de "
+                            "l'ANCT (.xlsx, .xlsm, .csv, .parquet)",
                             # .xls/.txt/.tsv are accepted here so that they get the ETL's French
                             # explanation instead of the uploader's English refusal.
                             type=["xlsx", "xlsm", "csv", "parquet", "xls", "txt", "tsv"],
@@ -104,12 +152,14 @@ uploaded = st.file_uploader("Classeur à contrôler (.xlsx, .xlsm, .csv, .parque
                                  "contrat. Le contrôle n'écrit rien dans la base.")
 if uploaded is not None:
     data = uploaded.getvalue()
-    key = imports.digest(data)
+    settings = (layout, year, sel.contract)
+    key = imports.digest(data + repr(settings).encode())
     entry = uploads.get(key)
     version = ui.data_version()
     if entry is None or (entry["result"] is None and entry["version"] != version):
         with st.spinner("Contrôle du fichier…"):
-            checked = check(data, name=uploaded.name, db=db)
+            checked = check(data, name=uploaded.name, db=db,
+                            options=imports.options(layout, year, sel.contract))
             preview = preview_changes(checked, db) if checked.ok else None
         entry = {"name": uploaded.name, "checked": checked, "preview": preview, "result": None,
                  "version": version}
@@ -124,6 +174,7 @@ if uploaded is not None:
                        "l'annuler depuis l'historique ci-dessous.", icon="✅")
     else:
         show_report(entry["checked"])
+        map_columns(entry)
         if entry["checked"].ok:
             show_preview(entry, key[:16])
             confirm_load(entry, key[:16])

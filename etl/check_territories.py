@@ -14,6 +14,7 @@ import pandas as pd
 
 from etl import geo
 from etl.checks import Known, SheetCheck, closest_code, single_contract
+from etl.parsing import isin
 from etl.vocab import fold
 
 
@@ -43,7 +44,7 @@ def territory_sheet(wb, report, staged, known: Known, contracts: pd.Series) -> s
     label = chk.text("libelle")
     kind = chk.vocab("type", "kind", required=False)
     has_contract = (chk.text("contrat").notna().any() or len(contracts) == 1)
-    exists = code.isin(known.territories)
+    exists = isin(code, known.territories)
     official = geo.is_official(code)
     # A territory already known is cited, not redefined, when the register owns it (official
     # code, in a contract's sheet) or when the row gives no label.
@@ -98,7 +99,7 @@ def _aliases(chk: SheetCheck, code, known: Known, in_sheet: set, report, staged)
     pairs = pd.DataFrame({"code": code, "alias": _split(chk.text("anciens_codes")),
                           "_row": chk.df["_row"]}).explode("alias")
     pairs = pairs[pairs["alias"].notna()]
-    taken = pairs["alias"].isin(known.territories | in_sheet)
+    taken = isin(pairs["alias"], known.territories) | pairs["alias"].isin(in_sheet)
     report.error("territoires", pairs["_row"][taken], "anciens_codes", pairs["alias"][taken],
                  "Ancien code déjà utilisé par un territoire actuel : un ancien code ne peut "
                  "désigner qu'un territoire qui n'existe plus sous ce code.")
@@ -131,7 +132,7 @@ def _reference_pairs(chk: SheetCheck, code, new, known: Known, in_sheet: set,
     pairs = pairs[pairs["ref"].notna()]
     pairs["reference_code"] = known.resolve(pairs["ref"].astype("string").str.strip())[0]
     all_codes = in_sheet | known.territories
-    unknown = ~pairs["reference_code"].isin(all_codes)
+    unknown = ~isin(pairs["reference_code"], all_codes)
     if unknown.any():
         bad = pairs[unknown]
         sheet = df.loc[bad.index, "_sheet"] if "_sheet" in df.columns else "territoires"

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from etl.parsing import as_text, map_unique, parse_numbers, parse_years
+from etl.parsing import as_text, isin, map_unique, parse_numbers, parse_years
 from etl.report import Report
 from etl.vocab import ALIASES, fold
 
@@ -103,7 +103,7 @@ class Known:
         and the mask of those replaced. A categorical column is mapped once per category."""
         if not self.aliases or codes.empty:
             return codes, pd.Series(False, index=codes.index)
-        replaced = codes.isin(list(self.aliases)).fillna(False).astype(bool)
+        replaced = isin(codes, self.aliases.keys())
         if not replaced.any():
             return codes, replaced
         aliases = self.aliases
@@ -260,7 +260,7 @@ class SheetCheck:
 
     def known(self, col: str, values: pd.Series, known: set, what: str, where: str) -> pd.Series:
         """Mark codes not in `known`; returns the mask of unknown codes."""
-        unknown = values.notna() & ~values.isin(known)
+        unknown = values.notna() & ~isin(values, known)
         if unknown.any():
             hints = closest_code(values[unknown], known)
             message = pd.Series("", index=values.index)

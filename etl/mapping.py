@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
+
 from etl.vocab import fold
 
 # The year part of a variable name, at its end (`_A21`, `_a2021`, ` 2021`, `(2021)`) or as
@@ -47,6 +49,6 @@ def variable_key(name: str) -> str:
 
 def split_list(text) -> list[str]:
     """`DISP_MED ; Médiane du revenu` -> two names (the cell of `variables_source`)."""
-    if text is None or (isinstance(text, float) and text != text):
+    if text is None or text is pd.NA or (isinstance(text, float) and text != text):
         return []
     return [part.strip() for part in str(text).split(";") if part.strip()]

@@ -15,6 +15,7 @@ import pandas as pd
 from etl import geo
 from etl.checks import Known, SheetCheck, closest_code
 from etl.mapping import variable_key
+from etl.parsing import isin
 from etl.readers import Workbook
 from etl.report import Report
 from etl.sources.base import Options
@@ -105,7 +106,7 @@ def map_public_values(wb: Workbook, known: Known, report: Report, staged, option
     chk.error(shapeless, "territoire", raw_code,
               "Code de territoire illisible : ni un code de commune (5 caractères), ni un "
               "numéro SIREN d'EPCI (9 chiffres), ni un code de département ou de QPV.")
-    unknown = rows["territoire"].notna() & ~rows["territoire"].isin(known.territories)
+    unknown = rows["territoire"].notna() & ~isin(rows["territoire"], known.territories)
     if unknown.any():
         message = pd.Series("", index=rows.index, dtype=object)
         message[unknown] = ("Code absent du référentiel territorial (ni commune, ni EPCI, ni "
@@ -118,7 +119,7 @@ def map_public_values(wb: Workbook, known: Known, report: Report, staged, option
     scope = pd.MultiIndex.from_frame(known.scope[["contract_code", "territory_code"]])
     inside = pd.MultiIndex.from_arrays([rows["contract_code"].astype(object),
                                         rows["territoire"].astype(object)]).isin(scope)
-    outside = ~inside & rows["territoire"].isin(known.territories)
+    outside = ~inside & isin(rows["territoire"], known.territories)
     if outside.any():
         if meta.get("scope_rule") == "skip":
             n_terr = rows.loc[outside, "territoire"].nunique()

@@ -12,7 +12,7 @@ import pandas as pd
 from etl.check_territories import links_sheet, territory_sheet
 from etl.checks import Known, SheetCheck, Staged, single_contract
 from etl.mapping import split_list, variable_key
-from etl.parsing import as_text, map_unique, parse_numbers
+from etl.parsing import as_text, isin, map_unique, parse_numbers
 from etl.readers import Workbook
 from etl.report import Report
 from etl.sources.base import TOKENS_TEXT
@@ -339,7 +339,7 @@ def _territories_of_contract(frame, report, all_ind, known, staged) -> None:
     contract = frame["indicator_code"].map(all_ind["contract_code"]).astype(object)
     territory = frame["territory_code"].astype(object)
     listed = set(scope.get_level_values(1))
-    checkable = contract.notna() & territory.isin(known.territories | listed)
+    checkable = contract.notna() & (isin(territory, known.territories) | isin(territory, listed))
     outside = checkable & ~pd.MultiIndex.from_arrays([contract, territory]).isin(scope)
     if outside.any():
         bad = frame[outside]

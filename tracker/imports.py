@@ -89,6 +89,47 @@ def preview_frame(db, preview: pd.DataFrame, changed_only: bool = True,
     })
 
 
+AUTO = "auto"
+
+
+def layout_choices() -> dict[str, str]:
+    """The layouts a file may be forced into, French titles (first: recognise it)."""
+    from etl.sources import LAYOUTS
+
+    return {AUTO: "Reconnaître automatiquement", **{lay.key: lay.title for lay in LAYOUTS}}
+
+
+def options(layout: str = AUTO, year: int | None = None, contract: str | None = None):
+    from etl.sources import Options
+
+    return Options(layout=None if layout == AUTO else layout, year=year, contract=contract)
+
+
+def unmapped_columns(checked: Checked) -> list[str]:
+    """Columns of a public file that no indicator of the contract claims yet."""
+    wb = checked.workbook
+    return list(wb.meta.get("unmapped", [])) if wb is not None else []
+
+
+def indicator_choices(catalogue: pd.DataFrame) -> dict[str, str]:
+    """« CODE – libellé » of the contract's indicators, for the mapping selectboxes."""
+    return {r.code: f"{r.code} – {r.label}" for r in catalogue.itertuples()}
+
+
+def save_mapping(db, mapping: dict[str, str], user: str | None = None):
+    """Save « column -> indicator » choices into the catalogue (indicator_variable) as a
+    batch like any other, so that next year's file maps itself."""
+    from etl.pipeline import load_workbook
+    from etl.readers import Workbook
+
+    pairs = sorted((c, i) for c, i in mapping.items() if i)
+    frame = pd.DataFrame({"indicateur": [i for _, i in pairs], "variable": [c for c, _ in pairs],
+                          "_row": range(2, 2 + len(pairs))})
+    wb = Workbook(name="correspondance des colonnes (page Import)",
+                  sha256=digest(repr(pairs).encode()), sheets={"correspondances": frame})
+    return load_workbook(wb, db, user or APP_USER)
+
+
 def load(checked: Checked, db, user: str | None = None) -> tuple[Checked, LoadResult | None]:
     """Load a checked file as one batch (revalidated under the write lock, all or nothing)."""
     return load_checked(checked, db, user or APP_USER)

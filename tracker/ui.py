@@ -134,7 +134,10 @@ def sidebar() -> Selection:
     info = contracts.set_index("code").loc[contract]
     catalogue = query("indicators", contract)
     last = catalogue["last_year"].dropna()
-    start = int(info["period_start"])
+    # A contract measured from a situation de référence before its period (2024-2030 from
+    # 2021) offers that year too.
+    start = int(min(info["period_start"], info["baseline_year"])
+                if pd.notna(info["baseline_year"]) else info["period_start"])
     end = int(max([info["period_end"], *(last.tolist() or [info["period_end"]])]))
     years = list(range(end, start - 1, -1))
     default_year = int(last.max()) if len(last) else int(info["period_end"])
