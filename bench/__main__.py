@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 WORK = OUT / "work"
 QUICK_SCALE = 0.05
-BENCHMARKS = ("xlsx", "init", "status", "pages")
+BENCHMARKS = ("xlsx", "insee", "register", "init", "status", "pages")
 
 
 # --- Helpers ----------------------------------------------------------------------------------
@@ -124,15 +124,18 @@ def ensure_data(data: Path, scale: float) -> dict:
 
 
 def catalogue_db(data: Path) -> Path:
-    """A database holding only the national catalogue, copied fresh for each xlsx load."""
+    """A database holding the register and the national catalogue, copied fresh for each
+    load."""
     from bench.national import CATALOGUE, remove_db
     from etl.pipeline import load
+    from tracker.db import REGISTER_FILE
 
     db = WORK / "catalogue.duckdb"
     remove_db(db)
-    checked, result = load(data / CATALOGUE, db=db, user="bench")
-    if result is None:
-        raise SystemExit(checked.report.render(limit=20))
+    for path in (REGISTER_FILE, data / CATALOGUE):
+        checked, result = load(path, db=db, user="bench")
+        if result is None:
+            raise SystemExit(checked.report.render(limit=20))
     return db
 
 
@@ -231,6 +234,80 @@ def bench_xlsx(table: Table, data: Path, manifest: dict, repeats: int) -> None:
               "read_excel(calamine)", "<= 1.5x", ours <= 1.5 * calamine)
     table.add("xlsx", "CLI check FILE + load FILE", med["cli"], "s", calamine,
               "read_excel(calamine)", note="reads and validates the file twice")
+
+
+def bench_insee(table: Table, data: Path, manifest: dict, repeats: int) -> None:
+    """check + load of the Insee-style national QPV base vs python-calamine reading it.
+
+    The file is what observatories download (title rows, a quartiers sheet and a communes
+    sheet, `s`/`nd` tokens, an aggregate row), mapped onto the catalogue through
+    `variables_source`. Measured as the CLI's `load FILE` (read, detect the layout, map the
+    variables, resolve the codes, validate, write one batch) on a fresh copy of the catalogue
+    database; the baseline is calamine reading every sheet of the same file into Python
+    lists, the floor of any reader."""
+    from python_calamine import CalamineWorkbook
+
+    from etl.pipeline import load
+
+    info = manifest["insee_base"]
+    path = data / info["file"]
+    print(f"\n[insee] check + load of {path.name} ({info['qpv_rows']} QPV x "
+          f"{info['variables']} variables)", flush=True)
+    base = catalogue_db(data)
+    fresh = WORK / "insee.duckdb"
+    times, inserted = [], 0
+    for _ in range(repeats):
+        shutil.copy(base, fresh)
+        Path(f"{fresh}.wal").unlink(missing_ok=True)
+        t, (checked, result) = timed(load, path, db=fresh, user="bench")
+        assert result is not None, checked.report.render(limit=20)
+        inserted = result.total("inserted")
+        times.append(t)
+
+    def calamine_read():
+        wb = CalamineWorkbook.from_path(str(path))
+        return [wb.get_sheet_by_name(name).to_python() for name in wb.sheet_names]
+
+    ours = statistics.median(times)
+    floor = median_time(calamine_read, max(repeats, 5))
+    table.add("insee", "check + load of the national Insee base", ours, "s", floor,
+              "python-calamine read", "<= 2x", ours <= 2 * floor, f"{inserted} values")
+
+
+def bench_register(table: Table, repeats: int) -> None:
+    """What the embedded register adds to `init`: init of the embedded default (no demo
+    values) with the whole register (36 405 territories) vs with a register cut down to the
+    territories the contract workbooks cite and their references (the same workbooks load
+    either way: they cite register codes)."""
+    import pandas as pd
+
+    from bench.national import remove_db
+    from etl.pipeline import init
+    from tracker.db import CONTRACTS_DIR, REGISTER_FILE
+
+    print("\n[register] what the territorial register adds to init", flush=True)
+    db = WORK / "register.duckdb"
+    full = pd.read_parquet(REGISTER_FILE)
+    cited = set()
+    for book in sorted(CONTRACTS_DIR.glob("*.xlsx")):
+        sheet = pd.read_excel(book, sheet_name="territoires", engine="calamine")
+        cited |= set(sheet["code"].astype(str))
+        for refs in sheet.get("references", pd.Series(dtype=str)).dropna():
+            cited |= set(str(refs).split(";"))
+    refs = full.loc[full["code"].isin(cited), "references"].dropna().str.split(";").explode()
+    small = WORK / "territoires-minimal.parquet"
+    full[full["code"].isin(cited | set(refs))].to_parquet(small, index=False)
+
+    def run(register: Path):
+        remove_db(db)
+        results = init(db, demo=False, register=register)
+        assert all(c.ok for _, c, _ in results), [c.report.render(limit=5) for _, c, _ in results]
+
+    with_register = median_time(lambda: run(REGISTER_FILE), repeats)
+    without = median_time(lambda: run(small), repeats)
+    table.add("register", "init with the register", with_register, "s", without,
+              "init with only the cited territories", "adds < 2 s",
+              with_register - without < 2.0, f"adds {with_register - without:.2f} s")
 
 
 def bench_init(table: Table, data: Path, manifest: dict, full: bool) -> None:
@@ -344,6 +421,8 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     runs = {
         "xlsx": lambda: bench_xlsx(table, data, manifest, args.repeats),
+        "insee": lambda: bench_insee(table, data, manifest, args.repeats),
+        "register": lambda: bench_register(table, args.repeats),
         "init": lambda: bench_init(table, data, manifest, full),
         "status": lambda: bench_status(table, data, args.repeats),
         "pages": lambda: bench_pages(table, data, args.page_runs or (5 if full else 3)),

@@ -3,17 +3,21 @@
     python -m bench.generate --out bench/data [--scale 1.0] [--seed 2024]
 
 Why synthetic: the benchmarks need the volume of a national observatory (about 1 400 QPV,
-150 indicators, 2015-2024, about 3 million values) and no such open dataset exists in the
+150 indicators, 2015-2024, about 3 million values; 1 584 QPV as in the ANCT's 2024 list)
+and no such open dataset exists in the
 workbook format. Everything here is invented and says so: the contract name starts with
 « SYNTHÉTIQUE », every row's source is SOURCE, statuses are `valide` / `provisoire` (and a few
 `secret_statistique` / `non_disponible`), never `demo`. Département codes and names are the
-real ones so that codes look right; QPV, commune and EPCI names and numbers are made up.
+the register's (data/referentiel/): communes, EPCI, départements and régions are real, the
+QPV placed in them (codes, names, populations) and every figure are made up.
 
 Files written in --out:
 - national.xlsx: the catalogue sheets (contrat, territoires, arborescence, indicateurs);
 - valeurs.csv and valeurs.parquet: every value, long format (one row per value);
 - valeurs_200k.xlsx: the first 200 000 rows (x scale) of the same values, a `valeurs` sheet
   loadable on top of the catalogue (the size of a large regional upload);
+- insee_qpv_2021.xlsx: an Insee-style QPV base (every QPV x 40 variables, title rows, tokens,
+  a communes sheet) that maps onto the catalogue through `variables_source`;
 - manifest.json: the counts, for the benchmarks and the README.
 
 Everything is vectorised with numpy (the 3M rows take about a minute, mostly file writing),
@@ -34,19 +38,22 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from tracker.db import REGISTER_FILE
+
 CONTRACT_CODE = "NATIONAL-2024"
 CONTRACT_NAME = ("SYNTHÉTIQUE – Observatoire national des contrats de ville 2024-2030 "
                  "(données générées pour les tests de charge, sans valeur réelle)")
 SOURCE = "Données synthétiques générées (bench)"
 YEARS = np.arange(2015, 2025)
 BASELINE_YEAR, TARGET_YEAR = 2019, 2030
-N_QPV = 1400
+N_QPV = 1584  # the ANCT's 2024 list counts 1 584 rows nationally
 N_INDICATORS = 150
+N_INSEE_VARIABLES = 40
 XLSX_ROWS = 200_000
 FIXED_DATE = dt.datetime(2024, 1, 1)  # workbook creation date, so that files are reproducible
 # Share of (QPV, indicator) pairs that have data, and of (commune or EPCI, percent/rate
 # indicator) pairs: tuned so that scale 1.0 gives about 3 million values.
-QPV_COVERAGE = 0.68
+QPV_COVERAGE = 0.60
 LOCAL_REF_COVERAGE = 0.15
 ACTUAL_KEPT = 0.95           # share of (series, year) actuals present
 MASKED = 0.004               # share of actuals given as secret / non disponible
@@ -154,71 +161,66 @@ TOWN_END = ["", "-sur-Loire", "-les-Bains", "-la-Forêt", "-le-Haut", "-en-Vall�
             "-d'Aval", "-la-Rivière", "-sur-Seine", "-les-Vignes"]
 
 
-def _territories(rng: np.random.Generator, scale: float) -> pd.DataFrame:
-    """QPV, communes, EPCI, départements and France, with their reference lists.
+def _register() -> pd.DataFrame:
+    """The embedded territorial register (data/referentiel/), with each commune's EPCI."""
+    reg = pd.read_parquet(REGISTER_FILE)
+    refs = reg["references"].fillna("").str.split(";")
+    reg["epci"] = refs.map(lambda r: next((c for c in r if c.startswith("EPCI-")), None))
+    reg["region"] = refs.map(lambda r: next((c for c in r if c.startswith("REG-")), None))
+    return reg
 
-    QPV per département follow the weights; a commune holds 1 to 3 QPV, an EPCI 1 to 3
-    communes. Codes: QPV `QN` + 3-digit département + 2-digit number + `M` (QN07501M,
-    QN97101M), commune `COM-` + 5-character COG-like code, EPCI `EPCI-` + 9-digit SIREN-like
-    number, département `DEP-` + 3 characters (DEP-075, DEP-02A, DEP-971), France `FRANCE`.
+
+def _territories(rng: np.random.Generator, scale: float) -> pd.DataFrame:
+    """QPV (synthetic) and the register's communes, EPCI, départements, régions and France.
+
+    QPV per département follow the weights; each is placed in one of the département's most
+    populated communes (1 to 3 QPV a commune), whose EPCI, département and région come from
+    the register. QPV codes look like 2024 ones (`QN` + 3-digit département + 2-digit number +
+    `M`: QN07501M, QN97101M) but are invented, as are their names and populations; the other
+    territories are the register's, with its codes, names and populations.
     """
+    reg = _register()
     weights = np.array([w for _, _, w in DEPARTEMENTS], dtype=float)
     n_qpv = np.floor(weights / weights.sum() * N_QPV * scale + 0.5).astype(int)
     if scale >= 1:
         n_qpv = np.maximum(n_qpv, 1)
     if n_qpv.sum() == 0:
         n_qpv[int(np.argmax(weights))] = 1
-    rows = [dict(code="FRANCE", libelle="France (synthétique)", type="france", geographie=None,
-                 population=68_000_000, annee_population=2021, references=None)]
-    siren = 200_000_000
-    for (dep, name, _), n in zip(DEPARTEMENTS, n_qpv):
+    communes = reg[reg["type"] == "commune"]
+    by_dep = {dep: part.sort_values("population", ascending=False)
+              for dep, part in communes.groupby(communes["references"].str.extract(
+                  r"DEP-([0-9AB]+)")[0])}
+    used: list[str] = []
+    qpv_rows = []
+    for (dep, _name, _), n in zip(DEPARTEMENTS, n_qpv):
         if n == 0:
             continue
         dep3 = dep.rjust(3, "0")
-        dep_code = f"DEP-{dep3}"
-        dep_pop = int(rng.integers(150_000, 2_600_000))
-        rows.append(dict(code=dep_code, libelle=name, type="departement", geographie=None,
-                         population=dep_pop, annee_population=2021, references="FRANCE"))
+        pool = by_dep[dep]
         qpv_per_commune = rng.integers(1, 4, size=n)
         commune_of_qpv = np.repeat(np.arange(n), qpv_per_commune)[:n]
-        n_com = int(commune_of_qpv.max()) + 1
-        epci_of_com = np.repeat(np.arange(n_com), rng.integers(1, 4, size=n_com))[:n_com]
-        epci_codes = []
-        for _ in range(int(epci_of_com.max()) + 1):
-            siren += int(rng.integers(1, 5000))
-            epci_codes.append(f"EPCI-{siren}")
-        com_codes, com_names = [], []
-        width = 5 - len(dep)  # COG: 2-character département + 3 digits, or 971 + 2 digits
-        numbers = np.sort(rng.choice(np.arange(1, 10**width), size=n_com, replace=False))
-        for j in range(n_com):
-            cog = dep + f"{numbers[j]:0{width}d}"
-            com_codes.append(f"COM-{cog}")
-            com_names.append(TOWN_START[rng.integers(len(TOWN_START))]
-                             + TOWN_END[rng.integers(len(TOWN_END))])
-        for e, code in enumerate(epci_codes):
-            members = [com_names[j] for j in np.flatnonzero(epci_of_com == e)]
-            rows.append(dict(code=code, libelle=f"Communauté d'agglomération de {members[0]}",
-                             type="epci", geographie=None,
-                             population=int(rng.integers(40_000, 600_000)),
-                             annee_population=2021, references=f"{dep_code};FRANCE"))
-        for j in range(n_com):
-            rows.append(dict(code=com_codes[j], libelle=com_names[j], type="commune",
-                             geographie=None, population=int(rng.integers(8_000, 250_000)),
-                             annee_population=2021,
-                             references=f"{epci_codes[epci_of_com[j]]};{dep_code};FRANCE"))
+        n_com = min(int(commune_of_qpv.max()) + 1, len(pool))
+        chosen = pool.head(n_com)
         for q in range(n):
-            j = commune_of_qpv[q]
+            com = chosen.iloc[commune_of_qpv[q] % n_com]
             label = QPV_NAMES[rng.integers(len(QPV_NAMES))]
             if rng.random() < 0.4:
                 label += " – " + QPV_NAMES[rng.integers(len(QPV_NAMES))]
-            rows.append(dict(code=f"QN{dep3}{q + 1:02d}M", libelle=f"{label} ({com_names[j]})",
-                             type="qpv", geographie="qpv2024",
-                             population=int(np.clip(rng.lognormal(8.2, 0.6), 1_000, 25_000)),
-                             annee_population=2020,
-                             references=f"{com_codes[j]};{epci_codes[epci_of_com[j]]};"
-                                        f"{dep_code};FRANCE"))
-    out = pd.DataFrame(rows)
-    out["source"] = SOURCE
+            refs = [com["code"], com["epci"], f"DEP-{dep}", com["region"], "FR"]
+            used += [r for r in refs if r]
+            qpv_rows.append(dict(code=f"QN{dep3}{q + 1:02d}M", libelle=f"{label} ({com['libelle']})",
+                                 type="qpv", geographie="qpv2024",
+                                 population=int(np.clip(rng.lognormal(8.2, 0.6), 1_000, 25_000)),
+                                 annee_population=2020,
+                                 references=";".join(r for r in refs if r)))
+    others = reg[reg["code"].isin(set(used))]
+    out = pd.concat([pd.DataFrame(qpv_rows), pd.DataFrame({
+        "code": others["code"], "libelle": others["libelle"], "type": others["type"],
+        "geographie": None, "population": others["population"],
+        "annee_population": others["annee_population"], "references": others["references"]})],
+        ignore_index=True)
+    out["source"] = np.where(out["type"] == "qpv", SOURCE, others["source"].iloc[0]
+                             if len(others) else SOURCE)
     return out
 
 
@@ -420,6 +422,52 @@ def _cells(df: pd.DataFrame):
     return zip(*cols)
 
 
+def insee_variables(indicators: pd.DataFrame) -> pd.Series:
+    """`variables_source` of the national catalogue: N_INSEE_VARIABLES indicators (percent and
+    rate ones first) carry a synthetic Insee variable `SYN_VARnn`, so that the Insee-style
+    base maps onto them."""
+    order = indicators["unite"].map({"percent": 0, "rate": 1}).fillna(2).sort_values(kind="stable")
+    picked = order.index[:N_INSEE_VARIABLES]
+    out = pd.Series(None, index=indicators.index, dtype=object)
+    out[picked] = [f"SYN_VAR{k + 1:02d}" for k in range(len(picked))]
+    return out
+
+
+def write_insee_base(path: Path, rng, territories: pd.DataFrame,
+                     indicators: pd.DataFrame) -> int:
+    """An Insee-style QPV base: title rows, a quartiers sheet (every QPV x 40 variables whose
+    names carry the year, `s`/`nd` tokens, an « Ensemble » aggregate row), a communes sheet,
+    a documentation sheet. Written with openpyxl (write-only)."""
+    from openpyxl import Workbook
+
+    names = indicators["variables_source"].dropna().tolist()
+    header = ["CODGEO", "LIBGEO"] + [f"{n}_A21" for n in names]
+    wb = Workbook(write_only=True)
+    wb.properties.created = wb.properties.modified = FIXED_DATE
+    for sheet, kind in (("Données quartiers", "qpv"), ("Communes", "commune")):
+        ws = wb.create_sheet(sheet)
+        ws.append([f"SYNTHÉTIQUE – base QPV de type Insee, 2021 ({SOURCE})"])
+        ws.append(["Géographie au 1er janvier 2024"])
+        ws.append([])
+        ws.append(header)
+        part = territories[territories["type"] == kind]
+        values = np.round(rng.uniform(1, 99, (len(part), len(names))), 1).astype(object)
+        tokens = rng.random(values.shape)
+        values[tokens < 0.01] = "s"
+        values[(tokens >= 0.01) & (tokens < 0.015)] = "nd"
+        codes = part["code"].str.replace("COM-", "", regex=False).tolist()
+        for code, label, row in zip(codes, part["libelle"], values.tolist()):
+            ws.append([code, label, *row])
+        if kind == "qpv":
+            ws.append(["00", "Ensemble des quartiers prioritaires", *[50.0] * len(names)])
+    doc = wb.create_sheet("Documentation")
+    doc.append(["Variable", "Libellé"])
+    for n in names:
+        doc.append([f"{n}_A21", "Variable synthétique"])
+    wb.save(path)
+    return int((territories["type"] == "qpv").sum())
+
+
 def generate(out: Path, scale: float = 1.0, seed: int = 2024) -> dict:
     """Write the dataset into `out`; returns the manifest (counts and timings)."""
     start = time.perf_counter()
@@ -428,6 +476,7 @@ def generate(out: Path, scale: float = 1.0, seed: int = 2024) -> dict:
     territories = _territories(rng, scale)
     tree = _tree()
     indicators = _indicators(rng)
+    indicators["variables_source"] = insee_variables(indicators)
     values = _values(rng, territories, indicators, _series(rng, territories, indicators))
     built = time.perf_counter()
 
@@ -435,8 +484,12 @@ def generate(out: Path, scale: float = 1.0, seed: int = 2024) -> dict:
         code=CONTRACT_CODE, nom=CONTRACT_NAME, periode_debut=2015, periode_fin=TARGET_YEAR,
         annee_reference=BASELINE_YEAR, annee_cible=TARGET_YEAR, generation="2024-2030",
         niveaux="pilier > orientation", source=SOURCE)])
-    write_xlsx(out / "national.xlsx", {"contrat": contract, "territoires": territories,
+    # The contract lists its quartiers; communes, EPCI, départements, régions and France are
+    # the register's (loaded first) and come along as the quartiers' references.
+    write_xlsx(out / "national.xlsx", {"contrat": contract,
+                                       "territoires": territories[territories["type"] == "qpv"],
                                        "arborescence": tree, "indicateurs": indicators})
+    insee_rows = write_insee_base(out / "insee_qpv_2021.xlsx", rng, territories, indicators)
     table = pa.Table.from_pandas(values[VALUE_COLUMNS], preserve_index=False)
     pq.write_table(table, out / "valeurs.parquet", compression="zstd")
     pacsv.write_csv(table, out / "valeurs.csv",
@@ -451,6 +504,8 @@ def generate(out: Path, scale: float = 1.0, seed: int = 2024) -> dict:
         "indicators": int(len(indicators)),
         "indicators_with_sex_breakdown": int(indicators["ventilations"].notna().sum()),
         "observations": int(len(values)), "xlsx_rows": int(n_xlsx),
+        "insee_base": {"file": "insee_qpv_2021.xlsx", "qpv_rows": insee_rows,
+                       "variables": int(indicators["variables_source"].notna().sum())},
         "observations_by_nature": values["nature"].value_counts().to_dict(),
         "build_seconds": round(built - start, 1),
         "total_seconds": round(time.perf_counter() - start, 1),

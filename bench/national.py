@@ -1,4 +1,4 @@
-"""Build the national database: the catalogue workbook, then the values file, as two batches.
+"""Build the national database: the register, the catalogue workbook, then the values file.
 
     python -m bench.national --db /tmp/national.duckdb --data bench/data --format parquet
 
@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from etl.pipeline import load
+from tracker.db import REGISTER_FILE
 
 CATALOGUE = "national.xlsx"
 
@@ -42,13 +43,15 @@ def remove_db(db: Path) -> None:
 
 
 def init_national(db: Path, data: Path, fmt: str = "parquet") -> dict:
-    """Fresh database from the catalogue then `valeurs.<fmt>`; raises if a file is rejected."""
+    """Fresh database: the territorial register (as `init` does), the catalogue, then
+    `valeurs.<fmt>`; raises if a file is rejected."""
     remove_db(db)
     db.parent.mkdir(parents=True, exist_ok=True)
     steps = {}
-    for name in (CATALOGUE, f"valeurs.{fmt}"):
+    for path in (REGISTER_FILE, data / CATALOGUE, data / f"valeurs.{fmt}"):
+        name = path.name
         start = time.perf_counter()
-        checked, result = load(data / name, db=db, user="bench")
+        checked, result = load(path, db=db, user="bench")
         if result is None:
             raise SystemExit(f"{name} rejected:\n{checked.report.render(limit=20)}")
         steps[name] = {"seconds": round(time.perf_counter() - start, 3),

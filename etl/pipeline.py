@@ -167,7 +167,7 @@ def init_files(folder: Path) -> list[Path]:
 
 
 def init(db=None, demo: bool = True, contracts_dir: Path = CONTRACTS_DIR,
-         user: str | None = None, register: bool = True,
+         user: str | None = None, register: Path | None = REGISTER_FILE,
          ) -> list[tuple[str, Checked, LoadResult | None]]:
     """Build (or bring up to date) the database: the territorial register first, then a
     folder of contract files: by default the embedded workbooks, or e.g. a national catalogue
@@ -175,9 +175,9 @@ def init(db=None, demo: bool = True, contracts_dir: Path = CONTRACTS_DIR,
     path = db_path(db)
     path.parent.mkdir(parents=True, exist_ok=True)
     results = []
-    if register and REGISTER_FILE.exists():  # the official territories, a batch of their own
-        checked, result = load(REGISTER_FILE, db=path, user=user or "init")
-        results.append((REGISTER_FILE.name, checked, result))
+    if register is not None and Path(register).exists():  # official territories, own batch
+        checked, result = load(register, db=path, user=user or "init", name="territoires.parquet")
+        results.append((Path(register).name, checked, result))
     for file in init_files(contracts_dir):
         checked, result = load(file, db=path, user=user or "init")
         results.append((file.name, checked, result))

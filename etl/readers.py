@@ -61,15 +61,19 @@ class RawFile:
     notes: list[str] = field(default_factory=list)
     xlsx: safety.XlsxInfo | None = None
     headed: bool = False
+    _heads: dict = field(default_factory=dict, repr=False)
 
     def head(self, sheet: str, n: int = 10) -> list[list[str]]:
-        """The first n rows of a sheet as trimmed text (for detection and messages)."""
-        grid = self.sheets[sheet]
-        if self.headed:
-            rows = [list(grid.columns)] + grid.head(n - 1).values.tolist()
-        else:
-            rows = grid.head(n).values.tolist()
-        return [[cell_text(v) for v in row] for row in rows]
+        """The first n rows of a sheet as trimmed text (for detection and messages; every
+        layout looks at them, so they are converted once)."""
+        if sheet not in self._heads:
+            grid = self.sheets[sheet]
+            if self.headed:
+                rows = [list(grid.columns)] + grid.head(9).values.tolist()
+            else:
+                rows = grid.head(10).values.tolist()
+            self._heads[sheet] = [[cell_text(v) for v in row] for row in rows]
+        return self._heads[sheet][:n]
 
 
 def cell_text(value) -> str:

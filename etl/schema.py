@@ -129,8 +129,21 @@ SELECT contract_code, territory_code, min(via) AS via FROM (
 """
 
 
+def schema_version(con) -> int:
+    """The version recorded in `meta` (0 for an empty database)."""
+    has_meta = con.execute("SELECT count(*) FROM information_schema.tables "
+                           "WHERE table_name = 'meta'").fetchall()[0][0]
+    if not has_meta:
+        return 0
+    rows = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+    return int(rows[0][0]) if rows else 0
+
+
 def ensure_schema(con) -> None:
-    """Create missing tables and views; safe to call on every connection that writes."""
+    """Create missing tables and views; safe to call on every connection that writes, and
+    cheap once the database is at the current version (one query instead of 25 DDL)."""
+    if schema_version(con) >= SCHEMA_VERSION:
+        return
     con.execute(BATCH_DDL)
     con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
     for name in LOAD_ORDER:
@@ -139,5 +152,5 @@ def ensure_schema(con) -> None:
     con.execute(SCOPE_DDL)
     for stmt in INDEXES:
         con.execute(stmt)
-    con.execute("INSERT INTO meta SELECT 'schema_version', ? WHERE NOT EXISTS "
-                "(SELECT 1 FROM meta WHERE key = 'schema_version')", [str(SCHEMA_VERSION)])
+    con.execute("DELETE FROM meta WHERE key = 'schema_version'")
+    con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
