@@ -49,6 +49,9 @@ BAND_POINTS = 3
 BAND_Z = 2.0
 #: A target reached more than this many years after the last actual counts as « pas à ce rythme ».
 HORIZON = 50
+#: A residual sum of squares below this share of the total is rounding noise (points on a
+#: line): it counts as 0, in Python and in SQL alike, whatever the order of the sums.
+RSS_FLOOR = 1e-9
 #: Reach years are rounded up from year* - REACH_EPSILON, so that a crossing computed as
 #: 2026.9999999 in floating point is 2027 in Python and in SQL alike.
 REACH_EPSILON = 1e-6
@@ -117,7 +120,8 @@ class Fit:
         """s² = weighted residual sum of squares / (n - 2); None below BAND_POINTS points."""
         if self.n < BAND_POINTS:
             return None
-        return max(self.syy - self.slope * self.sxy, 0.0) / (self.n - 2)
+        rss = self.syy - self.slope * self.sxy
+        return (rss if rss > RSS_FLOOR * self.syy else 0.0) / (self.n - 2)
 
     def value_at(self, year: float) -> float:
         return self.mean_y + self.slope * (year - self.first_year - self.mean_x)

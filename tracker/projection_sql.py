@@ -67,7 +67,8 @@ lines AS (
     SELECT *,
         CASE WHEN n_points >= {min_points} THEN sxy / sxx END AS slope,
         CASE WHEN n_points >= {band_points}
-             THEN greatest(syy - (sxy / sxx) * sxy, 0.0) / (n_points - 2) END AS s2
+             THEN CASE WHEN syy - (sxy / sxx) * sxy > {rss_floor} * syy
+                       THEN syy - (sxy / sxx) * sxy ELSE 0.0 END / (n_points - 2) END AS s2
     FROM fit
 ),
 reasons AS (
@@ -141,7 +142,7 @@ def projection_sql(contract_code: str | None = None, as_of: int | None = None,
         sign=_polarity_sign_sql("i.polarity"),
         neutral=_texts(sorted(pg.NEUTRAL_POLARITIES)),
         min_points=int(pj.MIN_POINTS), band_points=int(pj.BAND_POINTS),
-        tol=_double(pg.TOLERANCE), eps=_double(pj.REACH_EPSILON), z=_double(pj.BAND_Z),
+        tol=_double(pg.TOLERANCE), rss_floor=_double(pj.RSS_FLOOR), eps=_double(pj.REACH_EPSILON), z=_double(pj.BAND_Z),
         horizon=int(pj.HORIZON),
     )
     return sql, params
