@@ -203,3 +203,25 @@ def test_indicator_page_sentence_and_chart_equal_the_function(app):
     band = traces["La Verrerie – marge d'incertitude de la projection"]
     assert band["fill"] == "tonexty"
     assert band["y"][-1] == pytest.approx(p.fit.band_at(p.reach_year)[0])
+
+
+def test_bilan_states_the_projection_of_each_series(default_db):
+    from tracker import bilan as tb
+
+    with connection(default_db, read_only=True) as con:
+        report = tb.build_bilan(con, "AMBOISE-2015", 2023, "AMB-QPV-VE")
+        python = python_projections(default_db, "AMBOISE-2015", 2023)
+    series = report.tables["indicateurs"]
+    row = series[(series["Code indicateur"] == "AMB-P3-02")
+                 & (series["Code territoire"] == "AMB-QPV-VE")].iloc[0]
+    p = python[("AMB-P3-02", "AMB-QPV-VE", "", "")]
+    assert row["Au rythme actuel"] == p.short == f"en {p.reach_year} (après 2022)"
+    assert f"<td>{p.short}</td>" in report.html
+    shown = {(r["Code indicateur"], r["Code territoire"]): r["Au rythme actuel"]
+             for r in series.to_dict("records") if r["Ventilation"] == ""}
+    assert shown == {k[:2]: python[k].short for k in python
+                     if k[1] in set(series["Code territoire"]) and k[2] == ""}
+    late = sum(p.status == "late" for k, p in python.items()
+               if k[1] in set(series["Code territoire"]))
+    assert f"{late} après l&#x27;échéance" in report.html
+    assert "Projection au rythme actuel (méthode des progrès anticipés" in report.html

@@ -340,3 +340,20 @@ def project(points, polarity, target_year, target, baseline_year=None) -> Projec
     if reach - last_year > HORIZON:
         return Projection("never", "beyond_horizon", **base)
     return Projection("on_time" if reach <= T else "late", None, reach_year=reach, **base)
+
+
+def method_summary() -> str:
+    """One French paragraph on the projection, for the bilan's and the report's method parts
+    (docs/methode-projection.md has the worked examples)."""
+    return (
+        "Projection au rythme actuel (méthode des progrès anticipés de la CESAP des Nations "
+        "unies, forme linéaire) : droite ajustée par moindres carrés pondérés sur les valeurs "
+        "réalisées postérieures à l'année de référence (au moins deux), le poids d'une année "
+        "valant 1 pour la première valeur et augmentant de 1 par année ensuite, pour donner "
+        "plus d'importance aux années récentes. La droite donne la valeur attendue à l'année "
+        "cible et l'année à partir de laquelle la cible serait atteinte (au plus tôt l'année "
+        "suivant la dernière valeur) ; « pas à ce rythme » quand la tendance ne va pas vers la "
+        f"cible ou ne l'atteindrait pas dans les {HORIZON} ans. À partir de trois valeurs, une "
+        f"marge d'incertitude de ± {fmt.number(BAND_Z)} écarts-types de la droite ajustée est "
+        "indiquée (environ 95 % ; indicative avec peu de valeurs). Une projection prolonge le "
+        "passé : ce n'est pas une prévision.")
