@@ -656,7 +656,7 @@ def _render(ctx: dict, t: dict[str, pd.DataFrame]) -> str:
 # --- Projection -------------------------------------------------------------------------------
 
 PROJECTION_COLUMNS = ["projection", "projection_reason", "reach_year", "expected", "half_band",
-                      "projection_sentence", "projection_short"]
+                      "n_points", "last_year", "projection_sentence", "projection_short"]
 
 
 def with_projections(con, statuses: pd.DataFrame, contract: str, year: int,
