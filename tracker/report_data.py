@@ -96,8 +96,12 @@ class ReportData:
 
     @property
     def file_stem(self) -> str:
-        return f"rapport-{self.info['code']}-{self.year}" + (f"-{self.quartier}"
-                                                            if self.quartier else "")
+        return file_stem(self.info["code"], self.year, self.quartier)
+
+
+def file_stem(contract: str, year: int, quartier: str | None = None) -> str:
+    """rapport-AMBOISE-2015-2023[-AMB-QPV-VE]: the report's file name without .docx."""
+    return f"rapport-{contract}-{year}" + (f"-{quartier}" if quartier else "")
 
 
 # --- Queries ----------------------------------------------------------------------------------
