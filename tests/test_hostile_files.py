@@ -120,8 +120,10 @@ def sheet_with_formula(path: Path, cached: str | None, sheet: str = "valeurs") -
         values_workbook(base, extra={sheet: [["aide"], ["=1/0"]]})
     name = sheet_part(base, sheet)
     xml = part(base, name).decode()
-    assert re.search(r"<f>[^<]*</f><v\s*/>", xml), xml[-400:]
-    new = re.sub(r"(<f>[^<]*</f>)<v\s*/>",
+    # An empty value is <v/> from openpyxl's own writer, <v></v> when lxml is installed
+    # (python-docx brings it): both are a formula without a cached value.
+    assert re.search(r"<f>[^<]*</f><v\s*(?:/>|></v>)", xml), xml[-400:]
+    new = re.sub(r"(<f>[^<]*</f>)<v\s*(?:/>|></v>)",
                  lambda m: m.group(1) + (f"<v>{cached}</v>" if cached is not None else ""), xml)
     return rezip(base, path, {name: new.encode()})
 
