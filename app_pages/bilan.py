@@ -5,7 +5,6 @@ import streamlit as st
 
 from tracker import bilan as tb
 from tracker import db, ui
-from tracker import report_docx as rapport
 from tracker.report_data import file_stem
 
 sel = ui.selection()
@@ -27,6 +26,8 @@ def _xlsx(path: str, version: tuple, contract: str, year: int, quartier: str | N
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _docx(path: str, version: tuple, contract: str, year: int, quartier: str | None) -> bytes:
+    from tracker import report_docx as rapport  # python-docx and matplotlib: only when asked
+
     with db.connection(path) as con:
         return rapport.build_report(con, contract, year, quartier).docx
 
