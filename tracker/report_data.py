@@ -82,6 +82,14 @@ class ReportData:
     now: datetime = field(default_factory=datetime.now)
 
     @property
+    def units(self) -> dict:
+        return dict(zip(self.catalogue["code"], self.catalogue["unit"]))
+
+    @property
+    def polarities(self) -> dict:
+        return dict(zip(self.catalogue["code"], self.catalogue["polarity"]))
+
+    @property
     def detailed(self) -> bool:
         return len(self.quartiers) <= QUARTIER_LIMIT
 
