@@ -49,6 +49,8 @@ BAND_POINTS = 3
 BAND_Z = 2.0
 #: A target reached more than this many years after the last actual counts as « pas à ce rythme ».
 HORIZON = 50
+#: Years after the last actual the charts draw the projection for, at most.
+LINE_YEARS = 10
 #: A residual sum of squares below this share of the total is rounding noise (points on a
 #: line): it counts as 0, in Python and in SQL alike, whatever the order of the sums.
 RSS_FLOOR = 1e-9
@@ -206,14 +208,15 @@ class Projection:
     def line(self, end_year: int | None = None) -> list[tuple[int, float, float | None,
                                                              float | None]]:
         """(year, value, low, high) from the last actual to `end_year` (default: the target
-        year, or the reach year when later, at most HORIZON years on), for the charts."""
+        year, or the reach year when later but at most LINE_YEARS after the last actual, so
+        that a far-off year does not flatten the chart), for the charts."""
         if self.fit is None:
             return []
         last = self.last_year
         if end_year is None:
             end_year = max(self.target_year or last, last + 1)
             if self.reach_year is not None:
-                end_year = max(end_year, self.reach_year)
+                end_year = max(end_year, min(self.reach_year, last + LINE_YEARS))
         out = []
         for year in range(last, int(end_year) + 1):
             band = self.fit.band_at(year)

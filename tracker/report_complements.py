@@ -12,7 +12,7 @@ from tracker.docx_writer import Writer, one_line
 from tracker.report_data import ReportData
 from tracker.report_text import value_text
 
-#: Part 6 and the complements' Heading 1 (tracker/report_docx.PARTS has parts 1 to 5 too).
+#: Headings (Heading 1) of part 6 and of the complements; report_docx.PARTS lists the six parts.
 DSU_PART = "6. Les actions financées par la dotation de solidarité urbaine (DSU)"
 SEX_PART = "Données par sexe"
 METHOD_PART = "Méthode et sources"
