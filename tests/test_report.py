@@ -153,6 +153,8 @@ def report_db(default_db, tmp_path):
                "modalite", "source"]]
     values += [[ind, terr, year, "realise", value, "sexe", sex, "Test (par sexe)"]
                for ind, terr, year, sex, value in SEX_VALUES]
+    values += [["AMB-ARS-05", QPV, 2023, "realise", 3, "financeur", "DSU", "Test (DSU)"],
+               ["AMB-ARS-05", QPV, 2023, "realise", 5, "financeur", "ARS", "Test (ARS)"]]
     path = write_xlsx(tmp_path / "ajouts.xlsx", {
         "arborescence": [["code", "parent", "niveau", "categorie", "libelle", "source",
                           "contrat"],
@@ -238,6 +240,9 @@ def test_whole_contract_report(report_db):
                     "Objectif": "2-1 – Développer des démarches et des lieux favorisant "
                                 "l'entrepreneuriat par les habitants des quartiers",
                     "Mention": "Financement DSU 2023 (délibération du 12 mars)"}]
+    funded = [table_rows(b) for b in part6 if isinstance(b, Table)][1]
+    assert [(r["Financeur"], r["Valeur"]) for r in funded] == [("financeur : DSU", "3 (2023)")]
+    assert funded[0]["Indicateur"].endswith("(AMB-ARS-05)")
 
     # Data by sex: each indicator with a `sexe` breakdown and its F/H values.
     sex = section(items, rdx.SEX_PART)
