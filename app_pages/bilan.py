@@ -5,6 +5,7 @@ import streamlit as st
 
 from tracker import bilan as tb
 from tracker import db, ui
+from tracker.report_data import file_stem
 
 sel = ui.selection()
 st.title("Bilan annuel")
@@ -21,6 +22,14 @@ def _bilan(path: str, version: tuple, contract: str, year: int, quartier: str | 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _xlsx(path: str, version: tuple, contract: str, year: int, quartier: str | None) -> bytes:
     return tb.bilan_xlsx(_bilan(path, version, contract, year, quartier))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _docx(path: str, version: tuple, contract: str, year: int, quartier: str | None) -> bytes:
+    from tracker import report_docx as rapport  # python-docx and matplotlib: only when asked
+
+    with db.connection(path) as con:
+        return rapport.build_report(con, contract, year, quartier).docx
 
 
 with st.spinner("Préparation du bilan…"):
@@ -50,6 +59,17 @@ right.download_button("Télécharger les données du bilan (xlsx)",
                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                       on_click="ignore", key="bilan_xlsx",
                       help="Un onglet par tableau du bilan, valeurs brutes.")
+
+st.download_button("Télécharger le rapport annuel politique de la ville (Word, modifiable)",
+                   data=lambda: _docx(*args),  # built when asked for, not on each visit
+                   file_name=f"{file_stem(sel.contract, sel.year, sel.quartier)}.docx",
+                   mime="application/vnd.openxmlformats-officedocument.wordprocessingml."
+                        "document",
+                   on_click="ignore", key="rapport_docx",
+                   help="Le rapport prévu par le décret n° 2015-1118 : orientations, évolution "
+                        "des quartiers, actions, perspectives, articulation des piliers, DSU, "
+                        "données par sexe, annexe pour les avis. Texte modifiable : complétez "
+                        "les paragraphes « À compléter ».")
 
 st.subheader("Aperçu")
 st.iframe(report.html, height=900,

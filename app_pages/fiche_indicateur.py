@@ -89,8 +89,14 @@ else:
         title = title if len(title) <= 90 else title[:89] + "…"
         fig = charts.indicator_chart(det.chart_rows(obs, shown_q), unit, title,
                                      main_territory=order[0])
+        projections = {q: det.project_territory(obs, q, ind["polarity"]) for q in shown_q
+                       if q in set(obs["territory_code"])}
+        if order[0] in projections:
+            charts.add_projection(fig, projections[order[0]], names.get(order[0], order[0]))
         fig.update_layout(height=det.chart_height(len(fig.data)))  # room for the legend
         st.plotly_chart(fig, key="fiche_chart")
+        for q, p in projections.items():
+            st.markdown(f"**{names.get(q, q)}** : {p.sentence}")
     with right:
         st.markdown("**Données du graphique**")
         st.dataframe(det.data_table(obs, order), hide_index=True, placeholder="–",
@@ -114,6 +120,8 @@ with st.expander("Détail du calcul", expanded=bool(sel.quartier)):
         st.markdown(f"#### {names.get(q, q)} : {ui.status_text(a.status)}")
         st.markdown("\n".join(f"- {line}" for line in a.explain()))
         st.table(det.calculation_table(a), hide_index=True, border="horizontal")
+        st.markdown("**Projection au rythme actuel**\n" + "\n".join(
+            f"- {line}" for line in det.project_territory(obs, q, ind["polarity"]).explain(unit)))
 
 # --- History of values ------------------------------------------------------------------------
 st.subheader("Historique des valeurs")

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 WORK = OUT / "work"
 QUICK_SCALE = 0.05
-BENCHMARKS = ("xlsx", "insee", "register", "init", "status", "pages")
+BENCHMARKS = ("xlsx", "insee", "register", "init", "status", "pages", "rapport")
 
 
 # --- Helpers ----------------------------------------------------------------------------------
@@ -394,6 +394,36 @@ def bench_pages(table: Table, data: Path, runs: int) -> None:
                   f"cold {nat['cold']} s (default {ref.get('cold')} s)")
 
 
+def bench_rapport(table: Table, data: Path, repeats: int) -> None:
+    """The Word report (tracker/report_docx.py): one quartier of the national synthetic
+    contract, and the whole Amboise contract of the embedded default. Baseline: the HTML
+    bilan of the same scope (tracker/bilan.build_bilan), built the same way."""
+    from functools import partial
+
+    from bench.generate import CONTRACT_CODE, YEARS
+    from tracker import bilan as tb
+    from tracker import queries
+    from tracker.db import connection
+    from tracker.report_docx import build_report
+
+    print("\n[rapport] rapport annuel (Word): national quartier, whole Amboise", flush=True)
+    cases = [(national_db(data), CONTRACT_CODE, int(YEARS[-1]), True, 10.0, "national"),
+             (default_db(), "AMBOISE-2015", 2023, False, 5.0, "Amboise")]
+    for db, contract, year, one_quartier, limit, name in cases:
+        with connection(db, read_only=True) as con:
+            quartier = queries.quartiers(con, contract)["code"].iloc[0] if one_quartier \
+                else None
+            scope_args = (con, contract, year, quartier)
+            cold, report = timed(build_report, *scope_args)
+            warm = median_time(partial(build_report, *scope_args), repeats)
+            bilan = median_time(partial(tb.build_bilan, *scope_args), repeats)
+        scope = f"quartier {quartier}" if quartier else "whole contract"
+        worst = max(cold, warm)
+        table.add("rapport", f"{name} {contract} {year}, {scope}", worst, "s", bilan,
+                  "bilan HTML, same scope", f"< {limit:g} s", worst < limit,
+                  f"median {warm:.2f} s, first {cold:.2f} s, {len(report.docx) // 1024} KiB")
+
+
 # --- Entry point -------------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:
@@ -426,6 +456,7 @@ def main(argv: list[str] | None = None) -> int:
         "init": lambda: bench_init(table, data, manifest, full),
         "status": lambda: bench_status(table, data, args.repeats),
         "pages": lambda: bench_pages(table, data, args.page_runs or (5 if full else 3)),
+        "rapport": lambda: bench_rapport(table, data, args.repeats),
     }
     for name in BENCHMARKS:
         if name in only:

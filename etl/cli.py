@@ -148,6 +148,20 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_rapport(args) -> int:
+    from tracker.report_docx import write_report
+
+    with connection(args.db, read_only=True) as con:
+        try:
+            out = write_report(con, args.contract, args.year, args.quartier, args.out)
+        except ValueError as exc:
+            print(str(exc))
+            return 1
+    print(f"Rapport écrit : {out} (document Word modifiable ; complétez les paragraphes "
+          "« À compléter »).")
+    return 0
+
+
 def cmd_demo(args) -> int:
     from etl.history import remove_demo
     from etl.load import write_lock
@@ -314,6 +328,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--contract", help="limiter à un contrat")
     s.add_argument("--out", required=True, help="fichier .csv ou .xlsx")
     s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("rapport", help="écrire le rapport annuel politique de la ville "
+                                       "(document Word modifiable)")
+    s.add_argument("--contract", required=True, help="code du contrat, p. ex. AMBOISE-2015")
+    s.add_argument("--year", required=True, type=int,
+                   help="année du rapport (les valeurs postérieures sont ignorées)")
+    s.add_argument("--quartier", help="code d'un quartier : rapport de ce seul quartier et de "
+                                      "ses territoires de référence")
+    s.add_argument("--out", required=True, help="fichier .docx à écrire")
+    s.set_defaults(func=cmd_rapport)
 
     s = sub.add_parser("demo", help="gérer les valeurs de démonstration")
     s.add_argument("action", choices=["remove"], help="remove : supprimer toutes les valeurs de démonstration")

@@ -28,7 +28,9 @@ import pandas as pd
 from etl.export import neutralise_formulas
 from tracker import fmt, queries
 from tracker import progress as pg
-from tracker.status_sql import gap_sql
+from tracker import projection as pj
+from tracker.projection_sql import fetch_projections
+from tracker.status_sql import SERIES_KEY, gap_sql
 
 #: Rows of a detail table (series, gaps) beyond which the report shows a summary instead.
 DETAIL_LIMIT = 3000
@@ -148,6 +150,7 @@ def _series_table(s: pd.DataFrame, units: dict) -> pd.DataFrame:
         "Avancement A (%)": s["A"] * 100,
         "Rythme P": s["P"],
         "Statut": s["status"].map(STATUS_TEXT),
+        "Au rythme actuel": s["projection_short"] if "projection_short" in s else "–",
         "Motif (non évaluable)": s["reason_text"],
         "Valeurs de démonstration": s["demo"].fillna(False).astype(bool),
         "_unit": unit,
@@ -474,7 +477,8 @@ positif signifie que le quartier est en retard. L'écart se réduit ou se creuse
 de plus de {fmt.number(pg.TREND_POINTS)} point par an entre la première et la dernière année
 connues. Les effectifs ne sont pas comparés bruts.</p>
 <p>Seuils issus de la méthode quantitative d'Open SDG (0,95 et 0,60 par défaut), sous sa forme
-linéaire ; un contrat peut définir ses propres seuils.</p>"""
+linéaire ; un contrat peut définir ses propres seuils.</p>
+<p>{esc(pj.method_summary())}</p>"""
 
 
 def _headline(synth: pd.DataFrame) -> str:
@@ -491,7 +495,8 @@ SERIES_FORMATS = {"Situation de référence": _valued("_yb"), "Situation visée"
                   "Réalisé": _valued("_yr"),
                   "Avancement A (%)": lambda v, r: fmt.percent(v, 0)}
 SERIES_SHOWN = ["Indicateur", "Territoire", "Situation de référence", "Situation visée",
-                "Réalisé", "Avancement A (%)", "Statut", "_unit", "_yb", "_yt", "_yr"]
+                "Réalisé", "Avancement A (%)", "Statut", "Au rythme actuel", "_unit", "_yb",
+                "_yt", "_yr"]
 GAP_FORMATS = {"Valeur du quartier": _valued(), "Valeur du territoire": _valued(),
                "Écart (points ou unités)": _gap_text,
                "Écart médian (points ou unités)": _gap_text}
@@ -545,6 +550,7 @@ def _render(ctx: dict, t: dict[str, pd.DataFrame]) -> str:
     # 1. Synthesis: headline counts, per priority, per territory.
     out.append('<section class="block"><h2>1. Synthèse</h2>')
     out.append(_headline(synth))
+    out.append(f"<p>{esc(ctx['projection_line'])}</p>")
     by_prio, by_terr = t["priorites"], t["territoires"]
     measured = by_prio[by_prio["Total"] > 0]
     labels = [f"{c} – {lbl}" for c, lbl in zip(measured["Priorité"], measured["Libellé"])]
@@ -647,6 +653,38 @@ def _render(ctx: dict, t: dict[str, pd.DataFrame]) -> str:
             f"<body>\n{body}\n</body></html>\n")
 
 
+# --- Projection -------------------------------------------------------------------------------
+
+PROJECTION_COLUMNS = ["projection", "projection_reason", "reach_year", "expected", "half_band",
+                      "n_points", "last_year", "projection_sentence", "projection_short"]
+
+
+def with_projections(con, statuses: pd.DataFrame, contract: str, year: int,
+                     territories: list[str] | None) -> pd.DataFrame:
+    """Status rows with their projection to the target year (tracker/projection_sql.py),
+    order kept; `territories` restricts the query to a quartier and its references."""
+    proj = fetch_projections(con, contract, year, territories)
+    proj = proj[[*SERIES_KEY, *PROJECTION_COLUMNS]]
+    if statuses.empty:
+        return statuses.assign(**{c: pd.Series(dtype="object") for c in PROJECTION_COLUMNS})
+    return statuses.merge(proj, on=list(SERIES_KEY), how="left").set_axis(statuses.index)
+
+
+def projection_line(statuses: pd.DataFrame) -> str:
+    """One sentence: how many series would reach their target at the current pace."""
+    counts = statuses["projection"].value_counts() if "projection" in statuses else {}
+    n = {k: int(counts.get(k, 0)) for k in pj.PROJECTION_STATUSES}
+    projected = n["on_time"] + n["late"] + n["never"]
+    if not projected:
+        return ("Projection au rythme actuel : aucune série n'a les deux valeurs réalisées "
+                "après la référence et la cible qu'elle demande.")
+    return (f"Au rythme actuel (projection à partir d'au moins deux valeurs réalisées après la "
+            f"référence), {fmt.number(n['on_time'])} série(s) atteindraient leur cible à "
+            f"l'échéance, {fmt.number(n['late'])} après l'échéance et "
+            f"{fmt.number(n['never'])} pas à ce rythme ; {fmt.number(n['achieved'])} l'ont déjà "
+            "atteinte.")
+
+
 # --- Entry points -------------------------------------------------------------------------------
 
 def build_bilan(con, contract: str, year: int, quartier: str | None = None,
@@ -689,6 +727,7 @@ def build_bilan(con, contract: str, year: int, quartier: str | None = None,
         _p=statuses["group_code"].map(prio_order).fillna(len(prio_order)),
         _t=statuses["territory_code"].map(order).fillna(len(order)),
     ).sort_values(["_p", "indicator_code", "_t", "breakdown", "modality"], kind="stable")
+    statuses = with_projections(con, statuses, contract, year, list(order) if quartier else None)
     has_demo = bool(statuses["demo"].fillna(False).astype(bool).any()) if quartier \
         else queries.has_demo(con, contract)
 
@@ -731,7 +770,8 @@ def build_bilan(con, contract: str, year: int, quartier: str | None = None,
     ctx = dict(info=info, year=year, level=level, prio=prio, quartier=quartier,
                quartier_label=quartier_label, has_demo=has_demo, thresholds=th,
                last_load=queries.last_upload(con), now=datetime.now(),
-               detailed_series=detailed_series, detailed_gaps=detailed_gaps)
+               detailed_series=detailed_series, detailed_gaps=detailed_gaps,
+               projection_line=projection_line(statuses))
     page = _render(ctx, tables)
     public = {k: v[[c for c in v.columns if not str(c).startswith("_")]]
               for k, v in tables.items()}

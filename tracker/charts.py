@@ -92,6 +92,28 @@ def indicator_chart(obs: pd.DataFrame, unit: str | None, title: str,
     return fig
 
 
+def add_projection(fig: go.Figure, projection, label: str, colour: str = TERRITORY_COLOURS[0],
+                   unit: str | None = None) -> go.Figure:
+    """Dotted line of the projection at the current pace (tracker/projection.py) from the last
+    actual on, and its uncertainty band when there is one (3 actuals or more)."""
+    line = projection.line()
+    if not line:
+        return fig
+    years = [p[0] for p in line]
+    if line[0][2] is not None:
+        fig.add_scatter(x=years, y=[p[3] for p in line], mode="lines", line=dict(width=0),
+                        showlegend=False, hoverinfo="skip")
+        fig.add_scatter(x=years, y=[p[2] for p in line], mode="lines", line=dict(width=0),
+                        fill="tonexty", fillcolor="rgba(31, 78, 121, 0.15)",
+                        name=f"{label} – marge d'incertitude de la projection",
+                        hoverinfo="skip")
+    fig.add_scatter(x=years, y=[p[1] for p in line], mode="lines",
+                    name=f"{label} – projection au rythme actuel",
+                    line=dict(color=colour, dash="dot", width=2),
+                    hovertemplate=f"{label}<br>projection %{{x}} : %{{y}}<extra></extra>")
+    return fig
+
+
 def sparkline(points: pd.DataFrame) -> list[float]:
     """Values in year order, for st.column_config.LineChartColumn."""
     return points.sort_values("year")["value"].dropna().tolist()

@@ -17,6 +17,7 @@ from etl.vocab import LABELS
 from tracker import fmt
 from tracker import progress as pg
 from tracker.compare import status_label
+from tracker.projection import Projection, project
 from tracker.status_sql import pick_series_inputs
 
 NATURE_ORDER = {"reference": 0, "cible": 1, "realise": 2}
@@ -172,6 +173,16 @@ def assess_territory(obs: pd.DataFrame, territory: str, polarity,
     part = obs[obs["territory_code"] == territory]
     rows = list(zip(part["year"], part["nature"], part["value"]))
     return pick_series_inputs(rows).assess(polarity, thresholds)
+
+
+def project_territory(obs: pd.DataFrame, territory: str, polarity) -> Projection:
+    """Projection of one territory's series to its target year (tracker/projection.py), from
+    the same inputs as `assess_territory`: `obs` holds one breakdown, already cut at the year."""
+    part = obs[obs["territory_code"] == territory]
+    rows = list(zip(part["year"], part["nature"], part["value"]))
+    inputs = pick_series_inputs(rows)
+    actual = [(year, value) for year, nature, value in rows if nature == "realise"]
+    return project(actual, polarity, inputs.target_year, inputs.target, inputs.baseline_year)
 
 
 def calculation_table(a: pg.Assessment) -> pd.DataFrame:

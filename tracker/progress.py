@@ -608,3 +608,14 @@ def method_summary(thresholds: Thresholds | None = None) -> str:
         f"progrès limité si 0 ≤ P < {acc}, dégradation si P < 0 ; objectif atteint dès que la "
         "cible l'est, non atteint si l'échéance est passée. Les valeurs postérieures à l'année "
         "choisie sont ignorées.")
+
+
+# --- Projection to the target year ------------------------------------------------------------
+
+def project(points, polarity, target_year, target, baseline_year=None):
+    """At the current pace, when would the target be reached? The method lives next door, in
+    tracker/projection.py (imported lazily: it builds on this module's polarity and tolerance
+    rules); see that module and docs/methode-projection.md."""
+    from tracker.projection import project as _project
+
+    return _project(points, polarity, target_year, target, baseline_year)
