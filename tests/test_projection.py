@@ -164,9 +164,9 @@ def test_sql_equals_python_on_every_series(default_db, as_of):
 def test_sql_for_a_few_territories_equals_the_whole_contract(default_db):
     with connection(default_db, read_only=True) as con:
         whole = fetch_projections(con, "AMBOISE-2015", 2023)
-        some = fetch_projections(con, "AMBOISE-2015", 2023, ["AMB-QPV-VE", "AMB-COM"])
+        some = fetch_projections(con, "AMBOISE-2015", 2023, ["AMB-QPV-VE", "COM-37003"])
     key = list(SERIES_KEY)
-    whole = whole[whole["territory_code"].isin(["AMB-QPV-VE", "AMB-COM"])]
+    whole = whole[whole["territory_code"].isin(["AMB-QPV-VE", "COM-37003"])]
     pd.testing.assert_frame_equal(whole.sort_values(key).reset_index(drop=True),
                                   some.sort_values(key).reset_index(drop=True))
 

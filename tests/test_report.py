@@ -117,7 +117,7 @@ def expected_brevet(db, quartier: str) -> dict:
         both = con.execute("""
             SELECT q.year, q.value, c.value FROM observation q JOIN observation c
               ON c.indicator_code = q.indicator_code AND c.year = q.year
-             AND c.territory_code = 'AMB-COM' AND c.nature = 'realise' AND c.breakdown = ''
+             AND c.territory_code = 'COM-37003' AND c.nature = 'realise' AND c.breakdown = ''
             WHERE q.indicator_code = ? AND q.territory_code = ? AND q.nature = 'realise'
               AND q.breakdown = '' AND q.year <= ? ORDER BY q.year""",
                            [BREVET, quartier, YEAR]).fetchall()
@@ -266,8 +266,7 @@ def test_whole_contract_report(report_db):
                                   "Avis du conseil citoyen – Patte d'Oie / Malétrenne / "
                                   "Plaisance",
                                   "Délibération du conseil municipal – Amboise",
-                                  "Délibération du conseil communautaire – Communauté de "
-                                  "Communes du Val d'Amboise (CCVA)"]
+                                  "Délibération du conseil communautaire – CC du Val d'Amboise"]
     assert all(b.text.startswith(rdx.TO_COMPLETE) for b in annex[1:]
                if isinstance(b, Paragraph) and b.style.name == "Normal")
 
