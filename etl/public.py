@@ -72,7 +72,7 @@ def map_public_values(wb: Workbook, known: Known, report: Report, staged, option
         mapped = mapped.drop_duplicates(["variable", "contract_code"])
     unmapped = sorted(set(variables["variable"]) - set(mapped["variable"]))
     contracts = sorted(mapped["contract_code"].dropna().unique())
-    announce = wb.announcement or f"Fichier reconnu : {meta.get('title', wb.layout)}"
+    announce = wb.announcement or f"Fichier « {wb.name} » reconnu : {meta.get('title', wb.layout)}"
     report.headline = (f"{announce} ; {len(set(mapped['variable']))} variable(s) reconnue(s), "
                        f"{len(unmapped)} ignorée(s)"
                        + (f" ({', '.join(unmapped[:15])}{' …' if len(unmapped) > 15 else ''})"

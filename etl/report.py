@@ -19,7 +19,7 @@ WARNING = "avertissement"
 class Report:
     parts: list[pd.DataFrame] = field(default_factory=list)
     info: list[str] = field(default_factory=list)
-    # « Fichier reconnu : base QPV de l'Insee… ; 3 variables reconnues, 2 ignorées »
+    # « Fichier « x.xlsx » reconnu : base QPV de l'Insee… ; 3 variable(s) reconnue(s), 2 ignorée(s) »
     headline: str = ""
 
     def add(self, severity: str, sheet, rows, column, values, messages) -> None:

@@ -91,7 +91,8 @@ def test_seed_contracts_cite_the_register_and_keep_their_old_codes(default_db, t
 def test_anct_2024_list_defines_qpv_with_references_from_the_register(default_db, tmp_path):
     checked, _ = must_load(pf.write_text(tmp_path / "listeqp2024-cog2024.csv", pf.ANCT_2024),
                            default_db)
-    assert checked.report.headline.startswith("Fichier reconnu : liste des QPV 2024 de l'ANCT")
+    assert checked.report.headline.startswith(
+        "Fichier « listeqp2024-cog2024.csv » reconnu : liste des QPV 2024 de l'ANCT")
     terr = rows(default_db, "SELECT code, label, kind, geography FROM territory "
                             "WHERE code LIKE 'QN037%' ORDER BY code")
     assert terr[0] == ("QN03701M", "Sanitas (test)", "qpv", "qpv2024") and len(terr) == 3
@@ -169,7 +170,8 @@ def scenario(app, tmp_path):
 def test_insee_base_is_announced_mapped_and_loaded_with_its_sources(scenario):
     db, insee, statloc = scenario
     assert insee.report.headline == (
-        "Fichier reconnu : base QPV de l'Insee, onglet(s) « Données quartier », « Communes », "
+        "Fichier « BASE_QPV_2021.xlsx » reconnu : base QPV de l'Insee, onglet(s) « Données "
+        "quartier », « Communes », "
         "« EPCI » ; 3 variable(s) reconnue(s), 1 ignorée(s) (LIB_COM).")
     info = " ".join(insee.report.info)
     assert "Onglet « Documentation » non reconnu, ignoré." in info
@@ -192,8 +194,9 @@ def test_insee_base_is_announced_mapped_and_loaded_with_its_sources(scenario):
     # The commune and the EPCI of the quartiers came from the communes and EPCI sheets.
     assert by[("TT-PAUV", "COM-37261")][3] == 19.8
     assert not any(t in ("QN03703M", "COM-37003") for _, t in by)
-    assert statloc.report.headline.startswith("Fichier reconnu : export « statistiques "
-                                              "locales » de l'Insee ; 1 variable(s) reconnue(s)")
+    assert statloc.report.headline.startswith(
+        "Fichier « statloc-emploi.csv » reconnu : export « statistiques locales » de l'Insee ; "
+        "1 variable(s) reconnue(s)")
     assert by[("TT-CHOM", "DEP-37")][2:4] == (2021, 11.4)
 
 
@@ -353,8 +356,8 @@ def test_insee_csv_with_title_lines(default_db, tmp_path):
         ["Revenus 2021"], [], ["CODGEO", "LIBGEO", "DISP_MED_A21", "TP60_A21"],
         ["QN03701M", "Sanitas", "13 250,5", "nd"]], encoding="iso-8859-15")
     checked, _ = must_load(csv, default_db)
-    assert checked.report.headline.startswith("Fichier reconnu : base QPV de l'Insee ; 2 "
-                                              "variable(s) reconnue(s)")
+    assert checked.report.headline.startswith("Fichier « qpv_2021.csv » reconnu : base QPV de "
+                                              "l'Insee ; 2 variable(s) reconnue(s)")
     assert sorted(rows(default_db, "SELECT indicator_code, value, status FROM observation "
                                    "WHERE territory_code = 'QN03701M'")) == [
         ("TT-PAUV", None, "non_disponible"), ("TT-REV", 13250.5, "valide")]
@@ -370,7 +373,8 @@ def test_odt_extract_by_sex_and_a_mapping_saved_for_next_year(default_db, tmp_pa
                           str(path), "--correspondance", str(mapping)], cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "Fichier reconnu : extraction de l'Observatoire des territoires" in out.stdout
+    assert "Fichier « odt.csv » reconnu : extraction de l'Observatoire des territoires" \
+        in out.stdout
     got = rows(default_db, "SELECT year, breakdown, modality, value FROM observation WHERE "
                            "indicator_code = 'TT-CHOM' AND territory_code = 'QN03701M' "
                            "ORDER BY 1, 2, 3")
@@ -395,7 +399,7 @@ def test_forced_format_and_check_writes_nothing(default_db, tmp_path):
                           str(path), "--format", "insee_qpv"], cwd=ROOT, capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0, out.stdout
-    assert out.stdout.startswith("Fichier reconnu : base QPV de l'Insee")
+    assert out.stdout.startswith("Fichier « BASE_QPV_2021.xlsx » reconnu : base QPV de l'Insee")
     assert "valeur(s) prête(s) à charger" in out.stdout
     assert_same(before, snapshot(default_db))
 
@@ -418,7 +422,7 @@ def test_import_page_maps_remaining_columns_by_hand_and_loads(app, tmp_path):
     at.run()
     upload(at, "BASE_QPV_2021.xlsx", pf.insee_qpv_xlsx(tmp_path / "b.xlsx").read_bytes())
     infos = [i.value for i in at.info]
-    assert any(i.startswith("Fichier reconnu : base QPV de l'Insee") and
+    assert any(i.startswith("Fichier « BASE_QPV_2021.xlsx » reconnu : base QPV de l'Insee") and
                "1 variable(s) reconnue(s), 3 ignorée(s) (DISP_MED_A21, LIB_COM, POP_MUN)" in i
                for i in infos), infos
     assert [s.label for s in at.selectbox if s.key and s.key.startswith("map-")] == \

@@ -38,10 +38,12 @@ def digest(data: bytes) -> str:
 
 
 def report_frame(checked: Checked) -> pd.DataFrame:
-    """Validation problems, located by sheet, Excel row, column and value, in French."""
+    """Validation problems, located by file, sheet, row, column and value, in French."""
     table = checked.report.table
+    name = checked.workbook.name if checked.workbook is not None else ""
     return pd.DataFrame({
         "Gravité": table["gravite"].map(SEVERITY).fillna(table["gravite"]),
+        "Fichier": name,
         "Onglet": table["onglet"],
         "Ligne": table["ligne"],
         "Colonne": table["colonne"],

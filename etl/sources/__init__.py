@@ -63,6 +63,6 @@ def read_workbook(source: str | Path | bytes, name: str | None = None,
     wb = layout.build(raw, match, options)
     if layout.key != "classeur":
         sheets = wb.meta.get("sheets") or []
-        wb.announcement = f"Fichier reconnu : {layout.title}" + (
+        wb.announcement = f"Fichier « {raw.name} » reconnu : {layout.title}" + (
             ", onglet(s) " + ", ".join(f"« {s} »" for s in sheets) if sheets else "")
     return wb
