@@ -268,10 +268,16 @@ def bench_insee(table: Table, data: Path, manifest: dict, repeats: int) -> None:
         wb = CalamineWorkbook.from_path(str(path))
         return [wb.get_sheet_by_name(name).to_python() for name in wb.sheet_names]
 
+    import pandas as pd
+
     ours = statistics.median(times)
     floor = median_time(calamine_read, max(repeats, 5))
+    frames = median_time(lambda: pd.read_excel(path, engine="calamine", sheet_name=None),
+                         max(repeats, 5))
     table.add("insee", "check + load of the national Insee base", ours, "s", floor,
               "python-calamine read", "<= 2x", ours <= 2 * floor, f"{inserted} values")
+    table.add("insee", "check + load of the national Insee base", ours, "s", frames,
+              "read_excel(calamine, every sheet)", note="the pandas read, for reference")
 
 
 def bench_register(table: Table, repeats: int) -> None:

@@ -18,8 +18,20 @@ def as_text(col: pd.Series) -> pd.Series:
     """Cell contents as trimmed strings, with empty cells as <NA>.
 
     Numbers read from xlsx arrive as floats: 2019.0 becomes '2019', not '2019.0'. Everything
-    runs in Arrow's string kernels, never one Python call per cell.
+    runs in Arrow's string kernels, never one Python call per cell. A categorical column (codes
+    repeated over a national file) is trimmed once per category and stays categorical, with
+    "" among its categories so that `.fillna("")` works as on text.
     """
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        text = as_text(pd.Series(col.cat.categories, dtype=object))
+        inverse, categories = pd.factorize(text, use_na_sentinel=True)
+        categories = pd.Index(categories, dtype=object)
+        if "" not in categories:
+            categories = categories.append(pd.Index([""], dtype=object))
+        codes = col.cat.codes.to_numpy()
+        mapped = np.where(codes >= 0, np.append(inverse, -1)[codes], -1)
+        return pd.Series(pd.Categorical.from_codes(mapped, categories=categories),
+                         index=col.index)
     out = col.astype("string").str.strip()
     whole = out.str.fullmatch(r"[+-]?\d+\.0+").fillna(False)
     if whole.any():
@@ -44,6 +56,20 @@ def isin(values: pd.Series, codes: set) -> pd.Series:
         positions, uniques = pd.factorize(values, use_na_sentinel=True)
     hit = np.fromiter((u in codes for u in uniques), dtype=bool, count=len(uniques))
     return pd.Series(np.append(hit, False)[positions], index=values.index)
+
+
+def pair_isin(left: pd.Series, right: pd.Series, pairs: set) -> np.ndarray:
+    """Whether each (left, right) row is in `pairs`, judged once per distinct pair: both
+    columns are factorized to integers and combined, no tuple is built per row."""
+    lc, lu = pd.factorize(left.astype(object), use_na_sentinel=True)
+    rc, ru = pd.factorize(right.astype(object), use_na_sentinel=True)
+    key = lc.astype(np.int64) * (len(ru) + 1) + rc
+    uniq, inverse = np.unique(key, return_inverse=True)
+    hit = np.array([(lu[k // (len(ru) + 1)] if k // (len(ru) + 1) >= 0 else None,
+                     ru[k % (len(ru) + 1)] if k % (len(ru) + 1) < len(ru) else None) in pairs
+                    for k in uniq], dtype=bool)
+    bad = (lc < 0) | (rc < 0)
+    return np.where(bad, False, hit[inverse] if len(uniq) else False)
 
 
 def parse_numbers(col: pd.Series) -> tuple[pd.Series, pd.Series]:

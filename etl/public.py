@@ -10,12 +10,13 @@ rows become ordinary values that go through the same validation and load as a wo
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from etl import geo
 from etl.checks import Known, SheetCheck, closest_code
 from etl.mapping import variable_key
-from etl.parsing import isin
+from etl.parsing import isin, pair_isin
 from etl.readers import Workbook
 from etl.report import Report
 from etl.sources.base import Options
@@ -100,8 +101,9 @@ def map_public_values(wb: Workbook, known: Known, report: Report, staged, option
     rows = df.merge(mapped[["variable", "indicator_code", "contract_code"]], on="variable")
     rows = rows.merge(codes, on=["territoire_source", "code_kind"], how="left")
     rows.index = pd.RangeIndex(len(rows))
+    rows["territoire"] = rows["territoire"].astype("category")
     chk = SheetCheck("valeurs", rows, report)
-    raw_code = rows["territoire_source"].astype("string")
+    raw_code = rows["territoire_source"]
     shapeless = rows["territoire"].isna() & raw_code.notna()
     chk.error(shapeless, "territoire", raw_code,
               "Code de territoire illisible : ni un code de commune (5 caractères), ni un "
@@ -115,11 +117,12 @@ def map_public_values(wb: Workbook, known: Known, report: Report, staged, option
                                 rows["territoire"][unknown], known.territories))
         chk.error(unknown, "territoire", raw_code, message)
 
-    # The contract's territories: its own, their references, their predecessors.
-    scope = pd.MultiIndex.from_frame(known.scope[["contract_code", "territory_code"]])
-    inside = pd.MultiIndex.from_arrays([rows["contract_code"].astype(object),
-                                        rows["territoire"].astype(object)]).isin(scope)
-    outside = ~inside & isin(rows["territoire"], known.territories)
+    # The contract's territories: its own, their references, their predecessors (judged once
+    # per distinct contract and territory).
+    scope = set(zip(known.scope["contract_code"], known.scope["territory_code"]))
+    inside = pair_isin(rows["contract_code"], rows["territoire"], scope)
+    outside = ~inside & isin(rows["territoire"], known.territories).to_numpy()
+    outside = pd.Series(outside, index=rows.index)
     if outside.any():
         if meta.get("scope_rule") == "skip":
             n_terr = rows.loc[outside, "territoire"].nunique()
@@ -146,15 +149,26 @@ def map_public_values(wb: Workbook, known: Known, report: Report, staged, option
                      "(comme DISP_MED_A21), ni le nom du fichier (DEMO_2020.xlsx), ni les lignes "
                      "de titre. Indiquez l'année au chargement (--annee ou champ « Année » de "
                      "la page Import).")
-    source = rows["source"].astype(str) + ", colonne " + rows["_col"].astype(str)
+    # One text per (file part, column): the value's source down to its column.
+    source = _source_with_column(rows["source"], rows["_col"])
     return pd.DataFrame({
         "indicateur": rows["indicator_code"], "territoire": rows["territoire"],
         "annee": rows["annee"], "nature": "realise", "valeur": rows["valeur"],
         "statut": rows["statut"], "ventilation": rows["ventilation"],
         "modalite": rows["modalite"], "formulation": None,
-        "source": source.astype("category"), "commentaire": rows["commentaire"],
+        "source": source, "commentaire": rows["commentaire"],
         "_row": rows["_row"].to_numpy(), "_sheet": rows["_sheet"], "_col": rows["_col"],
         "_src_territoire": rows["_src_territoire"], "_src_annee": rows["_col"],
     }).reset_index(drop=True) if len(rows) else pd.DataFrame(
         columns=["indicateur", "territoire", "annee", "nature", "valeur", "statut", "_row"])
 
+
+def _source_with_column(source: pd.Series, column: pd.Series) -> pd.Categorical:
+    """« Insee, base QPV – f.xlsx, onglet « X », colonne DISP_MED_A21 », built once per
+    distinct (source, column) pair."""
+    sc, su = pd.factorize(source.astype(object))
+    cc, cu = pd.factorize(column.astype(object))
+    key = sc.astype(np.int64) * len(cu) + cc
+    uniq, inverse = np.unique(key, return_inverse=True)
+    labels = [f"{su[k // len(cu)]}, colonne {cu[k % len(cu)]}" for k in uniq]
+    return pd.Categorical.from_codes(inverse, categories=pd.Index(labels, dtype=object))

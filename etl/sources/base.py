@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from etl.readers import RawFile, Workbook, cell_text, filled_rows
+from etl.readers import RawFile, Workbook, cell_text
 from etl.safety import ReadError
 from etl.vocab import fold
 
@@ -154,17 +154,24 @@ TOKENS_TEXT = "s, nd, ns, so, -, faible, N/A - secret statistique, N/A - résult
               "disponible, N/A - division par 0"
 
 
-def read_tokens(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """(value without tokens, status, comment): one lookup per distinct text, not per cell."""
-    text = values.astype("string").str.strip()
+def read_tokens(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
+    """(value without tokens, status, comment, blank): only the cells that are not numbers
+    are looked at as text (tokens, blanks, typos), once per distinct text, never per cell."""
+    numeric = pd.to_numeric(values, errors="coerce").notna().to_numpy()
+    textual = ~numeric & values.notna().to_numpy()
+    text = values[textual].astype("string").str.strip()
     codes, uniques = pd.factorize(text, use_na_sentinel=True)
     found = [TOKENS.get(token_key(u)) for u in uniques]
-    status = np.array([f[0] if f else None for f in found] + [None], dtype=object)[codes]
-    meaning = np.array([f"Mention « {u} » de la source : {f[1]}" if f else None
-                        for u, f in zip(uniques, found)] + [None], dtype=object)[codes]
+    status = np.full(len(values), None, dtype=object)
+    meaning = np.full(len(values), None, dtype=object)
+    status[textual] = np.array([f[0] if f else None for f in found] + [None], dtype=object)[codes]
+    meaning[textual] = np.array([f"Mention « {u} » de la source : {f[1]}" if f else None
+                                 for u, f in zip(uniques, found)] + [None], dtype=object)[codes]
+    blank = ~numeric
+    blank[textual] = np.append(np.asarray(uniques, dtype=object) == "", True)[codes]
     status = pd.Series(status, index=values.index, dtype="object")
     value = values.where(status.isna())
-    return value, status, pd.Series(meaning, index=values.index, dtype="object")
+    return value, status, pd.Series(meaning, index=values.index, dtype="object"), blank
 
 
 # --- The long frame of public files ---------------------------------------------------------
@@ -204,14 +211,14 @@ def melt_wide(body: pd.DataFrame, header: list[str], code_idx: int, var_idx: lis
 def finish_long(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """Concatenate, read the tokens, keep only filled cells' rows; columns of LONG_COLUMNS."""
     long = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=LONG_COLUMNS)
-    value, status, comment = read_tokens(long["valeur"])
+    value, status, comment, blank = read_tokens(long["valeur"])
     long["valeur"] = value
     long["statut"] = status
     long["commentaire"] = comment
     for col in ("ventilation", "modalite"):
         if col not in long.columns:
             long[col] = ""
-    long = long[filled_rows(long[["valeur", "statut"]])].reset_index(drop=True)
+    long = long[~blank | status.notna().to_numpy()].reset_index(drop=True)
     for col in ("territoire_source", "code_kind", "_sheet", "_src_territoire", "source",
                 "variable", "_col", "statut", "commentaire", "ventilation", "modalite"):
         long[col] = long[col].astype("category")
