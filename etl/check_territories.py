@@ -23,6 +23,16 @@ def _split(text: pd.Series, sep: str = ";") -> pd.Series:
                                    if isinstance(items, list) else [])
 
 
+def _explode(frame: pd.DataFrame, columns: list[str], sep: str = ";") -> pd.DataFrame:
+    """One row per item of the `sep`-separated cells of `columns` (lists of the same length
+    on a row), items trimmed, empty ones dropped: column-wise, no per-row Python call."""
+    out = frame.assign(**{c: frame[c].astype("string").str.split(sep) for c in columns})
+    out = out[out[columns[0]].notna()].explode(columns)
+    for c in columns:
+        out[c] = out[c].astype("string").str.strip()
+    return out[out[columns[0]].notna() & (out[columns[0]] != "")]
+
+
 def territory_sheet(wb, report, staged, known: Known, contracts: pd.Series) -> set:
     chk = SheetCheck("territoires", wb.sheets["territoires"], report)
     if not chk.require_columns():
@@ -96,10 +106,9 @@ def _is_local(codes: pd.Series) -> pd.Series:
 def _aliases(chk: SheetCheck, code, known: Known, in_sheet: set, report, staged) -> None:
     if chk.text("anciens_codes").isna().all():
         return
-    pairs = pd.DataFrame({"code": code, "alias": _split(chk.text("anciens_codes")),
-                          "_row": chk.df["_row"]}).explode("alias")
-    pairs = pairs[pairs["alias"].notna()]
-    taken = isin(pairs["alias"], known.territories) | pairs["alias"].isin(in_sheet)
+    pairs = _explode(pd.DataFrame({"code": code, "alias": chk.text("anciens_codes"),
+                                   "_row": chk.df["_row"]}), ["alias"])
+    taken = isin(pairs["alias"], known.territories) | isin(pairs["alias"], in_sheet)
     report.error("territoires", pairs["_row"][taken], "anciens_codes", pairs["alias"][taken],
                  "Ancien code déjà utilisé par un territoire actuel : un ancien code ne peut "
                  "désigner qu'un territoire qui n'existe plus sous ce code.")
@@ -120,17 +129,15 @@ def _reference_pairs(chk: SheetCheck, code, new, known: Known, in_sheet: set,
     """(territory, reference, rank) of the rows that define a territory: the `references`
     cell, after the communes named in `communes` (the 2015 list of QPV)."""
     df = chk.df
-    src = df["_src_references"] if "_src_references" in df.columns else None
-    pairs = pd.DataFrame({"territory_code": code, "ref": _split(chk.text("references")),
-                          "src": _split(src.astype("string")) if src is not None
-                          else pd.Series([[]] * len(df), index=df.index),
+    frame = pd.DataFrame({"territory_code": code, "ref": chk.text("references"),
                           "_row": df["_row"]})[new]
-    pairs["src"] = [s if len(s) == len(r) else ["references"] * len(r)
-                    for r, s in zip(pairs["ref"], pairs["src"])]
+    if "_src_references" in df.columns:  # a public list: each reference has its column
+        frame["src"] = df.loc[frame.index, "_src_references"]
+        pairs = _explode(frame, ["ref", "src"])
+    else:
+        pairs = _explode(frame, ["ref"]).assign(src="references")
     communes = _commune_refs(chk, code, new, known, report)
-    pairs = pairs.explode(["ref", "src"])
-    pairs = pairs[pairs["ref"].notna()]
-    pairs["reference_code"] = known.resolve(pairs["ref"].astype("string").str.strip())[0]
+    pairs["reference_code"] = known.resolve(pairs["ref"])[0]
     all_codes = in_sheet | known.territories
     unknown = ~isin(pairs["reference_code"], all_codes)
     if unknown.any():

@@ -1,0 +1,104 @@
+"""The store boundary: a `Store` (where the data is, how writers are serialised, what changed)
+and its `Session` (one connection: queries in, DataFrames and plain values out).
+
+Nothing above this package sees a DuckDB or psycopg object: ingest, views and pages call the
+functions of suivi/store/ with a session and get DataFrames back. Two implementations:
+duckdb_store.py (an embedded file, the default) and postgres_store.py (a shared server).
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pandas as pd
+
+from suivi.store.dialect import Dialect
+
+
+class Session:
+    """One connection to the store. SQL is written once (suivi/store/dialect.py)."""
+
+    dialect: Dialect
+
+    def execute(self, sql: str, params=None) -> None:
+        raise NotImplementedError
+
+    def rows(self, sql: str, params=None) -> list[tuple]:
+        raise NotImplementedError
+
+    def df(self, sql: str, params=None) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def put_frame(self, name: str, frame: pd.DataFrame, types: dict[str, str]) -> None:
+        """A temporary table `name` holding `frame` (columns typed as `types`), replacing
+        any table of that name: how bulk rows enter a query (Arrow scan or COPY)."""
+        raise NotImplementedError
+
+    def begin(self) -> None:
+        self.execute("BEGIN TRANSACTION")
+
+    def commit(self) -> None:
+        self.execute("COMMIT")
+
+    def rollback(self) -> None:
+        self.execute("ROLLBACK")
+
+    @contextmanager
+    def transaction(self):
+        """All or nothing: readers see none or all of what happens inside."""
+        self.begin()
+        try:
+            yield self
+        except BaseException:
+            self.rollback()
+            raise
+        self.commit()
+
+    def scalar(self, sql: str, params=None):
+        rows = self.rows(sql, params)
+        return rows[0][0] if rows else None
+
+    def first(self, sql: str, params=None) -> tuple | None:
+        rows = self.rows(sql, params)
+        return rows[0] if rows else None
+
+    def drop(self, name: str) -> None:
+        self.execute(f"DROP TABLE IF EXISTS {name}")
+
+    def prepare_bulk_load(self) -> None:
+        """Engine settings for a large load (DuckDB: spill to disk beyond a memory budget)."""
+
+
+class Store:
+    """Where the data lives. `url` is a DuckDB path or a PostgreSQL URL."""
+
+    url: str
+    dialect: Dialect
+    kind = ""
+
+    @contextmanager
+    def session(self, read_only: bool = False):
+        raise NotImplementedError
+        yield
+
+    @contextmanager
+    def write_lock(self):
+        """Serialise writers (CLI, app sessions, replicas): validation and load of a file run
+        under it, so a file is always validated against the state it is written onto."""
+        raise NotImplementedError
+        yield
+
+    def version(self) -> tuple:
+        """A token that changes whenever anything is committed, by any process or replica:
+        page caches are keyed on it."""
+        raise NotImplementedError
+
+    def exists(self) -> bool:
+        raise NotImplementedError
+
+    def drop_all(self) -> None:
+        """Start from an empty store (`init --reset`)."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        return self.url

@@ -1,0 +1,131 @@
+"""The embedded store: one DuckDB file, for one observatory on one machine.
+
+DuckDB lets one process write a file at a time. The app, the CLI and the tests therefore open
+short-lived connections and retry for a few seconds when another process holds the lock,
+instead of keeping the file open for the life of the app. Writers are serialised by a lock
+file beside the database (fcntl, plus a thread lock for the app's sessions); the change token
+is the size and modification time of the file and its write-ahead log (two stat() calls).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from suivi.store.base import Session, Store
+from suivi.store.dialect import DUCKDB
+
+_THREAD_LOCK = threading.Lock()
+
+
+class DuckSession(Session):
+    dialect = DUCKDB
+
+    def __init__(self, con):
+        self.con = con
+
+    def execute(self, sql: str, params=None) -> None:
+        if params is None:
+            self.con.execute(sql)
+        else:
+            self.con.execute(sql, params)
+
+    def rows(self, sql: str, params=None) -> list[tuple]:
+        # Everything is fetched: DuckDB 2 refuses further work on a connection with an
+        # unfinished result.
+        return self.con.execute(sql, params if params is not None else []).fetchall()
+
+    def df(self, sql: str, params=None) -> pd.DataFrame:
+        return self.con.execute(sql, params if params is not None else []).df()
+
+    def put_frame(self, name: str, frame: pd.DataFrame, types: dict[str, str]) -> None:
+        view = f"_frame_{name}"
+        self.con.register(view, frame)
+        try:
+            select = ", ".join(f'CAST("{c}" AS {types.get(c, "VARCHAR")}) AS "{c}"'
+                               for c in frame.columns)
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {select} "
+                             f"FROM {view}")
+        finally:
+            self.con.unregister(view)
+
+    def prepare_bulk_load(self) -> None:
+        # A national file stages millions of rows: let DuckDB spill to disk beyond this budget
+        # instead of growing the process (the loader shares the machine with the app).
+        self.con.execute(f"SET memory_limit = '{os.environ.get('SUIVI_LOAD_MEMORY', '800MB')}'")
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "lock" in text or "conflicting" in text
+
+
+class DuckStore(Store):
+    kind = "duckdb"
+    dialect = DUCKDB
+
+    def __init__(self, url: str):
+        self.url = url
+        self.path = Path(url)
+
+    def connect(self, read_only: bool = False, wait: float = 15.0):
+        """A raw connection, retrying while another process holds the file's lock."""
+        deadline = time.monotonic() + wait
+        delay = 0.05
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=read_only)
+            except duckdb.IOException as exc:
+                if not _is_lock_error(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+
+    @contextmanager
+    def session(self, read_only: bool = False):
+        if read_only and not self.path.exists():
+            raise FileNotFoundError(f"Base introuvable : {self.path}")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = self.connect(read_only=read_only)
+        try:
+            yield DuckSession(con)
+        finally:
+            con.close()
+
+    @contextmanager
+    def write_lock(self):
+        lock_file = self.path.with_suffix(".lock")
+        lock_file.parent.mkdir(parents=True, exist_ok=True)
+        with _THREAD_LOCK, open(lock_file, "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def version(self) -> tuple:
+        """DuckDB appends every commit to the write-ahead log (and checkpoints into the file),
+        so the size and modification time of both files change with any commit by any
+        process, read without opening the database."""
+        signature = []
+        for part in (self.path, self.path.with_name(self.path.name + ".wal")):
+            try:
+                info = part.stat()
+                signature += [info.st_size, info.st_mtime_ns]
+            except FileNotFoundError:
+                signature += [0, 0]
+        return tuple(signature)
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def drop_all(self) -> None:
+        for extra in (self.path, Path(str(self.path) + ".wal")):
+            extra.unlink(missing_ok=True)

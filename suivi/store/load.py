@@ -1,0 +1,168 @@
+"""Writing validated rows as one batch: all or nothing, in one transaction, nothing erased.
+
+Each staged table is diffed against the current versions in SQL (new / changed / unchanged).
+Changed rows get their old version superseded by the batch, never deleted, so history.py can
+list every version and roll any batch back exactly. A file that changes nothing writes no
+batch at all: loading the same file twice is a no-op.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pandas as pd
+
+from suivi.store.schema import ENTITIES, LOAD_ORDER, column_type, ensure_schema
+
+#: Codes of a preview row's `change` (the views say them in French).
+NEW, CHANGED, SAME = "new", "changed", "same"
+
+
+@dataclass
+class LoadResult:
+    batch_id: int | None
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def total(self, kind: str) -> int:
+        return sum(c.get(kind, 0) for c in self.counts.values())
+
+    @property
+    def changed(self) -> bool:
+        return self.total("inserted") + self.total("updated") + self.total("removed") > 0
+
+    def summary(self) -> str:
+        if not self.changed:
+            return "Aucune modification : toutes les lignes sont déjà dans la base."
+        return (f"Lot {self.batch_id} chargé : {self.total('inserted')} ajout(s), "
+                f"{self.total('updated')} mise(s) à jour, {self.total('unchanged')} inchangée(s).")
+
+
+def _stage(s, entity: str, df: pd.DataFrame) -> str:
+    """The staged rows of an entity in a typed temporary table stg_<entity> (one row per
+    key: validation already refused contradictory duplicates)."""
+    spec = ENTITIES[entity]
+    keys = spec["keys"]
+    cols = keys + spec["values"]
+    frame = df.reindex(columns=cols)
+    for c in cols:  # text columns as Arrow strings; categories are cast by the engine
+        if column_type(c) == "VARCHAR" and not isinstance(frame[c].dtype, pd.CategoricalDtype):
+            frame[c] = frame[c].astype("string")
+    s.put_frame("incoming", frame, {c: column_type(c) for c in cols})
+    for stmt in s.dialect.temp_table(
+            f"stg_{entity}", f"SELECT DISTINCT ON ({', '.join(keys)}) * FROM incoming"):
+        s.execute(stmt)
+    s.drop("incoming")
+    return f"stg_{entity}"
+
+
+def _classify(s, entity: str, stg: str) -> str:
+    """stg rows with `_change`: new, changed or same against the current versions."""
+    spec = ENTITIES[entity]
+    keys, values = spec["keys"], spec["values"]
+    on = " AND ".join(f"c.{k} = s.{k}" for k in keys)
+    same = " AND ".join(f"c.{v} IS NOT DISTINCT FROM s.{v}" for v in values) or "TRUE"
+    for stmt in s.dialect.temp_table(f"cls_{entity}", f"""
+            SELECT s.*, CASE WHEN c.{keys[0]} IS NULL THEN '{NEW}'
+                             WHEN {same} THEN '{SAME}' ELSE '{CHANGED}' END AS _change
+            FROM {stg} s LEFT JOIN {entity} c ON {on}"""):
+        s.execute(stmt)
+    return f"cls_{entity}"
+
+
+def versioned_upsert(s, entity: str, df: pd.DataFrame, batch_id: int) -> dict[str, int]:
+    """Insert new rows, supersede changed ones, count unchanged; returns the counts."""
+    spec = ENTITIES[entity]
+    keys, values = spec["keys"], spec["values"]
+    stg = _stage(s, entity, df)
+    cls = _classify(s, entity, stg)
+    counts = dict(s.rows(f"SELECT _change, count(*) FROM {cls} GROUP BY _change"))
+    match = " AND ".join(f"t.{k} = x.{k}" for k in keys)
+    s.execute(f"""
+        UPDATE {entity}_v t SET superseded_batch = ?
+        FROM (SELECT * FROM {cls} WHERE _change = '{CHANGED}') x
+        WHERE t.superseded_batch IS NULL AND {match}""", [batch_id])
+    removed = 0
+    if "scope" in spec:  # rows of a mentioned scope that the file no longer lists
+        scope_match = " AND ".join(f"t.{k} = x.{k}" for k in spec["scope"])
+        key_match = " AND ".join(f"t.{k} = st.{k}" for k in keys)
+        removed = s.scalar(f"""
+            SELECT count(*) FROM {entity}_v t
+            JOIN (SELECT DISTINCT {', '.join(spec['scope'])} FROM {stg}) x ON {scope_match}
+            WHERE t.superseded_batch IS NULL
+              AND NOT EXISTS (SELECT 1 FROM {stg} st WHERE {key_match})""")
+        s.execute(f"""
+            UPDATE {entity}_v t SET superseded_batch = ?
+            FROM (SELECT DISTINCT {', '.join(spec['scope'])} FROM {stg}) x
+            WHERE t.superseded_batch IS NULL AND t.created_batch <> ? AND {scope_match}
+              AND NOT EXISTS (SELECT 1 FROM {stg} st WHERE {key_match})""",
+                  [batch_id, batch_id])
+    cols = ", ".join(keys + values)
+    s.execute(f"""
+        INSERT INTO {entity}_v ({cols}, created_batch, superseded_batch)
+        SELECT {cols}, ?, NULL FROM {cls} WHERE _change IN ('{NEW}', '{CHANGED}')""",
+              [batch_id])
+    s.drop(cls)
+    s.drop(stg)
+    return {"inserted": counts.get(NEW, 0), "updated": counts.get(CHANGED, 0),
+            "unchanged": counts.get(SAME, 0), "removed": int(removed or 0)}
+
+
+def next_batch_id(s) -> int:
+    return int(s.scalar("SELECT coalesce(max(id), 0) + 1 FROM batch"))
+
+
+def load_tables(s, tables: dict[str, pd.DataFrame], file_name: str, sha256: str,
+                user: str | None = None, note: str | None = None) -> LoadResult:
+    """Write every staged table as one batch inside one transaction."""
+    ensure_schema(s)
+    s.prepare_bulk_load()
+    s.begin()
+    try:
+        batch_id = next_batch_id(s)
+        result = LoadResult(batch_id)
+        for entity in LOAD_ORDER:
+            df = tables.get(entity)
+            if df is not None and len(df):
+                result.counts[entity] = versioned_upsert(s, entity, df, batch_id)
+        if not result.changed:
+            s.rollback()
+            result.batch_id = None
+            return result
+        obs = tables.get("observation")
+        is_demo = obs is not None and len(obs) > 0 and bool((obs["status"] == "demo").all())
+        s.execute(
+            "INSERT INTO batch (id, kind, file_name, sha256, user_name, loaded_at, inserted, "
+            "updated, unchanged, is_demo, note) VALUES (?, 'load', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [batch_id, file_name, sha256, user or getpass.getuser(), datetime.now(),
+             result.total("inserted"), result.total("updated"), result.total("unchanged"),
+             is_demo, note or json.dumps(result.counts, ensure_ascii=False)])
+        s.commit()
+        return result
+    except BaseException:
+        s.rollback()
+        raise
+
+
+def preview(s, obs: pd.DataFrame | None) -> pd.DataFrame:
+    """What a load would do to observations: `change` new, changed (with `old_value`) or
+    same, row by row."""
+    columns = ["change", "indicator_code", "territory_code", "year", "nature", "breakdown",
+               "modality", "old_value", "value", "status"]
+    if obs is None or obs.empty:
+        return pd.DataFrame(columns=columns)
+    stg = _stage(s, "observation", obs)
+    cls = _classify(s, "observation", stg)
+    out = s.df(f"""
+        SELECT x._change AS change, x.indicator_code, x.territory_code, x.year, x.nature,
+               x.breakdown, x.modality, c.value AS old_value, x.value, x.status
+        FROM {cls} x LEFT JOIN observation c ON c.indicator_code = x.indicator_code
+            AND c.territory_code = x.territory_code AND c.year = x.year
+            AND c.nature = x.nature AND c.breakdown = x.breakdown AND c.modality = x.modality
+        ORDER BY CASE x._change WHEN '{NEW}' THEN 0 WHEN '{CHANGED}' THEN 1 ELSE 2 END,
+                 x.indicator_code, x.territory_code, x.year""")
+    s.drop(cls)
+    s.drop(stg)
+    return out

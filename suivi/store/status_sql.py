@@ -1,0 +1,264 @@
+"""The progress status of every series of a contract, computed in SQL.
+
+Pages that show a whole contract need thousands of statuses at once; computing them in the
+store avoids a Python loop. The SQL below is a transcription of `suivi.core.progress.assess`,
+rule for rule and with the same arithmetic, and its thresholds, tolerance, polarity codes,
+labels and reason texts are generated from suivi/core/progress.py, so that no number or label
+is written twice. It is written once for both engines; the latest value of a series and NaN go
+through the dialect (suivi/store/dialect.py). tests/test_status_sql.py checks that SQL and
+Python give the same status and the same A, E, P, on DuckDB and PostgreSQL.
+
+A series is (indicator_code, territory_code, breakdown, modality). Its inputs are picked by
+the rules of `pick_series_inputs`, which the SQL applies identically:
+- baseline (b, B): the `reference` row with a value and the greatest year;
+- target (T, C): the `cible` row with a value and the greatest year;
+- actual (t, V): the `realise` row with a value and the greatest year strictly after b (any
+  year when there is no baseline, so that the latest value can still be shown);
+- last actual year: the latest `realise` year with a value, whatever b; when there is no actual
+  after b but an earlier one, the status says `no_actual_after_baseline` rather than
+  `missing_value`.
+A NaN value counts as missing, like NULL.
+
+SQL identifiers are case-insensitive, so b/B, t/T cannot both be column names: the columns use
+the names of the `Assessment` fields (baseline_year = b, baseline = B, target_year = T,
+target = C, year = t, value = V), then A, E, P.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from suivi.core.progress import Assessment, Thresholds
+
+from suivi.core import progress as pg
+from suivi.store.dialect import DUCKDB, Dialect
+
+SERIES_KEY = ("indicator_code", "territory_code", "breakdown", "modality")
+
+
+def _double(x: float) -> str:
+    """A float constant as an exact double literal (a bare 0.95 would be a DECIMAL)."""
+    return f"CAST('{float(x)!r}' AS DOUBLE PRECISION)"
+
+
+def _text(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _texts(values) -> str:
+    return ", ".join(_text(v) for v in values)
+
+
+def _values_table(rows, columns: str) -> str:
+    body = ", ".join("(" + _texts(r) + ")" for r in rows)
+    return f"(VALUES {body}) AS {columns}"
+
+
+def _polarity_sign_sql(column: str) -> str:
+    whens = " ".join(f"WHEN {_text(code)} THEN {sign}" for code, sign in pg.POLARITY_SIGN.items())
+    return f"CASE {column} {whens} END"
+
+
+_KEY = ", ".join(SERIES_KEY)
+_REF = "nature = 'reference' AND value IS NOT NULL"
+_CIBLE = "nature = 'cible' AND value IS NOT NULL"
+_REAL = "nature = 'realise' AND value IS NOT NULL"
+
+_SQL = """
+WITH obs AS (
+    SELECT o.indicator_code, o.territory_code, o.breakdown, o.modality, o.year, o.nature,
+           CASE WHEN {nan} THEN NULL ELSE o.value END AS value
+    FROM observation o
+    JOIN indicator i ON i.code = o.indicator_code
+    {where}
+),
+bases AS (
+    SELECT {key}, max(year) FILTER (WHERE {ref}) AS baseline_year
+    FROM obs GROUP BY {key}
+),
+picked AS (
+    SELECT {key},
+        {baseline_year} AS baseline_year,
+        {baseline} AS baseline,
+        max(year) FILTER (WHERE {cible}) AS target_year,
+        {target} AS target,
+        max(year) FILTER (WHERE {real} AND {after}) AS year,
+        {value} AS value,
+        max(year) FILTER (WHERE {real}) AS last_actual_year
+    FROM obs JOIN bases USING ({key})
+    GROUP BY {key}
+),
+inputs AS (
+    SELECT p.*, i.contract_code, i.polarity, i.unit,
+        {sign} AS d,
+        coalesce(c.threshold_on_track, {on_track}) AS threshold_on_track,
+        coalesce(c.threshold_acceleration, {acceleration}) AS threshold_acceleration,
+        CASE WHEN p.target <> p.baseline
+             THEN (p.value - p.baseline) / (p.target - p.baseline) END AS a0,
+        CASE WHEN p.target_year > p.baseline_year
+             THEN least(CAST(p.year - p.baseline_year AS DOUBLE PRECISION)
+                        / CAST(p.target_year - p.baseline_year AS DOUBLE PRECISION),
+                        CAST(1 AS DOUBLE PRECISION)) END AS e0
+    FROM picked p
+    JOIN indicator i ON i.code = p.indicator_code
+    LEFT JOIN contract c ON c.code = i.contract_code
+),
+reasons AS (
+    SELECT *,
+        CASE
+            WHEN polarity IN ({neutral}) THEN 'neutral_polarity'
+            WHEN d IS NULL THEN 'unknown_polarity'
+            WHEN baseline IS NULL THEN 'missing_baseline'
+            WHEN target IS NULL THEN 'missing_target'
+            WHEN value IS NULL AND last_actual_year IS NOT NULL THEN 'no_actual_after_baseline'
+            WHEN value IS NULL THEN 'missing_value'
+            WHEN d * (value - target) >= -{tol} THEN NULL
+            WHEN target = baseline THEN 'flat_target'
+            WHEN d * (target - baseline) < 0 THEN 'target_against_polarity'
+            WHEN target_year <= baseline_year THEN 'target_year_not_after_baseline'
+        END AS reason
+    FROM inputs
+),
+statuses AS (
+    SELECT *,
+        CASE
+            WHEN reason IS NOT NULL THEN 'not_assessable'
+            WHEN d * (value - target) >= -{tol} THEN 'achieved'
+            WHEN year >= target_year THEN 'not_achieved'
+            WHEN a0 / e0 >= threshold_on_track - {tol} THEN 'on_track'
+            WHEN a0 / e0 >= threshold_acceleration - {tol} THEN 'acceleration_needed'
+            WHEN a0 / e0 >= {deterioration} - {tol} THEN 'limited'
+            ELSE 'deterioration'
+        END AS status
+    FROM reasons
+)
+SELECT s.indicator_code, s.territory_code, s.breakdown, s.modality, s.contract_code,
+    s.polarity, s.unit, s.d,
+    s.baseline_year, s.baseline, s.target_year, s.target, s.year, s.value,
+    s.last_actual_year,
+    CASE WHEN s.reason IS NULL THEN s.a0 END AS "A",
+    CASE WHEN s.reason IS NULL THEN s.e0 END AS "E",
+    CASE WHEN s.reason IS NULL THEN s.a0 / s.e0 END AS "P",
+    s.threshold_on_track, s.threshold_acceleration,
+    s.status, l.label, l.icon, s.reason, r.reason_text
+FROM statuses s
+JOIN {labels} ON l.status = s.status
+LEFT JOIN {reason_texts} ON r.reason = s.reason
+"""
+
+
+def series_status_sql(contract_code: str | None = None, as_of: int | None = None,
+                      dialect: Dialect = DUCKDB) -> tuple[str, list]:
+    """SQL text and parameters: one row per series with at least one observation.
+
+    Columns: indicator_code, territory_code, breakdown, modality, contract_code, polarity,
+    unit, d, baseline_year, baseline, target_year, target, year, value, last_actual_year,
+    A, E, P, threshold_on_track, threshold_acceleration, status, label, icon, reason,
+    reason_text. Restricted to one contract when `contract_code` is given, and to the actuals
+    up to `as_of` (the year chosen in the sidebar) when it is given.
+    """
+    conditions, params = [], []
+    if contract_code is not None:
+        conditions.append("i.contract_code = ?")
+        params.append(contract_code)
+    if as_of is not None:  # the status as it stood in year `as_of`: later actuals are ignored
+        conditions.append("(o.nature <> 'realise' OR o.year <= ?)")
+        params.append(int(as_of))
+    where = ("WHERE " + " AND ".join(conditions)) if conditions else ""
+    after = "(bases.baseline_year IS NULL OR year > bases.baseline_year)"
+    sql = _SQL.format(
+        where=where,
+        key=_KEY,
+        nan=dialect.is_nan("o.value"),
+        baseline_year=dialect.any_value("bases.baseline_year"),
+        baseline=dialect.latest("value", "year", _REF),
+        target=dialect.latest("value", "year", _CIBLE),
+        value=dialect.latest("value", "year", f"{_REAL} AND {after}"),
+        ref=_REF,
+        cible=_CIBLE,
+        real=_REAL,
+        after=after,
+        sign=_polarity_sign_sql("i.polarity"),
+        neutral=_texts(sorted(pg.NEUTRAL_POLARITIES)),
+        on_track=_double(pg.ON_TRACK),
+        acceleration=_double(pg.ACCELERATION),
+        deterioration=_double(pg.DETERIORATION),
+        tol=_double(pg.TOLERANCE),
+        labels=_values_table([(s.code, s.label, s.icon) for s in pg.STATUSES],
+                             "l(status, label, icon)"),
+        reason_texts=_values_table(pg.REASONS.items(), "r(reason, reason_text)"),
+    )
+    return sql, params
+
+
+def fetch_series_status(s, contract_code: str | None = None, as_of: int | None = None):
+    """The statuses as a pandas DataFrame (one row per series)."""
+    sql, params = series_status_sql(contract_code, as_of, s.dialect)
+    return s.df(sql, params)
+
+
+# --- The same selection in Python -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SeriesInputs:
+    """Inputs picked from the observations of one series (see the module docstring)."""
+
+    baseline_year: int | None = None
+    baseline: float | None = None
+    target_year: int | None = None
+    target: float | None = None
+    year: int | None = None
+    value: float | None = None
+    last_actual_year: int | None = None
+    last_actual_value: float | None = None
+
+    def assess(self, polarity, thresholds: Thresholds | None = None) -> Assessment:
+        """`progress.assess` on these inputs.
+
+        Without an actual after the baseline, the latest earlier actual is passed on, so that
+        the reason is `no_actual_after_baseline` and not `missing_value`, as in the SQL.
+        """
+        year, value = self.year, self.value
+        if year is None:
+            year, value = self.last_actual_year, self.last_actual_value
+        return pg.assess(self.baseline_year, self.baseline, self.target_year, self.target,
+                         year, value, polarity, thresholds)
+
+
+def _row(row) -> tuple:
+    if isinstance(row, dict):
+        return row["year"], row["nature"], row["value"]
+    year, nature, value = row
+    return year, nature, value
+
+
+def _latest(rows, nature: str, after: int | None = None) -> tuple[int | None, float | None]:
+    found = [(int(y), float(v)) for y, n, v in rows
+             if n == nature and not pg.is_missing(v) and not pg.is_missing(y)
+             and (after is None or int(y) > after)]
+    return max(found) if found else (None, None)
+
+
+def pick_series_inputs(rows) -> SeriesInputs:
+    """Pick b, B, T, C, t, V from the observation rows of one series.
+
+    `rows`: mappings with keys year, nature, value, or (year, nature, value) tuples. A series
+    has at most one row per (year, nature), so the greatest year is never tied.
+    """
+    rows = [_row(r) for r in rows]
+    b, B = _latest(rows, "reference")
+    T, C = _latest(rows, "cible")
+    t, V = _latest(rows, "realise", after=b)
+    last_t, last_v = _latest(rows, "realise")
+    return SeriesInputs(b, B, T, C, t, V, last_t, last_v)
+
+
+def gap_sql(polarity: str, ref: str, qpv: str) -> str:
+    """SQL for the gap to a reference territory, the one rule every page and the bilan use:
+    d * (Ref - QPV) (positive = the quartier lags); for a neutral indicator, where lagging
+    has no meaning, the absolute difference |Ref - QPV|."""
+    sign = _polarity_sign_sql(polarity)
+    return f"CASE WHEN ({sign}) IS NULL THEN abs({ref} - {qpv}) ELSE ({sign}) * ({ref} - {qpv}) END"
+
+
+COMPARABLE_UNITS_SQL = "('percent', 'rate', 'ratio', 'score')"
