@@ -50,6 +50,7 @@ postgresql:
 
 test: $(DEVSTAMP) chromium postgresql
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 lint: $(DEVSTAMP)

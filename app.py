@@ -8,7 +8,7 @@ shows the refusal), and a protected page is checked once more before it runs.
 
 import streamlit as st
 
-from tracker import auth, ui
+from suivi.web import auth, ui
 
 st.set_page_config(page_title="Suivi QPV", page_icon="📈", layout="wide")
 

@@ -3,38 +3,16 @@ here and downloadable as a self-contained HTML file (prints to A4 PDF) and as xl
 
 import streamlit as st
 
-from tracker import bilan as tb
-from tracker import db, ui
-from tracker.report_data import file_stem
+from suivi.views import bilan as tb
+from suivi.views.report.data import file_stem
+from suivi.web import documents, ui
 
 sel = ui.selection()
 st.title("Bilan annuel")
 ui.require_contract(sel)
 
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _bilan(path: str, version: tuple, contract: str, year: int, quartier: str | None):
-    statuses = ui.query("series_status", contract, year)  # shared with the other pages
-    with db.connection(path) as con:
-        return tb.build_bilan(con, contract, year, quartier, statuses=statuses)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _xlsx(path: str, version: tuple, contract: str, year: int, quartier: str | None) -> bytes:
-    return tb.bilan_xlsx(_bilan(path, version, contract, year, quartier))
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def _docx(path: str, version: tuple, contract: str, year: int, quartier: str | None) -> bytes:
-    from tracker import report_docx as rapport  # python-docx and matplotlib: only when asked
-
-    with db.connection(path) as con:
-        return rapport.build_report(con, contract, year, quartier).docx
-
-
 with st.spinner("Préparation du bilan…"):
-    args = (ui.db_file(), ui.data_version(), sel.contract, sel.year, sel.quartier)
-    report = _bilan(*args)
+    report = documents.bilan(sel)
 
 scope = "le quartier choisi et ses territoires de référence" if sel.quartier \
     else "tous les quartiers du contrat"
@@ -54,14 +32,14 @@ left.download_button("Télécharger le bilan (HTML, imprimable en PDF)",
                      help="Fichier autonome : s'ouvre sans connexion ; « Imprimer > "
                           "Enregistrer en PDF » donne un document A4.")
 right.download_button("Télécharger les données du bilan (xlsx)",
-                      data=lambda: _xlsx(*args),  # built when asked for, not on each visit
+                      data=lambda: documents.bilan_xlsx(sel),  # built when asked for
                       file_name=f"{report.file_stem}.xlsx",
                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                       on_click="ignore", key="bilan_xlsx",
                       help="Un onglet par tableau du bilan, valeurs brutes.")
 
 st.download_button("Télécharger le rapport annuel politique de la ville (Word, modifiable)",
-                   data=lambda: _docx(*args),  # built when asked for, not on each visit
+                   data=lambda: documents.report_docx(sel),  # built when asked for
                    file_name=f"{file_stem(sel.contract, sel.year, sel.quartier)}.docx",
                    mime="application/vnd.openxmlformats-officedocument.wordprocessingml."
                         "document",

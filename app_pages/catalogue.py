@@ -3,9 +3,10 @@ has (situation de référence, situation visée, recent actuals) and a link to i
 
 import streamlit as st
 
-from etl.vocab import LABELS
-from tracker import compare, ui
-from tracker import indicator_detail as det
+from suivi.core.vocab import LABELS
+from suivi.views import compare
+from suivi.views import indicator as det
+from suivi.web import ui
 
 sel = ui.selection()
 st.title("📚 Catalogue des indicateurs")

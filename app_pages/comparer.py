@@ -6,8 +6,10 @@ evaluator can share the exact comparison.
 
 import streamlit as st
 
-from tracker import charts, compare, fmt, ui
-from tracker.queries import QUARTIER_KINDS
+from suivi.core import fmt
+from suivi.core.vocab import QUARTIER_KINDS
+from suivi.views import charts, compare
+from suivi.web import ui
 
 sel = ui.selection()
 st.title("⚖️ Comparer")

@@ -3,9 +3,10 @@ how its values changed from batch to batch. The indicator is kept in the URL (in
 
 import streamlit as st
 
-from tracker import charts, ui
-from tracker import indicator_detail as det
-from tracker.queries import QUARTIER_KINDS
+from suivi.core.vocab import QUARTIER_KINDS
+from suivi.views import charts
+from suivi.views import indicator as det
+from suivi.web import ui
 
 sel = ui.selection()
 st.title("🔎 Fiche indicateur")

@@ -1,24 +1,24 @@
 """Import (observatory staff): check a file, preview what it changes, load it, undo a batch,
 download the pre-filled template.
 
-A checked upload is kept in the session under its sha256: the confirm button survives reruns
-and a file loaded once is never loaded again by a second click. Every write goes through
-tracker/imports.py (`load`, `rollback`) right after a server-side role check (tracker/auth.py):
-loading needs a contributor, undoing a batch an administrator.
+The upload's life (checked once per data version, loaded once) is suivi/web/imports.Uploads,
+kept in the session; every write goes through suivi/web/imports.py (`load`, `rollback`,
+`save_mapping`) right after a server-side role check (suivi/web/auth.py): loading needs a
+contributor, undoing a batch an administrator.
 """
 
 import streamlit as st
 
 from etl import safety
-from etl.history import RollbackError
-from etl.pipeline import check, preview_changes
-from tracker import auth, imports, ui
+from suivi.store.history import RollbackError
+from suivi.views import imports as view
+from suivi.web import auth, imports, ui
 
 sel = ui.selection()
 if not auth.require("contributeur"):  # server-side, on every run, whatever the URL
     st.stop()
 db = ui.db_file()
-uploads: dict = st.session_state.setdefault("import_uploads", {})
+uploads: imports.Uploads = st.session_state.setdefault("import_uploads", imports.Uploads())
 
 st.title("Import des données")
 st.caption("Contrôlez un classeur (rien n'est écrit), vérifiez ce qui va changer, puis "
@@ -29,8 +29,8 @@ if flash:
     getattr(st, flash[0])(flash[1])
 
 
-def show_report(checked) -> None:
-    report = checked.report
+def show_report(entry: imports.Upload) -> None:
+    report = entry.checked.report
     n_err, n_warn = report.n_errors, report.n_warnings
     if report.headline:
         st.info(report.headline, icon="🔎")
@@ -46,59 +46,55 @@ def show_report(checked) -> None:
     for line in report.info:
         st.info(line)
     if n_err or n_warn:
-        table = imports.report_frame(checked)
-        st.dataframe(table.head(imports.MAX_ROWS), hide_index=True, width="stretch",
+        table = view.report_frame(report, entry.name)
+        st.dataframe(table.head(view.MAX_ROWS), hide_index=True, width="stretch",
                      column_config={"Ligne": st.column_config.NumberColumn("Ligne", format="%d")})
-        if len(table) > imports.MAX_ROWS:
-            st.caption(f"{imports.MAX_ROWS} premières lignes affichées sur {len(table)} : "
+        if len(table) > view.MAX_ROWS:
+            st.caption(f"{view.MAX_ROWS} premières lignes affichées sur {len(table)} : "
                        "téléchargez le rapport complet.")
         st.download_button("Télécharger le rapport de contrôle (CSV)",
                            imports.report_csv(table),
                            file_name="rapport-controle.csv", mime="text/csv", on_click="ignore")
 
 
-def show_preview(entry: dict, key: str) -> None:
-    preview = entry["preview"]
-    counts = imports.preview_counts(preview)
+def show_preview(entry: imports.Upload, key: str) -> None:
+    counts = view.preview_counts(entry.preview)
     st.subheader("Ce que le chargement va changer")
     cols = st.columns(3)
-    cols[0].metric("Nouvelles valeurs", counts["nouveau"])
-    cols[1].metric("Valeurs modifiées", counts["modifié"])
-    cols[2].metric("Valeurs inchangées", counts["inchangé"])
+    cols[0].metric("Nouvelles valeurs", counts["new"])
+    cols[1].metric("Valeurs modifiées", counts["changed"])
+    cols[2].metric("Valeurs inchangées", counts["same"])
     show_all = st.toggle("Afficher aussi les valeurs inchangées", key=f"all-{key}")
-    table = imports.preview_frame(db, preview, changed_only=not show_all)
+    codes = sorted(entry.preview["indicator_code"].dropna().unique())
+    table = view.preview_frame(entry.preview, ui.query("indicator_labels", codes), not show_all)
     if table.empty:
         st.info("Aucune valeur nouvelle ni modifiée dans ce fichier.")
     else:
         st.dataframe(table, hide_index=True, width="stretch",
                      column_config={"Année": st.column_config.NumberColumn("Année", format="%d")})
-        shown = counts["nouveau"] + counts["modifié"] + (counts["inchangé"] if show_all else 0)
+        shown = counts["new"] + counts["changed"] + (counts["same"] if show_all else 0)
         if shown > len(table):
             st.caption(f"{len(table)} premières lignes affichées sur {shown}.")
 
 
-def confirm_load(entry: dict, key: str) -> None:
+def confirm_load(entry: imports.Upload, key: str) -> None:
     if not st.button("Confirmer le chargement", type="primary", key=f"confirm-{key}"):
         return
-    if entry["result"] is not None:  # a second click on a file already loaded
+    if entry.result is not None:  # a second click on a file already loaded
         return
     if not auth.require("contributeur"):
         return
     with st.spinner("Chargement en cours…"):
-        checked, result = imports.load(entry["checked"], db, auth.user_name())
-    if result is None:
-        entry.update(checked=checked, preview=None)  # the database changed since the check
-        st.rerun()
-    entry["result"] = result
+        imports.load(entry, db, auth.user_name())
     st.session_state.pop("rollback_batch", None)  # offer the newest batch for undo
     ui.clear_cache()
     st.rerun()
 
 
-def map_columns(entry: dict) -> None:
+def map_columns(entry: imports.Upload) -> None:
     """Columns of a public file no indicator claims: map them by hand, saved in the catalogue
     (a batch), so that the file, and next year's, map themselves."""
-    columns = imports.unmapped_columns(entry["checked"])
+    columns = entry.unmapped
     if not columns or not sel.contract:
         return
     st.subheader("Colonnes non reconnues")
@@ -106,8 +102,8 @@ def map_columns(entry: dict) -> None:
                "« variables_source » du catalogue). Associez celles qui correspondent à un "
                "indicateur ; les autres sont ignorées. La correspondance est enregistrée dans "
                "le catalogue : le fichier de l'an prochain sera reconnu tout seul.")
-    choices = imports.indicator_choices(ui.query("indicators", sel.contract))
-    with st.form(f"mapping-{entry['name']}"):
+    choices = view.indicator_choices(ui.query("indicators", sel.contract))
+    with st.form(f"mapping-{entry.name}"):
         picked = {col: st.selectbox(col, list(choices), index=None, format_func=choices.get,
                                     placeholder="Ignorer cette colonne", key=f"map-{col}")
                   for col in columns[:40]}
@@ -151,33 +147,22 @@ uploaded = st.file_uploader("Fichier à contrôler : classeur du contrat, base Q
                             help="Modèle annuel (onglet « valeurs ») ou classeur complet d'un "
                                  "contrat. Le contrôle n'écrit rien dans la base.")
 if uploaded is not None:
-    data = uploaded.getvalue()
-    settings = (layout, year, sel.contract)
-    key = imports.digest(data + repr(settings).encode())
-    entry = uploads.get(key)
-    version = ui.data_version()
-    if entry is None or (entry["result"] is None and entry["version"] != version):
-        with st.spinner("Contrôle du fichier…"):
-            checked = check(data, name=uploaded.name, db=db,
-                            options=imports.options(layout, year, sel.contract))
-            preview = preview_changes(checked, db) if checked.ok else None
-        entry = {"name": uploaded.name, "checked": checked, "preview": preview, "result": None,
-                 "version": version}
-        uploads.clear()  # keep only the current upload in memory
-        uploads[key] = entry
-    if entry["result"] is not None:
-        result = entry["result"]
-        if result.batch_id is None:
-            st.info(f"« {entry['name']} » : {result.summary()}")
+    with st.spinner("Contrôle du fichier…"):
+        entry = uploads.current(db, uploaded.getvalue(), uploaded.name,
+                                (layout, year, sel.contract), ui.data_version())
+    key = imports.digest(uploaded.getvalue())[:16]
+    if entry.result is not None:
+        if entry.result.batch_id is None:
+            st.info(f"« {entry.name} » : {entry.result.summary()}")
         else:
-            st.success(f"« {entry['name']} » : {result.summary()} Un administrateur peut "
+            st.success(f"« {entry.name} » : {entry.result.summary()} Un administrateur peut "
                        "l'annuler depuis l'historique ci-dessous.", icon="✅")
     else:
-        show_report(entry["checked"])
+        show_report(entry)
         map_columns(entry)
-        if entry["checked"].ok:
-            show_preview(entry, key[:16])
-            confirm_load(entry, key[:16])
+        if entry.checked.ok:
+            show_preview(entry, key)
+            confirm_load(entry, key)
 
 # --- 2. Batch history and rollback --------------------------------------------------------------
 st.header("2. Historique des lots")
@@ -185,14 +170,14 @@ log = imports.batches(db)
 if log.empty:
     st.info("Aucun lot dans la base.")
 else:
-    st.dataframe(imports.history_frame(log), hide_index=True, width="stretch", column_config={
+    st.dataframe(view.history_frame(log), hide_index=True, width="stretch", column_config={
         "Lot": st.column_config.NumberColumn("Lot", format="%d"),
         "Ajouts": st.column_config.NumberColumn("Ajouts (valeurs)", format="localized"),
         "Mises à jour": st.column_config.NumberColumn("Mises à jour (valeurs)",
                                                       format="localized"),
         "Inchangées": st.column_config.NumberColumn("Inchangées (valeurs)", format="localized"),
     })
-    choices = imports.undoable(log)
+    choices = view.undoable(log)
     with st.expander("Annuler un lot", expanded=False):
         if not auth.can("administrateur"):
             st.caption("L'annulation d'un lot est réservée aux administrateurs de "
@@ -200,7 +185,7 @@ else:
         elif choices.empty:
             st.info("Aucun chargement à annuler.")
         else:
-            labels = {int(r["lot"]): imports.batch_choice_label(r) for _, r in choices.iterrows()}
+            labels = {int(r["id"]): view.batch_choice_label(r) for _, r in choices.iterrows()}
             batch_id = st.selectbox("Lot à annuler", list(labels), format_func=labels.get,
                                     key="rollback_batch")
             st.caption("L'annulation est elle-même un lot : les valeurs du lot annulé sont "
@@ -214,9 +199,7 @@ else:
                 except RollbackError as exc:
                     st.error(f"Annulation refusée : {exc}", icon="⛔")
                 else:
-                    for item in uploads.values():
-                        if item["result"] is not None and item["result"].batch_id == batch_id:
-                            item["result"] = None  # the same file may be loaded again
+                    uploads.forget_batch(batch_id)
                     ui.clear_cache()
                     st.session_state.pop("rollback_batch", None)
                     st.session_state["import_flash"] = (

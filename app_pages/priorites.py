@@ -3,8 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from tracker import fmt, ui
-from tracker import overview as ov
+from suivi.core import fmt
+from suivi.views import overview as ov
+from suivi.web import ui
 
 sel = ui.selection()
 st.title("Priorités")

@@ -3,8 +3,10 @@
 
 import streamlit as st
 
-from tracker import charts, fmt, ui
-from tracker import overview as ov
+from suivi.core import fmt
+from suivi.views import charts
+from suivi.views import overview as ov
+from suivi.web import ui
 
 sel = ui.selection()
 st.title("Quartiers")

@@ -2,10 +2,12 @@
 
 import streamlit as st
 
-from tracker import charts, fmt, ui
-from tracker import overview as ov
-from tracker import progress as pg
-from tracker.indicator_detail import thresholds_of
+from suivi.core import fmt
+from suivi.core import progress as pg
+from suivi.views import charts
+from suivi.views import overview as ov
+from suivi.views.indicator import thresholds_of
+from suivi.web import ui
 
 sel = ui.selection()
 st.title("Vue d'ensemble")

@@ -128,7 +128,7 @@ def catalogue_db(data: Path) -> Path:
     load."""
     from bench.national import CATALOGUE, remove_db
     from etl.pipeline import load
-    from tracker.db import REGISTER_FILE
+    from suivi.core.config import REGISTER_FILE
 
     db = WORK / "catalogue.duckdb"
     remove_db(db)
@@ -175,7 +175,7 @@ def default_db() -> Path:
 def bench_xlsx(table: Table, data: Path, manifest: dict, repeats: int) -> None:
     """check + load of the `valeurs` workbook onto a fresh catalogue DB vs pandas.read_excel.
 
-    Measured as the Import page does it (tracker/imports.py): the uploaded bytes are checked
+    Measured as the Import page does it (suivi/web/imports.py): the uploaded bytes are checked
     (read + validate), the preview is built, then the checked file is loaded with
     `etl.pipeline.load_checked` (written as staged when no batch landed since the check,
     else revalidated under the write lock; older code: `load_workbook`, which always
@@ -289,7 +289,7 @@ def bench_register(table: Table, repeats: int) -> None:
 
     from bench.national import remove_db
     from etl.pipeline import init
-    from tracker.db import CONTRACTS_DIR, REGISTER_FILE
+    from suivi.core.config import CONTRACTS_DIR, REGISTER_FILE
 
     print("\n[register] what the territorial register adds to init", flush=True)
     db = WORK / "register.duckdb"
@@ -352,8 +352,9 @@ def bench_init(table: Table, data: Path, manifest: dict, full: bool) -> None:
 
 def bench_status(table: Table, data: Path, repeats: int) -> None:
     """Status of every series: one SQL query vs `assess` per series in Python."""
-    from bench.status import python_statuses, sql_statuses
     from tracker.db import connection
+
+    from bench.status import python_statuses, sql_statuses
 
     db = national_db(data)
     print("\n[status] status of every series on the national database", flush=True)
@@ -401,16 +402,17 @@ def bench_pages(table: Table, data: Path, runs: int) -> None:
 
 
 def bench_rapport(table: Table, data: Path, repeats: int) -> None:
-    """The Word report (tracker/report_docx.py): one quartier of the national synthetic
+    """The Word report (suivi/views/report/docx.py): one quartier of the national synthetic
     contract, and the whole Amboise contract of the embedded default. Baseline: the HTML
-    bilan of the same scope (tracker/bilan.build_bilan), built the same way."""
+    bilan of the same scope (suivi/bilan.build_bilan), built the same way."""
     from functools import partial
 
-    from bench.generate import CONTRACT_CODE, YEARS
-    from tracker import bilan as tb
-    from tracker import queries
     from tracker.db import connection
-    from tracker.report_docx import build_report
+
+    from bench.generate import CONTRACT_CODE, YEARS
+    from suivi.store import queries
+    from suivi.views import bilan as tb
+    from suivi.views.report.docx import build_report
 
     print("\n[rapport] rapport annuel (Word): national quartier, whole Amboise", flush=True)
     cases = [(national_db(data), CONTRACT_CODE, int(YEARS[-1]), True, 10.0, "national"),

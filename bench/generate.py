@@ -38,7 +38,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from tracker.db import REGISTER_FILE
+from suivi.core.config import REGISTER_FILE
 
 CONTRACT_CODE = "NATIONAL-2024"
 CONTRACT_NAME = ("SYNTHÉTIQUE – Observatoire national des contrats de ville 2024-2030 "

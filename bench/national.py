@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from etl.pipeline import load
-from tracker.db import REGISTER_FILE
+from suivi.core.config import REGISTER_FILE
 
 CATALOGUE = "national.xlsx"
 

@@ -44,13 +44,13 @@ def discover() -> list[str]:
 def admin_session() -> dict:
     """Session state of a logged-in administrator, so that protected pages (Import) run too.
 
-    Uses tracker/auth.py when it exists: an account is created in the accounts file of the
+    Uses suivi/web/auth.py when it exists: an account is created in the accounts file of the
     benchmark's database copy, and the session holds what a login leaves there. Without that
     module (or if its API changed) pages run anonymously and a refused page says so.
     """
     try:
-        from etl import users
-        from tracker import auth
+        from suivi.accounts import users
+        from suivi.web import auth
 
         name = "bench-admin"
         if users.get_role(name) is None:

@@ -1,4 +1,4 @@
-"""The status of every series, two ways: one SQL query vs `tracker.progress.assess` per series.
+"""The status of every series, two ways: one SQL query vs `suivi.core.progress.assess` per series.
 
 The Python side is the honest alternative a page would otherwise write, not a straw man: one
 query fetches every observation already sorted by series (with polarity and the contract's
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from tracker.progress import Thresholds
-from tracker.status_sql import SERIES_KEY, fetch_series_status, pick_series_inputs
+from suivi.core.progress import Thresholds
+from suivi.store.status_sql import SERIES_KEY, fetch_series_status, pick_series_inputs
 
 _KEY = ", ".join(f"o.{k}" for k in SERIES_KEY)
 

@@ -1,5 +1,8 @@
+"""`python -m etl COMMAND`: the command line (suivi/cli.py)."""
+
 import sys
 
-from etl.cli import main
+from suivi.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

@@ -15,7 +15,7 @@ import pandas as pd
 from etl import geo
 from etl.checks import Known, SheetCheck, closest_code, single_contract
 from etl.parsing import isin
-from etl.vocab import fold
+from suivi.core.vocab import fold
 
 
 def _split(text: pd.Series, sep: str = ";") -> pd.Series:
@@ -165,9 +165,7 @@ def _commune_refs(chk: SheetCheck, code, new, known: Known, report) -> pd.DataFr
     deps = chk.text("departement").where(rows)
     found = []
     for dep in deps.dropna().unique():  # one query per département of the file
-        pool = known.territory_rows(
-            "kind IN ('commune', 'arrondissement_municipal') AND code IN (SELECT territory_code "
-            "FROM territory_ref WHERE reference_code = ?)", [f"DEP-{dep}"])
+        pool = known.communes_of_department(dep)
         by_name = pool.assign(key=pool["label"].map(fold)).drop_duplicates("key", keep=False)
         lookup = dict(zip(by_name["key"], by_name["code"]))
         part = pd.DataFrame({"territory_code": code, "name": _split(names, ","),

@@ -11,7 +11,8 @@ import pandas as pd
 
 from etl.parsing import as_text, isin, map_unique, parse_numbers, parse_years
 from etl.report import Report
-from etl.vocab import ALIASES, fold
+from suivi.core.vocab import ALIASES, fold
+from suivi.store import validation
 
 YEAR_MIN, YEAR_MAX = 1990, 2050
 
@@ -44,7 +45,7 @@ VOCAB_NAMES = {"unit": "unité", "polarity": "polarité", "type": "type", "natur
 
 @dataclass
 class Staged:
-    """Canonical rows per entity (see etl/schema.py), ready to load."""
+    """Canonical rows per entity (see suivi/store/schema.py), ready to load."""
 
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     skipped_rows: int = 0
@@ -73,30 +74,18 @@ class Known:
     # (contract, territory) pairs a value may belong to: listed, references, predecessors.
     scope: pd.DataFrame = None
     variables: pd.DataFrame = None
-    con: object = None
+    session: object = None
 
     @classmethod
-    def from_db(cls, con) -> Known:
-        if con is None:
+    def from_db(cls, s) -> Known:
+        if s is None:
             return cls(_empty("code", "period_start", "period_end", "baseline_year"), set(),
                        _empty("code", "contract_code", "unit", "polarity"),
                        _empty("contract_code", "code"),
                        _empty("contract_code", "territory_code"), {},
                        _empty("contract_code", "territory_code"),
                        _empty("indicator_code", "contract_code", "variable", "label"))
-        aliases = con.sql("SELECT alias, code FROM territory_alias").fetchall()
-        return cls(
-            con.sql("SELECT code, period_start, period_end, baseline_year FROM contract").df(),
-            set(con.sql("SELECT code FROM territory").df()["code"]),
-            con.sql("SELECT code, contract_code, unit, polarity FROM indicator").df(),
-            con.sql("SELECT contract_code, code FROM node").df(),
-            con.sql("SELECT contract_code, territory_code FROM contract_territory").df(),
-            dict(aliases),
-            con.sql("SELECT contract_code, territory_code FROM contract_scope").df(),
-            con.sql("SELECT indicator_code, contract_code, variable, label "
-                    "FROM indicator_variable").df(),
-            con,
-        )
+        return cls(**validation.known_state(s), session=s)
 
     def resolve(self, codes: pd.Series) -> tuple[pd.Series, pd.Series]:
         """Old or local codes -> current codes (`AMB-COM` -> `COM-37003`); returns the codes
@@ -112,18 +101,15 @@ class Known:
         mapped = map_unique(codes, lambda c: aliases.get(c, c))
         return pd.Series(mapped, index=codes.index, dtype="string"), replaced
 
-    def territory_rows(self, sql_where: str, params: list) -> pd.DataFrame:
-        if self.con is None:
+    def communes_of_department(self, department: str) -> pd.DataFrame:
+        if self.session is None:
             return _empty("code", "label", "kind")
-        return self.con.execute(f"SELECT code, label, kind FROM territory WHERE {sql_where}",
-                                params).df()
+        return validation.communes_of_department(self.session, department)
 
     def references_of(self, codes: list[str]) -> pd.DataFrame:
-        if self.con is None or not codes:
+        if self.session is None:
             return _empty("territory_code", "reference_code", "rank")
-        return self.con.execute(
-            "SELECT territory_code, reference_code, rank FROM territory_ref WHERE territory_code "
-            f"IN ({', '.join('?' * len(codes))}) ORDER BY territory_code, rank", codes).df()
+        return validation.references_of(self.session, codes)
 
 
 def closest(unknown: pd.Series, known: list[str]) -> pd.Series:

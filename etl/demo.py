@@ -4,7 +4,7 @@ Why this exists: the Amboise protocol (Nov. 2019) fixes a baseline year (2019) a
 (2022) for its indicators, but neither document gives a single baseline, target or measured
 figure. Without numbers the dashboard cannot show a progress status, a trend or a gap to the
 commune. `demo_values` fabricates a small, plausible `valeurs` table so that the pages, the
-progress method (shared/design/progress.md) and the loading and removal of demo batches can be
+progress method (docs/methode-suivi.md) and the loading and removal of demo batches can be
 exercised and shown. Every row carries `statut` = `demo` and a source saying it is generated.
 
 The output is deterministic (seeded with 2019): the same workbook always gives the same table.
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from etl.vocab import ALIASES, fold
+from suivi.core.vocab import ALIASES, fold
 
 DEMO_SOURCE = "Valeur de démonstration générée (non réelle)"
 SEED = 2019
@@ -38,7 +38,8 @@ BASE_YEAR, TARGET_YEAR = 2019, 2022
 COLUMNS = ["indicateur", "territoire", "annee", "nature", "valeur", "ventilation", "modalite",
            "statut", "formulation", "source", "commentaire"]
 
-MEASURABLE = {"count", "percent", "rate", "ratio", "score", "eur"}
+from suivi.core.vocab import MEASURABLE_UNITS as MEASURABLE  # noqa: E402
+
 LEVELS = {"percent", "rate", "ratio", "score"}  # also shown on the reference territories
 SCALE = {"percent": 1.0, "rate": 1.0, "score": 0.1, "ratio": 0.01}  # drawn on a 0-100 scale
 DECIMALS = {"percent": 1, "rate": 1, "score": 2, "ratio": 3}

@@ -96,7 +96,7 @@ def register_codes(raw: pd.Series, kind: pd.Series | str = "auto") -> pd.Series:
 
 def kind_of_sheet(name: str) -> str:
     """What a data sheet of an Insee file holds, from its name (« Données communes »)."""
-    from etl.vocab import fold
+    from suivi.core.vocab import fold
 
     key = fold(name)
     words = set(re.split(r"[^a-z0-9]+", key))

@@ -13,7 +13,7 @@ import re
 
 import pandas as pd
 
-from etl.vocab import fold
+from suivi.core.vocab import fold
 
 # The year part of a variable name, at its end (`_A21`, `_a2021`, ` 2021`, `(2021)`) or as
 # Insee's census prefix (`P21_`, `C19_`).

@@ -1,7 +1,8 @@
 """The operations staff run, shared by the CLI and the Import page: check, load, init.
 
-Each opens its own short connection; loads hold the write lock from validation to commit, so
-a file is always validated against the state it is written onto.
+Each opens its own short session on the store (DuckDB file or PostgreSQL server); loads hold
+the store's write lock from validation to commit, so a file is always validated against the
+state it is written onto.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from etl.load import LoadResult, load_staged, preview, write_lock
 from etl.readers import Workbook
 from etl.report import Report
-from etl.schema import ensure_schema
 from etl.sources import LayoutError, Options, ReadError, read_workbook
 from etl.validate import Staged, validate
-from tracker.db import CONTRACTS_DIR, REGISTER_FILE, connection, db_path
+from suivi.core.config import CONTRACTS_DIR, REGISTER_FILE
+from suivi.store import open_store
+from suivi.store.load import LoadResult, load_tables, preview
+from suivi.store.schema import ensure_schema
 
 DEMO_NAME = "demonstration-amboise (valeurs générées)"
 
@@ -39,7 +41,7 @@ def mapping_from_file(path) -> dict[str, str]:
     """`--correspondance FILE`: a CSV or xlsx with a column of source columns (`colonne` or
     `variable`) and a column of indicator codes (`indicateur`)."""
     from etl.readers import cell_text, read_raw
-    from etl.vocab import fold
+    from suivi.core.vocab import fold
 
     raw = read_raw(path)
     sheet = next(iter(raw.sheets))
@@ -82,58 +84,68 @@ def _read(source, name, options: Options | None = None) -> tuple[Workbook | None
         return None, report
 
 
-def _version(con) -> tuple | None:
-    if con is None:
+def _version(s) -> tuple | None:
+    """The batch log when a file was checked: unchanged means the check still holds."""
+    if s is None:
         return None
-    return tuple(con.sql("SELECT count(*), coalesce(max(id), 0) FROM batch").fetchall()[0])
+    return tuple(s.first("SELECT count(*), coalesce(max(id), 0) FROM batch"))
 
 
-def check_workbook(wb: Workbook, con, options: Options | None = None) -> Checked:
-    report, staged = validate(wb, con, options)
-    return Checked(wb, report, staged, _version(con), options)
+def check_workbook(wb: Workbook, s, options: Options | None = None) -> Checked:
+    report, staged = validate(wb, s, options)
+    return Checked(wb, report, staged, _version(s), options)
 
 
 def check(source, name: str | None = None, db=None, options: Options | None = None) -> Checked:
-    """Validate a file against the database; writes nothing."""
+    """Validate a file against the store; writes nothing."""
     wb, report = _read(source, name, options)
     if wb is None:
         return Checked(None, report, Staged(), options=options)
-    if not db_path(db).exists():
+    store = open_store(db)
+    if not store.exists():
         return check_workbook(wb, None, options)
-    with connection(db) as con:
-        ensure_schema(con)
-        return check_workbook(wb, con, options)
+    with store.session() as s:
+        ensure_schema(s)
+        return check_workbook(wb, s, options)
 
 
 def preview_changes(checked: Checked, db=None) -> pd.DataFrame:
-    with connection(db) as con:
-        ensure_schema(con)
-        return preview(con, checked.staged)
+    """What loading a checked file would change: `change` new / changed / same, row by row."""
+    with open_store(db).session() as s:
+        ensure_schema(s)
+        return preview(s, checked.staged.tables.get("observation"))
+
+
+def _write(s, checked: Checked, user: str | None) -> LoadResult:
+    wb = checked.workbook
+    return load_tables(s, checked.staged.tables, wb.name, wb.sha256, user)
 
 
 def load_workbook(wb: Workbook, db=None, user: str | None = None,
                   options: Options | None = None) -> tuple[Checked, LoadResult | None]:
-    with write_lock(db), connection(db) as con:
-        ensure_schema(con)
-        checked = check_workbook(wb, con, options)
+    store = open_store(db)
+    with store.write_lock(), store.session() as s:
+        ensure_schema(s)
+        checked = check_workbook(wb, s, options)
         if not checked.ok:
             return checked, None
-        wb.sheets.clear()  # validated under this lock: the raw cells are not needed any more
-        return checked, load_staged(con, checked.staged, wb.name, wb.sha256, user)
+        result = _write(s, checked, user)
+        wb.sheets.clear()  # validated and written under this lock: the raw cells can go
+        return checked, result
 
 
 def load_checked(checked: Checked, db=None, user: str | None = None):
     """Load a file checked earlier (the Import page's confirm button). When no batch was
     written since the check, its staged rows are loaded as they are; otherwise the file is
     validated again against the new state, inside the write lock."""
-    with write_lock(db), connection(db) as con:
-        ensure_schema(con)
-        if checked.version is None or checked.version != _version(con) or not checked.ok:
-            checked = check_workbook(checked.workbook, con, checked.options)
+    store = open_store(db)
+    with store.write_lock(), store.session() as s:
+        ensure_schema(s)
+        if checked.version is None or checked.version != _version(s) or not checked.ok:
+            checked = check_workbook(checked.workbook, s, checked.options)
             if not checked.ok:
                 return checked, None
-        wb = checked.workbook
-        return checked, load_staged(con, checked.staged, wb.name, wb.sha256, user)
+        return checked, _write(s, checked, user)
 
 
 def load(source, name: str | None = None, db=None, user: str | None = None,
@@ -172,16 +184,16 @@ def init(db=None, demo: bool = True, contracts_dir: Path = CONTRACTS_DIR,
     """Build (or bring up to date) the database: the territorial register first, then a
     folder of contract files: by default the embedded workbooks, or e.g. a national catalogue
     workbook plus its values in Parquet."""
-    path = db_path(db)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    store = open_store(db)
     results = []
     if register is not None and Path(register).exists():  # official territories, own batch
-        checked, result = load(register, db=path, user=user or "init", name="territoires.parquet")
+        checked, result = load(register, db=store, user=user or "init",
+                               name="territoires.parquet")
         results.append((Path(register).name, checked, result))
     for file in init_files(contracts_dir):
-        checked, result = load(file, db=path, user=user or "init")
+        checked, result = load(file, db=store, user=user or "init")
         results.append((file.name, checked, result))
     if demo and (Path(contracts_dir) / "amboise.xlsx").exists():
-        checked, result = load_workbook(demo_workbook(contracts_dir), path, user or "init")
+        checked, result = load_workbook(demo_workbook(contracts_dir), store, user or "init")
         results.append((DEMO_NAME, checked, result))
     return results

@@ -19,7 +19,7 @@ import pandas as pd
 
 from etl import safety
 from etl.safety import ReadError
-from etl.vocab import fold
+from suivi.core.vocab import fold
 
 SHEETS = ["contrat", "territoires", "arborescence", "indicateurs", "valeurs"]
 IGNORED_SHEETS = {"lisezmoi", "readme", "listes", "aide"}

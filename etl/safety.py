@@ -38,7 +38,7 @@ from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidd
 from defusedxml import ElementTree as SafeET
 from defusedxml.expatreader import DefusedExpatParser
 
-from tracker import fmt
+from suivi.core import fmt
 
 MB = 1024 * 1024
 DEFAULT_MAX_UPLOAD_MB = 50
@@ -87,19 +87,13 @@ def max_uncompressed_bytes() -> int:
     return int(_env_mb("SUIVI_MAX_UNCOMPRESSED_MB", DEFAULT_MAX_UNCOMPRESSED_MB) * MB)
 
 
-def size_text(n_bytes: float) -> str:
-    """1 572 864 -> '1,5 Mo' (French, one decimal below 10 Mo)."""
-    mb = n_bytes / MB
-    return f"{fmt.number(mb, 1 if mb < 10 else 0, trim=True)} Mo"
-
-
 # --- size, emptiness, what the bytes really are -------------------------------------------
 
 def check_size(n_bytes: int, name: str, limit: int) -> None:
     if n_bytes > limit:
         raise ReadError(
-            f"Le fichier « {name} » pèse {size_text(n_bytes)} : la limite est de "
-            f"{size_text(limit)}. Il n'a pas été lu. Découpez-le en plusieurs fichiers (par "
+            f"Le fichier « {name} » pèse {fmt.size_text(n_bytes)} : la limite est de "
+            f"{fmt.size_text(limit)}. Il n'a pas été lu. Découpez-le en plusieurs fichiers (par "
             "contrat ou par année) ou demandez à l'administrateur de le charger en ligne de "
             "commande."
         )
@@ -394,7 +388,7 @@ def _sheet_parts(wb_xml: bytes, rels_xml: bytes | None) -> list[tuple[str, str, 
 
 def _read_small(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> bytes:
     if info.file_size > MAX_SMALL_PART:
-        raise _bomb(name, f"la partie « {info.filename} » pèse {size_text(info.file_size)}")
+        raise _bomb(name, f"la partie « {info.filename} » pèse {fmt.size_text(info.file_size)}")
     guard = _PrologGuard(name, info.filename)
     try:
         with zf.open(info) as fh:
@@ -459,8 +453,8 @@ def inspect_xlsx(data: bytes, name: str) -> XlsxInfo:
     limit = max_uncompressed_bytes()
     total = sum(i.file_size for i in infos)
     if total > limit:
-        raise _bomb(name, f"une fois décompressé, il occuperait {size_text(total)} (limite "
-                          f"{size_text(limit)}, réglage SUIVI_MAX_UNCOMPRESSED_MB)")
+        raise _bomb(name, f"une fois décompressé, il occuperait {fmt.size_text(total)} (limite "
+                          f"{fmt.size_text(limit)}, réglage SUIVI_MAX_UNCOMPRESSED_MB)")
     for i in infos:
         ratio = i.file_size / max(i.compress_size, 1)
         if i.file_size > RATIO_MIN_SIZE and ratio > MAX_RATIO:
@@ -596,5 +590,5 @@ def inspect_parquet(data: bytes, name: str) -> None:
     total = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
     limit = max_uncompressed_bytes()
     if total > limit or meta.num_columns > 1000:
-        raise _bomb(name, f"une fois décompressé, il occuperait {size_text(total)} pour "
-                          f"{fmt.number(meta.num_columns)} colonnes (limite {size_text(limit)})")
+        raise _bomb(name, f"une fois décompressé, il occuperait {fmt.size_text(total)} pour "
+                          f"{fmt.number(meta.num_columns)} colonnes (limite {fmt.size_text(limit)})")

@@ -15,52 +15,13 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from etl.export import neutralise_formulas
-from etl.vocab import LABELS
-from tracker.db import scalar
-
-MEASURABLE = ("count", "percent", "rate", "ratio", "score", "eur")
 from etl.checks import HELP_COLUMNS  # noqa: E402  (one list, shared with validation)
+from suivi.core.exports import neutralise_formulas
+from suivi.core.vocab import LABELS
+from suivi.store import queries
 
 COLUMNS = ["indicateur", "territoire", "annee", "nature", "valeur", "ventilation", "modalite",
            "statut", "source", "commentaire", *HELP_COLUMNS]
-
-EXPECTED_SQL = """
-WITH ind AS (
-    SELECT code, label, unit, coalesce(breakdowns, '') AS breakdowns FROM indicator
-    WHERE contract_code = $contract AND unit IN ('count','percent','rate','ratio','score','eur')
-), quartiers AS (
-    SELECT t.code, t.label FROM contract_territory ct JOIN territory t ON t.code = ct.territory_code
-    WHERE ct.contract_code = $contract AND t.kind IN ('qpv', 'quartier_veille')
-), seen AS (
-    SELECT DISTINCT indicator_code, territory_code, breakdown, modality FROM observation
-    WHERE indicator_code IN (SELECT code FROM ind)
-), combos AS (
-    SELECT ind.code AS indicator_code, q.code AS territory_code, '' AS breakdown, '' AS modality
-    FROM ind, quartiers q
-    UNION
-    SELECT ind.code, q.code, 'sexe', m.modality FROM ind, quartiers q,
-        (VALUES ('F'), ('H')) m(modality)
-    WHERE lower(ind.breakdowns) LIKE '%sexe%'
-    UNION SELECT * FROM seen
-), last AS (
-    SELECT indicator_code, territory_code, breakdown, modality, value,
-           row_number() OVER (PARTITION BY indicator_code, territory_code, breakdown, modality
-                              ORDER BY year DESC) AS rk
-    FROM observation WHERE nature = 'realise' AND year < $year
-)
-SELECT c.indicator_code AS indicateur, c.territory_code AS territoire, $year AS annee,
-       'realise' AS nature, NULL AS valeur, c.breakdown AS ventilation, c.modality AS modalite,
-       NULL AS statut, NULL AS source, NULL AS commentaire,
-       ind.label AS indicateur_libelle, t.label AS territoire_libelle, ind.unit AS unite,
-       l.value AS valeur_precedente
-FROM combos c JOIN ind ON ind.code = c.indicator_code
-JOIN territory t ON t.code = c.territory_code
-LEFT JOIN last l ON l.rk = 1 AND l.indicator_code = c.indicator_code
-    AND l.territory_code = c.territory_code AND l.breakdown = c.breakdown
-    AND l.modality = c.modality
-ORDER BY indicateur, territoire, ventilation, modalite
-"""
 
 README = [
     "Modèle de saisie annuelle – Suivi QPV",
@@ -78,15 +39,10 @@ README = [
 ]
 
 
-def expected_rows(con, contract: str, year: int) -> pd.DataFrame:
-    return con.execute(EXPECTED_SQL, {"contract": contract, "year": year}).df()
-
-
-def write_template(con, contract: str, year: int, out: str | Path) -> Path:
-    exists = scalar(con, "SELECT count(*) FROM contract WHERE code = ?", [contract])
-    if not exists:
+def write_template(s, contract: str, year: int, out: str | Path) -> Path:
+    if queries.contract(s, contract) is None:
         raise ValueError(f"Contrat « {contract} » inconnu.")
-    rows = expected_rows(con, contract, year)
+    rows = queries.template_rows(s, contract, year)
     wb = Workbook()
     ws = wb.active
     ws.title = "valeurs"
@@ -105,10 +61,8 @@ def write_template(con, contract: str, year: int, out: str | Path) -> Path:
     ws.freeze_panes = "A2"
 
     lists = wb.create_sheet("listes")
-    ind = con.execute("SELECT code FROM indicator WHERE contract_code = ? ORDER BY code",
-                      [contract]).df()["code"].tolist()
-    ter = con.execute("SELECT territory_code FROM contract_scope WHERE contract_code = ? "
-                      "ORDER BY via, territory_code", [contract]).df()["territory_code"].tolist()
+    ind = queries.indicators(s, contract)["code"].tolist()
+    ter = queries.territories(s, contract)["code"].tolist()
     vocab = {"A": ind, "B": ter, "C": list(LABELS["nature"]), "D": list(LABELS["status"])}
     for col, values in vocab.items():
         for i, v in enumerate(values, start=1):

@@ -1,7 +1,7 @@
 """Validation: every cell of a workbook checked column-wise before anything is written.
 
-`validate(workbook, con)` returns a Report (all problems, located) and a `Staged` set of
-canonical tables ready for etl/load.py. Checks work on whole columns with pandas masks; the
+`validate(workbook, s)` returns a Report (all problems, located) and a `Staged` set of
+canonical tables ready for suivi/store/load.py. Checks work on whole columns with pandas masks; the
 only Python loops run over sheets, columns or the distinct unknown codes, never over rows.
 """
 
@@ -16,8 +16,9 @@ from etl.parsing import as_text, isin, map_unique, parse_numbers
 from etl.readers import Workbook
 from etl.report import Report
 from etl.sources.base import TOKENS_TEXT
-from etl.vocab import ALIASES, LABELS, NO_VALUE_STATUSES, fold
-from tracker import fmt
+from suivi.core import fmt
+from suivi.core.vocab import ALIASES, LABELS, NO_VALUE_STATUSES, fold
+from suivi.store import validation
 
 FAR_FACTOR = 2.0  # warn when a value is more than double or less than half the previous year's
 
@@ -264,7 +265,7 @@ def _concat_chunks(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _values_sheet(wb, report, staged, known, territories, indicators, con, options):
+def _values_sheet(wb, report, staged, known, territories, indicators, s, options):
     public = bool(wb.meta.get("public"))
     if public:
         from etl.public import map_public_values
@@ -287,7 +288,7 @@ def _values_sheet(wb, report, staged, known, territories, indicators, con, optio
         report.info.append(f"{staged.aliased_rows} valeur(s) citent un ancien code de territoire "
                            "(p. ex. AMB-COM) : elles sont rattachées au code officiel.")
     _territories_of_contract(frame, report, all_ind, known, staged)
-    _resolve_targets(frame, report, con)
+    _resolve_targets(frame, report, s)
     keys = ["indicator_code", "territory_code", "year", "nature", "breakdown", "modality"]
     complete = frame[keys].notna().all(axis=1)
     dup = frame.duplicated(keys, keep=False) & complete
@@ -303,7 +304,7 @@ def _values_sheet(wb, report, staged, known, territories, indicators, con, optio
                        messages="Ligne en double (même valeur) : elle ne sera chargée qu'une "
                        "fois.")
     frame = frame.drop_duplicates(keys)
-    _value_warnings(frame, report, all_ind, known, con)
+    _value_warnings(frame, report, all_ind, known, s)
     staged.tables["observation"] = frame.drop(columns=LOCATION).reset_index(drop=True)
 
 
@@ -350,18 +351,17 @@ def _territories_of_contract(frame, report, all_ind, known, staged) -> None:
                      "contrat, ou corrigez le code du territoire ou de l'indicateur.")
 
 
-def _resolve_targets(frame: pd.DataFrame, report: Report, con) -> None:
+def _resolve_targets(frame: pd.DataFrame, report: Report, s) -> None:
     """Targets written as words ("diviser par deux") get their value from the baseline."""
     todo = frame["wording"].notna() & frame["value"].isna() & (frame["nature"] == "cible")
     if not todo.any():
         return
-    from tracker.targets import resolve_target
+    from suivi.core.targets import resolve_target
 
     keys = ["indicator_code", "territory_code", "breakdown", "modality"]
     base = frame[(frame["nature"] == "reference") & frame["value"].notna()]
-    if con is not None:
-        db_base = con.sql("SELECT indicator_code, territory_code, breakdown, modality, year, "
-                          "value FROM observation WHERE nature = 'reference' AND value IS NOT NULL").df()
+    if s is not None:
+        db_base = validation.baselines(s, frame[todo][keys].astype(object))
         base = pd.concat([db_base, base[keys + ["year", "value"]]])
     base = base.sort_values("year").drop_duplicates(keys, keep="last").set_index(keys)["value"]
     for idx in frame.index[todo]:  # one per worded target: a handful per contract
@@ -380,7 +380,7 @@ def _resolve_targets(frame: pd.DataFrame, report: Report, con) -> None:
                          "nature « reference » pour cette série ou donnez la valeur visée.")
 
 
-def _value_warnings(frame, report, all_ind, known, con):
+def _value_warnings(frame, report, all_ind, known, s):
     unit = frame["indicator_code"].map(all_ind["unit"])
     over = (unit == "percent") & (frame["value"] > 100)
     report.warning(**_at(frame, over, "valeur"), values=frame["value"][over],
@@ -398,15 +398,15 @@ def _value_warnings(frame, report, all_ind, known, con):
     report.warning(**_at(frame, outside, "annee"), values=frame["year"][outside],
                    messages="Année hors de la période du contrat : la valeur sera chargée, "
                    "vérifiez l'année.")
-    _far_from_previous(frame, report, con)
+    _far_from_previous(frame, report, s)
 
 
 FAR_SQL = """
-WITH cur AS (SELECT * FROM _cur_values),
-prev AS (
+WITH prev AS (
     SELECT indicator_code, territory_code, breakdown, modality, year + 1 AS year,
            value AS value_prev, 0 AS pri FROM cur
-    {db_part}
+    UNION ALL
+    SELECT indicator_code, territory_code, breakdown, modality, year, value_prev, 1 FROM stored
 ),
 best AS (SELECT * FROM prev QUALIFY row_number() OVER (
     PARTITION BY indicator_code, territory_code, breakdown, modality, year ORDER BY pri) = 1)
@@ -416,19 +416,12 @@ WHERE abs(best.value_prev) > 0 AND abs(cur.value - best.value_prev) > 1
   AND (cur.value / best.value_prev > {far} OR cur.value / best.value_prev < 1.0 / {far})
 ORDER BY cur._row
 """
-DB_PREVIOUS = """
-    UNION ALL
-    SELECT o.indicator_code, o.territory_code, o.breakdown, o.modality, o.year + 1, o.value, 1
-    FROM observation o JOIN cur c ON o.indicator_code = c.indicator_code
-        AND o.territory_code = c.territory_code AND o.breakdown = c.breakdown
-        AND o.modality = c.modality AND o.year = c.year - 1
-    WHERE o.nature = 'realise' AND o.value IS NOT NULL
-"""
 
 
-def _far_from_previous(frame, report, con):
+def _far_from_previous(frame, report, s):
     """Warn when a realised value is more than double or less than half the previous year's
-    (from the same file first, else from the database). Joined in DuckDB, not in pandas."""
+    (from the same file first, else from the store). The comparison is a computation, done
+    in an in-memory DuckDB on the file's rows and the stored values of the years before."""
     import duckdb
 
     cur = frame[(frame["nature"] == "realise") & frame["value"].notna() & frame["year"].notna()]
@@ -437,19 +430,22 @@ def _far_from_previous(frame, report, con):
     cur = cur[["indicator_code", "territory_code", "breakdown", "modality", "year", "value",
                "_row", "_col", "_sheet"]].astype({"year": "int64", "_col": "string",
                                                    "_sheet": "string"})
-    db = con if con is not None else duckdb.connect()
-    db.register("_cur_values", cur)
+    stored = validation.previous_actuals(s, cur) if s is not None else pd.DataFrame(
+        columns=["indicator_code", "territory_code", "breakdown", "modality", "year",
+                 "value_prev"]).astype({"year": "int64", "value_prev": "float64"})
+    db = duckdb.connect()
     try:
-        sql = FAR_SQL.format(db_part=DB_PREVIOUS if con is not None else "", far=FAR_FACTOR)
-        m = db.sql(sql).df()
+        db.register("cur", cur)
+        db.register("stored", stored)
+        m = db.execute(FAR_SQL.format(far=FAR_FACTOR)).df()
     finally:
-        db.unregister("_cur_values")
+        db.close()
     report.warning(m["_sheet"], m["_row"], m["_col"], m["value"],
                    "Valeur très éloignée de celle de l'année précédente ("
                    + m["value_prev"].map(fmt.number).astype("string") + ") : vérifiez-la.")
 
 
-def validate(wb: Workbook, con=None, options=None) -> tuple[Report, Staged]:
+def validate(wb: Workbook, s=None, options=None) -> tuple[Report, Staged]:
     """Check every sheet of the workbook against itself and the database."""
     from etl.sources.base import Options
 
@@ -459,7 +455,7 @@ def validate(wb: Workbook, con=None, options=None) -> tuple[Report, Staged]:
     for name in wb.ignored:
         report.info.append(f"Onglet « {name} » non reconnu, ignoré.")
     report.info.extend(wb.notes)  # what the safety checks noticed (macros, formulas...)
-    known = Known.from_db(con)
+    known = Known.from_db(s)
     contracts = pd.Series([], dtype="string")
     if "contrat" in wb.sheets:
         contracts = _contract_sheet(wb, report, staged, known)
@@ -483,5 +479,5 @@ def validate(wb: Workbook, con=None, options=None) -> tuple[Report, Staged]:
     if "correspondances" in wb.sheets:
         _mapping_sheet(wb, report, staged, known, contracts, indicators)
     if "valeurs" in wb.sheets:
-        _values_sheet(wb, report, staged, known, territories, indicators, con, options)
+        _values_sheet(wb, report, staged, known, territories, indicators, s, options)
     return report, staged

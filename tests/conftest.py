@@ -1,37 +1,53 @@
-"""Shared fixtures: a real DuckDB file per test, loaded through the real ETL."""
+"""Shared fixtures: real databases on both engines, loaded through the real ETL.
+
+Every test that touches the store runs twice, on an embedded DuckDB file and on a PostgreSQL
+server the session starts itself (tests/pgserver.py), through the session-scoped `backend`
+parameter. Databases that take time to build (the embedded default, the small test contract)
+are built once per backend and per test worker, then copied for each test: a file copy for
+DuckDB, `CREATE DATABASE … TEMPLATE …` for PostgreSQL.
+"""
 
 from __future__ import annotations
 
+import itertools
+import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from etl.pipeline import init, load
-from etl.schema import LOAD_ORDER
+from suivi.store import open_store
+from suivi.store.schema import ENTITIES, LOAD_ORDER
 from tests.workbooks import full_workbook
-from tracker.db import connection
 
-SESSION_DB: dict[str, Path] = {}
-
-
-@pytest.fixture
-def test_db(tmp_path) -> Path:
-    """A database holding the small test contract of tests/workbooks.py."""
-    db = tmp_path / "test.duckdb"
-    checked, result = load(full_workbook(tmp_path / "contrat.xlsx"), db=db)
-    assert checked.ok, checked.report.render()
-    assert result is not None and result.batch_id == 1
-    return db
+BACKENDS = ("duckdb", "postgresql")
 
 
-def snapshot(db: Path) -> dict[str, pd.DataFrame]:
+# --- Sessions for the tests' own queries ------------------------------------------------------
+
+@contextmanager
+def connection(db, read_only: bool = False):
+    """A store session on `db` (DuckDB path or PostgreSQL URL) for a test's own queries."""
+    with open_store(db).session() as s:
+        yield s
+
+
+def scalar(s, sql: str, params=None):
+    return s.scalar(sql, params)
+
+
+def snapshot(db) -> dict[str, pd.DataFrame]:
     """Every version of every table, plus the batch log: equal snapshots = unchanged database."""
-    with connection(db, read_only=True) as con:
-        out = {"batch": con.sql("SELECT * FROM batch ORDER BY id").df()}
+    with connection(db) as con:
+        out = {"batch": con.df("SELECT * FROM batch ORDER BY id")}
         for entity in LOAD_ORDER:
-            out[entity] = con.sql(f"SELECT * FROM {entity}_v ORDER BY ALL").df()
+            spec = ENTITIES[entity]
+            cols = [*spec["keys"], *spec["values"], "created_batch", "superseded_batch"]
+            order = ", ".join(f"{c} NULLS FIRST" for c in cols)
+            out[entity] = con.df(f"SELECT {', '.join(cols)} FROM {entity}_v ORDER BY {order}")
     return out
 
 
@@ -41,22 +57,101 @@ def assert_same(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
         pd.testing.assert_frame_equal(a[key], b[key], check_dtype=False, obj=key)
 
 
+# --- Databases on both engines ------------------------------------------------------------------
+
 @pytest.fixture(scope="session")
-def default_db_template(tmp_path_factory) -> Path:
-    """The embedded default (four contracts + Amboise demo values), built once per session."""
-    db = tmp_path_factory.mktemp("default") / "suivi.duckdb"
-    results = init(db, demo=True)
-    bad = [(name, c.report.render()) for name, c, _ in results if not c.ok]
-    assert not bad, bad
-    return db
+def pg_server():
+    """One throwaway PostgreSQL server per test worker."""
+    from tests.pgserver import PostgresServer
+
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+class Databases:
+    """Fresh databases of one engine: empty ones, and copies of templates built once."""
+
+    _names = itertools.count()
+
+    def __init__(self, backend: str, folder: Path, pg=None):
+        self.backend, self.folder, self.pg = backend, folder, pg
+        self.templates: dict[str, str] = {}
+
+    def empty(self, folder: Path | None = None) -> str:
+        n = next(self._names)
+        if self.backend == "postgresql":
+            return self.pg.create_database(f"t{os.getpid()}_{n}")
+        return str((folder or self.folder) / f"base{n}.duckdb")
+
+    def template(self, name: str, build) -> str:
+        """A database built once by `build(url, folder)` (never modified: tests get copies)."""
+        if name not in self.templates:
+            url = self.empty()
+            build(url, self.folder)
+            self.templates[name] = url
+        return self.templates[name]
+
+    def copy(self, name: str, folder: Path) -> str:
+        source = self.templates[name]
+        if self.backend == "postgresql":
+            import psycopg
+
+            target = f"t{os.getpid()}_{next(self._names)}"
+            with psycopg.connect(self.pg.dsn, autocommit=True) as con:
+                con.execute(f'CREATE DATABASE "{target}" TEMPLATE "{source.rsplit("/", 1)[1]}"')
+            return self.pg.dsn_for(target)
+        target = folder / f"copie{next(self._names)}.duckdb"
+        shutil.copy(source, target)
+        return str(target)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def databases(backend, tmp_path_factory, request) -> Databases:
+    pg = request.getfixturevalue("pg_server") if backend == "postgresql" else None
+    return Databases(backend, tmp_path_factory.mktemp(backend), pg)
 
 
 @pytest.fixture
-def default_db(default_db_template, tmp_path) -> Path:
+def empty_db(databases, tmp_path) -> str:
+    """A database that does not exist yet (DuckDB) or is empty (PostgreSQL)."""
+    return databases.empty(tmp_path)
+
+
+def _build_test_contract(url: str, folder: Path) -> None:
+    checked, result = load(full_workbook(folder / "contrat.xlsx"), db=url)
+    assert checked.ok, checked.report.render()
+    assert result is not None and result.batch_id == 1
+
+
+@pytest.fixture
+def test_db(databases, tmp_path) -> str:
+    """A database holding the small test contract of tests/workbooks.py (batch 1)."""
+    databases.template("contrat", _build_test_contract)
+    return databases.copy("contrat", tmp_path)
+
+
+def _build_default(url: str, folder: Path) -> None:
+    results = init(url, demo=True)
+    bad = [(name, c.report.render()) for name, c, _ in results if not c.ok]
+    assert not bad, bad
+
+
+@pytest.fixture(scope="session")
+def default_db_template(databases) -> str:
+    """The embedded default (register, four contracts, Amboise demo values), built once."""
+    return databases.template("default", _build_default)
+
+
+@pytest.fixture
+def default_db(databases, default_db_template, tmp_path) -> str:
     """A private copy of the embedded default database, free to modify."""
-    db = tmp_path / "suivi.duckdb"
-    shutil.copy(default_db_template, db)
-    return db
+    return databases.copy("default", tmp_path)
 
 
 @pytest.fixture
@@ -68,7 +163,7 @@ def app(default_db, monkeypatch):
     """
     from streamlit.testing.v1 import AppTest
 
-    from tracker.db import ROOT
+    from suivi.core.config import ROOT
 
     monkeypatch.setenv("SUIVI_DB", str(default_db))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from tracker.db import ROOT
+from suivi.core.config import ROOT
 
 
 def test_app_builds_database_when_absent(tmp_path, monkeypatch):

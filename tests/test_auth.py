@@ -15,9 +15,9 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from etl import users
-from tracker.auth import SESSION_KEY
-from tracker.db import ROOT
+from suivi.accounts import users
+from suivi.core.config import ROOT
+from suivi.web.auth import SESSION_KEY
 
 PASSWORDS = {"lea": "lecture-seule-2026", "carla": "contribution-2026", "adam": "administration-26"}
 ROLES = {"lea": "lecteur", "carla": "contributeur", "adam": "administrateur"}
@@ -143,7 +143,7 @@ def test_failed_logins_are_logged_and_rate_limited_across_restarts(tmp_path):
         in blocked.message
 
     # A new process (the app restarted) still refuses: the count is in the accounts file.
-    code = ("import sys; from etl import users; "
+    code = ("import sys; from suivi.accounts import users; "
             "r = users.authenticate('carla', sys.argv[2], sys.argv[1], now=float(sys.argv[3])); "
             "print(r.ok, r.message)")
     out = subprocess.run([sys.executable, "-c", code, str(db), PASSWORDS["carla"],
@@ -265,7 +265,7 @@ def test_require_and_can_for_the_import_page(accounts_db):
     def page_script():
         import streamlit as st
 
-        from tracker import auth
+        from suivi.web import auth
 
         st.write(f"peut-contribuer={auth.can('contributeur')}")
         st.write(f"peut-annuler={auth.can('administrateur')}")

@@ -20,7 +20,8 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from etl.template import write_template
-from tracker.db import ROOT, connection
+from suivi.core.config import ROOT
+from tests.conftest import connection
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -167,8 +168,8 @@ def test_upload_a_workbook_on_the_import_page(server, page, tmp_path):
     assert_no_error(page)
     shot(page, "import-charge")
     with connection(server["db"], read_only=True) as con:
-        got = con.execute("SELECT value, source FROM observation WHERE indicator_code = ? AND "
-                          "territory_code = ? AND year = 2024", [indicator, territory]).fetchall()
+        got = con.rows("SELECT value, source FROM observation WHERE indicator_code = ? AND "
+                          "territory_code = ? AND year = 2024", [indicator, territory])
     assert got == [(12.5, "Test navigateur")]
 
 

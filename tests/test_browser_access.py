@@ -12,7 +12,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from etl import users
+from suivi.accounts import users
 from tests import test_browser as _browser
 from tests.test_browser import assert_no_error, shot, wait_ready
 

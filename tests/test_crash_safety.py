@@ -3,7 +3,7 @@
 - A load (`python -m etl load big.xlsx`, a real subprocess) killed with SIGKILL at many
   moments, some timed on the write-ahead log appearing: the database always reopens with the
   previous state intact (every version of every table equal) or the whole new batch.
-- Two loads started together are serialised by etl.load.write_lock: both land whole, or the
+- Two loads started together are serialised by the store's write lock: both land whole, or the
   second finds nothing to change and says so.
 - Readers (threads of the app's process, or another process) only ever see 0 or all of a
   batch's values, together with or without its batch row.
@@ -28,11 +28,12 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from etl.load import write_lock
 from etl.pipeline import load
-from tests.conftest import assert_same, snapshot
+from suivi.core.config import ROOT
+from suivi.store import open_store
+from suivi.store.duckdb_store import DuckSession
+from tests.conftest import assert_same, connection, snapshot
 from tests.workbooks import full_workbook
-from tracker.db import ROOT, connection, open_db
 
 HEADER = ["indicateur", "territoire", "annee", "nature", "valeur", "ventilation", "modalite",
           "source"]
@@ -125,9 +126,9 @@ def cli(db: Path, *args: str) -> subprocess.Popen:
 def batch_state(db: Path) -> tuple[int, dict[int, int]]:
     """(number of batch rows, observation versions created per batch), in one snapshot."""
     with connection(db) as con:  # read-write, as the app opens it: replays the WAL
-        n = con.execute("SELECT count(*) FROM batch").fetchall()[0][0]
-        per = dict(con.execute("SELECT created_batch, count(*) FROM observation_v "
-                               "GROUP BY 1").fetchall())
+        n = con.rows("SELECT count(*) FROM batch")[0][0]
+        per = dict(con.rows("SELECT created_batch, count(*) FROM observation_v "
+                               "GROUP BY 1"))
     return n, per
 
 
@@ -186,7 +187,8 @@ def _kill_when(db: Path, files, trigger) -> str:
     proc.wait(timeout=30)
     outcome = assert_before_or_whole(db, before, N_BIG)
     # The lock died with the process and the file is writable again.
-    with write_lock(db), connection(db) as con:
+    store = open_store(db)
+    with store.write_lock(), store.session() as con:
         con.execute("CHECKPOINT")
     return outcome
 
@@ -246,13 +248,13 @@ def test_two_concurrent_loads_are_serialised_and_both_land_whole(files, tmp_path
     assert n == 3
     assert sorted(per.get(i, 0) for i in (2, 3)) == sorted([N_BIG, 12_000])
     with connection(db, read_only=True) as con:
-        rows = con.execute("SELECT file_name, inserted FROM batch WHERE id > 1 ORDER BY id"
-                           ).fetchall()
-        mixed = con.execute("SELECT count(*) FROM observation_v WHERE created_batch > 1 AND "
+        rows = con.rows("SELECT file_name, inserted FROM batch WHERE id > 1 ORDER BY id"
+                           )
+        mixed = con.rows("SELECT count(*) FROM observation_v WHERE created_batch > 1 AND "
                             "((modality LIKE 'M%' AND created_batch <> (SELECT id FROM batch "
                             "WHERE file_name = 'big.xlsx')) OR (modality LIKE 'N%' AND "
                             "created_batch <> (SELECT id FROM batch WHERE file_name = "
-                            "'autre.xlsx')))").fetchall()[0][0]
+                            "'autre.xlsx')))")[0][0]
     assert sorted(rows) == [("autre.xlsx", 12_000), ("big.xlsx", N_BIG)]
     assert mixed == 0  # each batch holds exactly its own file's rows
 
@@ -285,9 +287,9 @@ def test_readers_in_the_app_process_never_see_half_a_batch(files, tmp_path):
     def reader():
         while not stop.is_set():
             with connection(db) as con:
-                seen.append(tuple(con.execute(
+                seen.append(tuple(con.rows(
                     "SELECT (SELECT count(*) FROM batch), (SELECT count(*) FROM observation_v "
-                    "WHERE created_batch = 2)").fetchall()[0]))
+                    "WHERE created_batch = 2)")[0]))
             time.sleep(0.005)
 
     thread = threading.Thread(target=reader)
@@ -311,15 +313,15 @@ def test_readers_in_another_process_never_see_half_a_batch(files, tmp_path):
     while time.monotonic() < deadline:
         done = proc.poll() is not None
         try:
-            con = open_db(db, read_only=True, wait=0.2)
+            con = DuckSession(open_store(db).connect(read_only=True, wait=0.2))
         except Exception:  # noqa: BLE001 - the writer holds the file: try again
             continue
         try:
-            seen.append(tuple(con.execute(
+            seen.append(tuple(con.rows(
                 "SELECT (SELECT count(*) FROM batch), (SELECT count(*) FROM observation_v "
-                "WHERE created_batch = 2)").fetchall()[0]))
+                "WHERE created_batch = 2)")[0]))
         finally:
-            con.close()
+            con.con.close()
         if done:
             break
         time.sleep(0.05)
@@ -372,7 +374,7 @@ def test_backup_and_restore_round_trip(files, tmp_path):
 
 
 def test_backup_taken_during_a_load_is_consistent(files, tmp_path):
-    from etl.backup import backup
+    from suivi.store.backup import backup
 
     db = fresh(files, tmp_path)
     before = snapshot(db)

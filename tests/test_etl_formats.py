@@ -7,17 +7,17 @@ import pytest
 
 from etl.parsing import parse_numbers
 from etl.pipeline import load
+from tests.conftest import connection
 from tests.workbooks import write_csv, write_xlsx
-from tracker.db import connection
 
 
 def current_values(db, indicator="IND-TX"):
     with connection(db, read_only=True) as con:
-        return con.execute(
+        return con.df(
             "SELECT territory_code, year, nature, breakdown, modality, value, status, source "
             "FROM observation WHERE indicator_code = ? AND year >= 2021 AND nature = 'realise' "
             "ORDER BY ALL",
-            [indicator]).df()
+            [indicator])
 
 
 def test_french_numbers_parse_column_wise():
@@ -131,8 +131,8 @@ def test_init_from_a_folder_of_workbooks_and_bulk_value_files(tmp_path):
     import subprocess
     import sys
 
+    from suivi.core.config import ROOT
     from tests.workbooks import VALUES, full_workbook
-    from tracker.db import ROOT
 
     folder = tmp_path / "national"
     folder.mkdir()

@@ -10,19 +10,19 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from etl.history import RollbackError, batches, rollback, value_history
 from etl.pipeline import load
 from etl.template import write_template
-from tests.conftest import assert_same, snapshot
+from suivi.core.config import ROOT
+from suivi.store.history import RollbackError, batches, rollback, value_history
+from tests.conftest import assert_same, connection, snapshot
 from tests.workbooks import full_workbook, write_xlsx
-from tracker.db import ROOT, connection
 
 HEAD = ["indicateur", "territoire", "annee", "nature", "valeur", "source"]
 
 
 def current(db) -> pd.DataFrame:
     with connection(db, read_only=True) as con:
-        return con.sql("SELECT * FROM observation ORDER BY ALL").df()
+        return con.df("SELECT * FROM observation ORDER BY ALL")
 
 
 def test_reloading_the_same_file_changes_nothing(test_db, tmp_path):
@@ -52,7 +52,7 @@ def test_new_value_supersedes_without_erasing_and_rollback_restores(test_db, tmp
         log = batches(con)
     assert rb == 3
     pd.testing.assert_frame_equal(current(test_db), before)
-    assert log.set_index("lot").loc[2, "annule_par"] == 3
+    assert log.set_index("id").loc[2, "rolled_back_by"] == 3
     with connection(test_db, read_only=True) as con:
         hist = value_history(con, "IND-TX", "T-QPV1")
     assert 43.0 in hist["value"].tolist(), "the undone value stays in the history"
@@ -77,9 +77,9 @@ def test_rollback_refuses_out_of_order_and_twice(test_db, tmp_path):
 def test_rollback_of_first_load_empties_the_database(test_db):
     with connection(test_db) as con:
         rollback(con, 1)
-        counts = [con.sql(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+        counts = [con.rows(f"SELECT count(*) FROM {t}")[0][0]
                   for t in ("contract", "territory", "indicator", "observation")]
-        versions = con.sql("SELECT count(*) FROM observation_v").fetchall()[0][0]
+        versions = con.rows("SELECT count(*) FROM observation_v")[0][0]
     assert counts == [0, 0, 0, 0] and versions == 7
 
 
@@ -188,6 +188,6 @@ def test_rollback_refuses_when_a_later_batch_recreated_a_removed_row(test_db, tm
     with connection(test_db) as con:
         with pytest.raises(RollbackError, match="lot\\(s\\) 3"):
             rollback(con, 2)
-        refs = con.sql("SELECT reference_code FROM territory_ref WHERE territory_code = "
-                       "'T-QPV1' ORDER BY 1").fetchall()
+        refs = con.rows("SELECT reference_code FROM territory_ref WHERE territory_code = "
+                       "'T-QPV1' ORDER BY 1")
     assert refs == [("T-COM",), ("T-QPV2",)]

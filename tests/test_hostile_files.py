@@ -26,13 +26,14 @@ import pandas as pd
 import pytest
 
 from etl import safety
-from etl.export import export_frame, write_table
+from etl.export import write_table
 from etl.pipeline import check, load
 from etl.safety import ReadError
 from etl.sources import read_workbook
-from tests.conftest import assert_same, snapshot
+from suivi.core.config import ROOT
+from suivi.store.export import export_frame
+from tests.conftest import assert_same, connection, snapshot
 from tests.workbooks import VALUES, full_workbook, write_xlsx
-from tracker.db import ROOT, connection
 
 HEAD = ["indicateur", "territoire", "annee", "nature", "valeur", "source", "commentaire"]
 ROW = ["IND-TX", "T-QPV1", 2021, "realise", 44.5, "INSEE", None]
@@ -350,10 +351,10 @@ def assert_rejected(db: Path, tmp_path: Path, source, expected: list[str], name=
 
 def current(db: Path, indicator="IND-TX", territory="T-QPV1", year=2021):
     with connection(db, read_only=True) as con:
-        return con.execute("SELECT value, source, comment FROM observation WHERE "
+        return con.rows("SELECT value, source, comment FROM observation WHERE "
                            "indicator_code = ? AND territory_code = ? AND year = ? AND "
                            "nature = 'realise' AND breakdown = ''",
-                           [indicator, territory, year]).fetchall()
+                           [indicator, territory, year])
 
 
 # --- rejected files ---------------------------------------------------------------------
@@ -658,7 +659,7 @@ def test_exports_neutralise_formulas_end_to_end(tmp_path):
     checked, result = load(path, db=db)
     assert checked.ok, checked.report.render()
     with connection(db, read_only=True) as con:
-        assert con.execute("SELECT label FROM indicator WHERE code = 'IND-TX'").fetchall() == \
+        assert con.rows("SELECT label FROM indicator WHERE code = 'IND-TX'") == \
             [(evil,)]
         frame = export_frame(con)
 

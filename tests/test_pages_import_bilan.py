@@ -15,16 +15,18 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from etl import users
 from etl.pipeline import load
-from etl.template import expected_rows, write_template
-from tests.conftest import assert_same, snapshot
+from etl.template import write_template
+from suivi.accounts import users
+from suivi.core import fmt
+from suivi.core import progress as pg
+from suivi.store import queries
+from suivi.store.queries import template_rows as expected_rows
+from suivi.store.status_sql import fetch_series_status
+from suivi.views import bilan as tb
+from suivi.web import imports
+from tests.conftest import assert_same, connection, scalar, snapshot
 from tests.workbooks import write_xlsx
-from tracker import bilan as tb
-from tracker import fmt, imports, queries
-from tracker import progress as pg
-from tracker.db import connection, scalar
-from tracker.status_sql import fetch_series_status
 
 CONTRACT = "AMBOISE-2015"
 QPV = "AMB-QPV-VE"                # La Verrerie
@@ -284,9 +286,9 @@ def test_bilan_page_report_and_data(app, served):
 
     with connection(app.db) as con:
         name = scalar(con, "SELECT name FROM contract WHERE code = ?", [CONTRACT])
-        priorities = [r[0] for r in con.execute(
+        priorities = [r[0] for r in con.rows(
             "SELECT label FROM node WHERE contract_code = ? AND level = 'priorité' ORDER BY code",
-            [CONTRACT]).fetchall()]
+            [CONTRACT])]
         statuses = fetch_series_status(con, CONTRACT, as_of=YEAR)
     assert html.escape(name) in page and "2015 &gt; 2022" in page
     assert len(priorities) == 8
@@ -341,11 +343,11 @@ def test_bilan_without_demo_values_has_no_banner(app):
 def test_bilan_escapes_labels_loaded_through_the_etl(app, served, tmp_path):
     evil = "<script>alert(1)</script>"
     with connection(app.db) as con:
-        ind = con.execute("SELECT unit, polarity, type FROM indicator WHERE code = ?",
-                          [INDICATOR]).fetchone()
-        links = ";".join(r[0] for r in con.execute(
+        ind = con.first("SELECT unit, polarity, type FROM indicator WHERE code = ?",
+                          [INDICATOR])
+        links = ";".join(r[0] for r in con.rows(
             "SELECT node_code FROM indicator_node WHERE indicator_code = ? ORDER BY 1",
-            [INDICATOR]).fetchall())
+            [INDICATOR]))
     path = write_xlsx(tmp_path / "libelle.xlsx", {"indicateurs": [
         ["code", "libelle", "unite", "polarite", "type", "objectifs", "contrat"],
         [INDICATOR, evil, ind[0], ind[1], ind[2], links, CONTRACT]]})

@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 
 from etl.pipeline import load
+from suivi.core import progress as pg
+from suivi.store.queries import series_status
+from suivi.views import compare
+from tests.conftest import connection, scalar
 from tests.workbooks import write_xlsx
-from tracker import compare
-from tracker import progress as pg
-from tracker.db import connection, scalar
-from tracker.queries import series_status
 
 CONTRACT = "AMBOISE-2015"
 QPV = "AMB-QPV-VE"
@@ -26,13 +26,13 @@ def series_inputs(db, indicator: str, territory: str, as_of: int):
     """b, B, T, C, t, V straight from the observation table, by the rules of progress.md."""
     with connection(db, read_only=True) as con:
         def latest(nature: str, after: int | None = None):
-            rows = con.execute("""
+            rows = con.rows("""
                 SELECT year, value FROM observation
                 WHERE indicator_code = ? AND territory_code = ? AND breakdown = ''
                   AND modality = '' AND nature = ? AND value IS NOT NULL
                   AND (nature <> 'realise' OR year <= ?) AND year > ?
                 ORDER BY year DESC LIMIT 1""",
-                               [indicator, territory, nature, as_of, after or 0]).fetchall()
+                               [indicator, territory, nature, as_of, after or 0])
             return rows[0] if rows else (None, None)
 
         b, B = latest("reference")
@@ -107,9 +107,9 @@ def test_fiche_metadata_and_objectives(app):
     assert meta["Unité"] == "%" and meta["Polarité"] == "plus haut = mieux"
     assert meta["Source"] == "Éducation nationale (résultats DNB)"
     with connection(app.db, read_only=True) as con:
-        nodes = [r[0] for r in con.execute("SELECT node_code FROM indicator_node "
+        nodes = [r[0] for r in con.rows("SELECT node_code FROM indicator_node "
                                            "WHERE indicator_code = ?",
-                                           [PERCENT_INDICATOR]).fetchall()]
+                                           [PERCENT_INDICATOR])]
     assert nodes and all(n in meta["Objectif(s) mesuré(s)"] for n in nodes)
 
 
@@ -165,13 +165,13 @@ def test_comparer_gap_equals_polarity_times_difference(app, served):
     assert set(gaps["Indicateur"]) == {indicator}
     assert set(gaps["Territoire de référence"]) == {"Amboise"}
     with connection(app.db, read_only=True) as con:
-        rows = con.execute("""
+        rows = con.rows("""
             SELECT q.year, q.value, r.value FROM observation q JOIN observation r
               ON r.indicator_code = q.indicator_code AND r.year = q.year
              AND r.nature = 'realise' AND r.breakdown = '' AND r.territory_code = 'COM-37003'
             WHERE q.indicator_code = ? AND q.territory_code = ? AND q.nature = 'realise'
               AND q.breakdown = '' AND q.year <= 2022 ORDER BY q.year""",
-                           [indicator, QPV]).fetchall()
+                           [indicator, QPV])
     assert len(rows) >= 3
     by_year = gaps.set_index("Année")
     for year, qpv, ref in rows:
@@ -233,14 +233,14 @@ def test_catalogue_lists_every_indicator_and_search_narrows(app):
     table = dataframe_with(at, "Situation visée")
     with connection(app.db, read_only=True) as con:
         total = scalar(con, "SELECT count(*) FROM indicator WHERE contract_code = ?", [CONTRACT])
-        brevet = {r[0] for r in con.execute(
+        brevet = {r[0] for r in con.rows(
             "SELECT code FROM indicator WHERE contract_code = ? AND (label ILIKE '%brevet%' "
-            "OR definition ILIKE '%brevet%' OR code ILIKE '%brevet%')", [CONTRACT]).fetchall()}
-        with_target = {r[0] for r in con.execute("""
+            "OR definition ILIKE '%brevet%' OR code ILIKE '%brevet%')", [CONTRACT])}
+        with_target = {r[0] for r in con.rows("""
             SELECT DISTINCT o.indicator_code FROM observation o
             JOIN indicator i ON i.code = o.indicator_code
             WHERE i.contract_code = ? AND o.nature = 'cible' AND o.value IS NOT NULL""",
-                                                 [CONTRACT]).fetchall()}
+                                                 [CONTRACT])}
     assert total == 89 and len(table) == 89
     assert any("89 indicateur(s)** sur 89" in m.value for m in at.markdown)
     flags = table.set_index("Code")["Situation visée"]
@@ -268,10 +268,10 @@ def test_catalogue_filters(app):
     at.run()
     table = dataframe_with(at, "Situation visée")
     with connection(app.db, read_only=True) as con:
-        expected = {r[0] for r in con.execute("""
+        expected = {r[0] for r in con.rows("""
             SELECT code FROM indicator i WHERE contract_code = ? AND unit = 'percent'
               AND NOT EXISTS (SELECT 1 FROM observation o WHERE o.indicator_code = i.code
                               AND o.nature = 'cible' AND o.value IS NOT NULL)""",
-                                              [CONTRACT]).fetchall()}
+                                              [CONTRACT])}
     assert expected and set(table["Code"]) == expected
     assert set(table["Unité"]) <= {"%"} and set(table["Situation visée"]) <= {"✘ non"}

@@ -8,12 +8,12 @@ import re
 import pandas as pd
 import pytest
 
-from tracker import fmt
-from tracker import overview as ov
-from tracker import progress as pg
-from tracker.db import connection
-from tracker.status_sql import fetch_series_status
-from tracker.ui import status_text
+from suivi.core import fmt
+from suivi.core import progress as pg
+from suivi.store.status_sql import fetch_series_status
+from suivi.views import overview as ov
+from suivi.web.ui import status_text
+from tests.conftest import connection
 
 NBSP = "\u202f"
 
@@ -38,7 +38,7 @@ def table_with(at, *columns) -> pd.DataFrame:
 
 def sql(db, query: str, args=None) -> list[tuple]:
     with connection(db, read_only=True) as con:
-        return con.execute(query, args or []).fetchall()
+        return con.rows(query, args or [])
 
 
 def sql_statuses(db, contract: str, year: int) -> pd.DataFrame:

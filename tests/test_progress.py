@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from tracker import progress as pg
-from tracker.progress import (
+from suivi.core import progress as pg
+from suivi.core.progress import (
     ACCELERATION,
     ON_TRACK,
     SCORE,

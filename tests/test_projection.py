@@ -7,12 +7,12 @@ import math
 import pandas as pd
 import pytest
 
-from tracker import progress as pg
-from tracker import projection as pj
-from tracker.db import connection
-from tracker.projection import project
-from tracker.projection_sql import fetch_projections
-from tracker.status_sql import SERIES_KEY, pick_series_inputs
+from suivi.core import progress as pg
+from suivi.core import projection as pj
+from suivi.core.projection import project
+from suivi.store.projection_sql import fetch_projections
+from suivi.store.status_sql import SERIES_KEY, pick_series_inputs
+from tests.conftest import connection
 
 # --- worked examples (docs/methode-projection.md gives the same ones) -------------------------
 
@@ -118,12 +118,12 @@ def test_progress_module_exposes_the_projection():
 def python_projections(db, contract: str, as_of: int) -> dict[tuple, pj.Projection]:
     """project() on every series of the contract, inputs picked like the SQL's."""
     with connection(db, read_only=True) as con:
-        obs = con.execute("""
+        obs = con.df("""
             SELECT o.indicator_code, o.territory_code, o.breakdown, o.modality, o.year,
                    o.nature, o.value, i.polarity
             FROM observation o JOIN indicator i ON i.code = o.indicator_code
             WHERE i.contract_code = ? AND (o.nature <> 'realise' OR o.year <= ?)""",
-                          [contract, as_of]).df()
+                          [contract, as_of])
     out = {}
     for key, part in obs.groupby(list(SERIES_KEY)):
         rows = list(zip(part["year"], part["nature"], part["value"]))
@@ -177,11 +177,11 @@ def test_indicator_page_sentence_and_chart_equal_the_function(app):
     at = app(page="app_pages/fiche_indicateur.py", contrat="AMBOISE-2015",
              quartier="AMB-QPV-VE", annee=2023, indicateur="AMB-P3-02")
     with connection(app.db, read_only=True) as con:
-        obs = con.execute("""
+        obs = con.df("""
             SELECT year, nature, value, i.polarity FROM observation o
             JOIN indicator i ON i.code = o.indicator_code
             WHERE indicator_code = 'AMB-P3-02' AND territory_code = 'AMB-QPV-VE'
-              AND breakdown = '' AND (nature <> 'realise' OR year <= 2023)""").df()
+              AND breakdown = '' AND (nature <> 'realise' OR year <= 2023)""")
     rows = list(zip(obs["year"], obs["nature"], obs["value"]))
     inputs = pick_series_inputs(rows)
     p = project([(y, v) for y, n, v in rows if n == "realise"], obs["polarity"].iloc[0],
@@ -206,7 +206,7 @@ def test_indicator_page_sentence_and_chart_equal_the_function(app):
 
 
 def test_bilan_states_the_projection_of_each_series(default_db):
-    from tracker import bilan as tb
+    from suivi.views import bilan as tb
 
     with connection(default_db, read_only=True) as con:
         report = tb.build_bilan(con, "AMBOISE-2015", 2023, "AMB-QPV-VE")

@@ -15,14 +15,14 @@ import pytest
 
 from etl.pipeline import check, load
 from etl.sources import Options
+from suivi.core.config import ROOT
 from tests import public_files as pf
-from tests.conftest import assert_same, snapshot
-from tracker.db import ROOT, connection
+from tests.conftest import assert_same, connection, snapshot
 
 
 def rows(db, sql, params=None):
     with connection(db, read_only=True) as con:
-        return con.execute(sql, params or []).fetchall()
+        return con.rows(sql, params or [])
 
 
 def must_load(path, db, **options):
@@ -407,7 +407,7 @@ def test_forced_format_and_check_writes_nothing(default_db, tmp_path):
 # --- 5. The Import page: recognised, mapped by hand, loaded ----------------------------------------
 
 def test_import_page_maps_remaining_columns_by_hand_and_loads(app, tmp_path):
-    from etl import users
+    from suivi.accounts import users
     from tests.test_pages_import_bilan import PASSWORD, click, upload
 
     db = app.db

@@ -12,14 +12,14 @@ from docx import Document
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
-from etl import cli
 from etl.pipeline import load
+from suivi import cli
+from suivi.core import fmt
+from suivi.core import progress as pg
+from suivi.views.report import data as rd
+from suivi.views.report import docx as rdx
+from tests.conftest import connection
 from tests.workbooks import write_xlsx
-from tracker import fmt
-from tracker import progress as pg
-from tracker import report_data as rd
-from tracker import report_docx as rdx
-from tracker.db import connection
 
 CONTRACT = "AMBOISE-2015"
 QPV, OTHER_QPV = "AMB-QPV-VE", "AMB-QPV-PO"
@@ -104,23 +104,23 @@ def expected_brevet(db, quartier: str) -> dict:
     progress method, as the report must show them."""
     with connection(db, read_only=True) as con:
         def latest(territory, nature, up_to=YEAR, after=0):
-            return con.execute("""
+            return con.first("""
                 SELECT year, value, status FROM observation WHERE indicator_code = ?
                   AND territory_code = ? AND nature = ? AND breakdown = '' AND year <= ?
                   AND year > ? AND value IS NOT NULL ORDER BY year DESC LIMIT 1""",
-                               [BREVET, territory, nature, up_to, after]).fetchone()
+                               [BREVET, territory, nature, up_to, after])
         b, B, _ = latest(quartier, "reference", 9999)
         T, C, _ = latest(quartier, "cible", 9999)
         t, V, value_status = latest(quartier, "realise", after=b)
-        polarity = con.execute("SELECT polarity FROM indicator WHERE code = ?",
-                               [BREVET]).fetchone()[0]
-        both = con.execute("""
+        polarity = con.first("SELECT polarity FROM indicator WHERE code = ?",
+                               [BREVET])[0]
+        both = con.rows("""
             SELECT q.year, q.value, c.value FROM observation q JOIN observation c
               ON c.indicator_code = q.indicator_code AND c.year = q.year
              AND c.territory_code = 'COM-37003' AND c.nature = 'realise' AND c.breakdown = ''
             WHERE q.indicator_code = ? AND q.territory_code = ? AND q.nature = 'realise'
               AND q.breakdown = '' AND q.year <= ? ORDER BY q.year""",
-                           [BREVET, quartier, YEAR]).fetchall()
+                           [BREVET, quartier, YEAR])
     a = pg.assess(b, B, T, C, t, V, polarity)
     gaps = [(y, pg.gap(q, c, polarity).gap) for y, q, c in both]
     trend = pg.gap_trend(gaps)
@@ -141,14 +141,14 @@ def report_db(default_db, tmp_path):
     """The embedded default plus values by sex, a formula-like indicator label and an action
     tagged as funded by the DSU, loaded through the real ETL."""
     with connection(default_db, read_only=True) as con:
-        unit, polarity, kind = con.execute(
+        unit, polarity, kind = con.first(
             "SELECT unit, polarity, type FROM indicator WHERE code = ?",
-            [EVIL_INDICATOR]).fetchone()
-        links = ";".join(r[0] for r in con.execute(
+            [EVIL_INDICATOR])
+        links = ";".join(r[0] for r in con.rows(
             "SELECT node_code FROM indicator_node WHERE indicator_code = ? ORDER BY 1",
-            [EVIL_INDICATOR]).fetchall())
-        node = con.execute("SELECT parent_code, level, category, label FROM node "
-                           "WHERE contract_code = ? AND code = '2-1.d'", [CONTRACT]).fetchone()
+            [EVIL_INDICATOR]))
+        node = con.first("SELECT parent_code, level, category, label FROM node "
+                           "WHERE contract_code = ? AND code = '2-1.d'", [CONTRACT])
     values = [["indicateur", "territoire", "annee", "nature", "valeur", "ventilation",
                "modalite", "source"]]
     values += [[ind, terr, year, "realise", value, "sexe", sex, "Test (par sexe)"]
@@ -193,8 +193,8 @@ def test_whole_contract_report(report_db):
     tree = table_rows(next(b for b in part1 if isinstance(b, Table)))
     assert [r["Code"] for r in tree][:3] == ["P1", "1", "1-1"]
     with connection(report_db, read_only=True) as con:
-        n_p3 = con.execute("""SELECT count(DISTINCT indicator_code) FROM indicator_node
-                              WHERE node_code IN ('3', '3-1', '3-2', '3-3')""").fetchone()[0]
+        n_p3 = con.first("""SELECT count(DISTINCT indicator_code) FROM indicator_node
+                              WHERE node_code IN ('3', '3-1', '3-2', '3-3')""")[0]
     assert next(r for r in tree if r["Code"] == "3")["Indicateurs"] == str(n_p3)
 
     # Part 2: one table per priority for each quartier; the brevet row of La Verrerie equals
@@ -335,7 +335,7 @@ def test_without_tagged_actions_the_dsu_part_asks_to_complete(default_db):
 
 def test_projection_in_the_perspectives_equals_the_function(default_db):
     """The « Au rythme actuel » cells are the projection's short text for each series, and the
-    chart's series are drawn from tracker.projection.project."""
+    chart's series are drawn from suivi.core.projection.project."""
     from tests.test_projection import python_projections
 
     with connection(default_db, read_only=True) as con:

@@ -8,9 +8,10 @@ import sys
 
 import pytest
 
-from etl.export import export_frame
-from etl.history import remove_demo
-from tracker.db import ROOT, connection
+from suivi.core.config import ROOT
+from suivi.store.export import export_frame
+from suivi.store.history import remove_demo
+from tests.conftest import connection
 
 
 @pytest.fixture(scope="module")
@@ -50,22 +51,22 @@ def test_blois_and_tours(stats):
 
 def test_national_follow_up_indicators_of_blois(default_db_template):
     with connection(default_db_template, read_only=True) as con:
-        n = con.sql("SELECT count(*) FROM indicator WHERE code LIKE 'BLO-NAT-%'").fetchall()[0][0]
-        types = con.sql("SELECT DISTINCT type FROM indicator WHERE contract_code = 'TMVL-2024'"
-                        ).df()["type"].tolist()
+        n = con.rows("SELECT count(*) FROM indicator WHERE code LIKE 'BLO-NAT-%'")[0][0]
+        types = con.df("SELECT DISTINCT type FROM indicator WHERE contract_code = 'TMVL-2024'"
+                        )["type"].tolist()
     assert n == 25
     assert sorted(types) == ["impact", "realisation", "resultat"]
 
 
 def test_amboise_territories_and_populations(default_db_template):
     with connection(default_db_template, read_only=True) as con:
-        terr = con.sql("SELECT code, label, kind, geography, population FROM territory "
-                       "WHERE code LIKE 'AMB-%'").df().set_index("code")
-        refs = con.sql("SELECT reference_code FROM territory_ref WHERE territory_code = "
-                       "'AMB-QPV-VE' ORDER BY rank").df()["reference_code"].tolist()
-        commune = con.sql("SELECT label, kind, population, population_year FROM territory "
-                          "WHERE code = 'COM-37003'").fetchall()
-        alias = con.sql("SELECT code FROM territory_alias WHERE alias = 'AMB-COM'").fetchall()
+        terr = con.df("SELECT code, label, kind, geography, population FROM territory "
+                       "WHERE code LIKE 'AMB-%'").set_index("code")
+        refs = con.df("SELECT reference_code FROM territory_ref WHERE territory_code = "
+                       "'AMB-QPV-VE' ORDER BY rank")["reference_code"].tolist()
+        commune = con.rows("SELECT label, kind, population, population_year FROM territory "
+                          "WHERE code = 'COM-37003'")
+        alias = con.rows("SELECT code FROM territory_alias WHERE alias = 'AMB-COM'")
     assert terr.loc["AMB-QPV-PO", "population"] == 1629
     assert terr.loc["AMB-QPV-VE", "population"] == 1095
     assert terr.loc["AMB-QPV-VE", "kind"] == "qpv" and terr.loc["AMB-QPV-VE", "geography"] == "qpv2015"
@@ -79,9 +80,9 @@ def test_amboise_territories_and_populations(default_db_template):
 
 def test_blois_cucs_quartiers_are_kept_apart_from_the_2015_qpv(default_db_template):
     with connection(default_db_template, read_only=True) as con:
-        kinds = con.sql("SELECT kind, geography, count(*) AS n FROM territory t JOIN "
+        kinds = con.df("SELECT kind, geography, count(*) AS n FROM territory t JOIN "
                         "contract_territory c ON c.territory_code = t.code WHERE "
-                        "c.contract_code = 'BLOIS-2015' GROUP BY ALL").df()
+                        "c.contract_code = 'BLOIS-2015' GROUP BY ALL")
     qpv = kinds[(kinds["kind"] == "qpv")]
     cucs = kinds[(kinds["kind"] == "quartier_cucs")]
     assert qpv["geography"].tolist() == ["qpv2015"] and cucs["geography"].tolist() == ["cucs"]
@@ -106,10 +107,10 @@ def test_export_holds_real_figures_with_their_sources(default_db_template):
 
 def test_demo_values_are_removed_by_one_command(default_db):
     with connection(default_db) as con:
-        before_real = con.sql("SELECT count(*) FROM observation WHERE status <> 'demo'").fetchall()
+        before_real = con.rows("SELECT count(*) FROM observation WHERE status <> 'demo'")
         n = remove_demo(con)
-        left = con.sql("SELECT count(*) FROM observation_v WHERE status = 'demo'").fetchall()
-        after_real = con.sql("SELECT count(*) FROM observation WHERE status <> 'demo'").fetchall()
+        left = con.rows("SELECT count(*) FROM observation_v WHERE status = 'demo'")
+        after_real = con.rows("SELECT count(*) FROM observation WHERE status <> 'demo'")
     assert n > 1000 and left[0][0] == 0 and before_real == after_real
 
 
@@ -125,7 +126,7 @@ def test_init_twice_changes_nothing(default_db):
 
 def test_shared_territories_are_stored_once(default_db_template):
     with connection(default_db_template, read_only=True) as con:
-        users = con.sql("SELECT contract_code FROM contract_territory WHERE territory_code = "
-                        "'DEP-37' ORDER BY 1").df()["contract_code"].tolist()
-        versions = con.sql("SELECT count(*) FROM territory_v WHERE code = 'FR'").fetchall()[0][0]
+        users = con.df("SELECT contract_code FROM contract_territory WHERE territory_code = "
+                        "'DEP-37' ORDER BY 1")["contract_code"].tolist()
+        versions = con.rows("SELECT count(*) FROM territory_v WHERE code = 'FR'")[0][0]
     assert users == ["AMBOISE-2015", "BLOIS-2015"] and versions == 1

@@ -6,11 +6,10 @@ import math
 import duckdb
 import pytest
 
-from etl.schema import ensure_schema
-from tracker.progress import REASONS, STATUS_BY_CODE, Thresholds, is_missing
-from tracker.status_sql import (
+from suivi.core.progress import REASONS, STATUS_BY_CODE, Thresholds, is_missing
+from suivi.store.schema import ensure_schema
+from suivi.store.status_sql import (
     SERIES_KEY,
-    create_views,
     fetch_series_status,
     pick_series_inputs,
     series_status_sql,
@@ -88,43 +87,47 @@ def _series_rows():
 
 
 @pytest.fixture
-def con(tmp_path):
-    con = duckdb.connect(str(tmp_path / "t.duckdb"))
-    ensure_schema(con)
-    for code, (on_track, acceleration) in CONTRACTS.items():
+def con(empty_db):
+    """A store (DuckDB or PostgreSQL) holding the series of _series_rows, written directly."""
+    import pandas as pd
+
+    from suivi.store import open_store
+
+    with open_store(empty_db).session() as con:
+        ensure_schema(con)
+        for code, (on_track, acceleration) in CONTRACTS.items():
+            con.execute(
+                "INSERT INTO contract_v (code, name, baseline_year, target_year, "
+                "threshold_on_track, threshold_acceleration, created_batch) "
+                "VALUES (?, ?, 2015, 2025, ?, ?, 1)",
+                [code, f"Contrat {code}", on_track, acceleration],
+            )
+        for code, (contract, polarity, unit) in INDICATORS.items():
+            con.execute(
+                "INSERT INTO indicator_v (code, contract_code, label, unit, polarity, type, "
+                "created_batch) VALUES (?, ?, ?, ?, ?, 'résultat', 1)",
+                [code, contract, f"Indicateur {code}", unit, polarity],
+            )
+        rows = pd.DataFrame(_series_rows(), columns=[*SERIES_KEY, "year", "nature", "value"])
+        con.put_frame("rows", rows, {"year": "INTEGER", "value": "DOUBLE PRECISION"})
         con.execute(
-            "INSERT INTO contract_v (code, name, baseline_year, target_year, "
-            "threshold_on_track, threshold_acceleration, created_batch) "
-            "VALUES (?, ?, 2015, 2025, ?, ?, 1)",
-            [code, f"Contrat {code}", on_track, acceleration],
-        )
-    for code, (contract, polarity, unit) in INDICATORS.items():
+            "INSERT INTO observation_v (indicator_code, territory_code, breakdown, modality, "
+            "year, nature, value, status, created_batch) SELECT indicator_code, territory_code, "
+            "breakdown, modality, year, nature, value, 'valide', 1 FROM rows")
+        # a superseded version must be ignored: it would make S03 assessable
         con.execute(
-            "INSERT INTO indicator_v (code, contract_code, label, unit, polarity, type, "
-            "created_batch) VALUES (?, ?, ?, ?, ?, 'résultat', 1)",
-            [code, contract, f"Indicateur {code}", unit, polarity],
-        )
-    con.executemany(
-        "INSERT INTO observation_v (indicator_code, territory_code, breakdown, modality, year, "
-        "nature, value, status, created_batch) VALUES (?, ?, ?, ?, ?, ?, ?, 'valide', 1)",
-        _series_rows(),
-    )
-    # a superseded version must be ignored: it would make S03 assessable
-    con.execute(
-        "INSERT INTO observation_v (indicator_code, territory_code, breakdown, modality, year, "
-        "nature, value, created_batch, superseded_batch) "
-        "VALUES ('UP', 'S03', '', '', 2020, 'realise', 55.0, 1, 2)"
-    )
-    yield con
-    con.close()
+            "INSERT INTO observation_v (indicator_code, territory_code, breakdown, modality, "
+            "year, nature, value, created_batch, superseded_batch) "
+            "VALUES ('UP', 'S03', '', '', 2020, 'realise', 55.0, 1, 2)")
+        yield con
 
 
 def _python_assessment(con, row):
-    obs = con.execute(
+    obs = con.rows(
         "SELECT year, nature, value FROM observation WHERE indicator_code = ? "
         "AND territory_code = ? AND breakdown = ? AND modality = ?",
         [row[k] for k in SERIES_KEY],
-    ).fetchall()
+    )
     on_track, acceleration = CONTRACTS[row["contract_code"]]
     return pick_series_inputs(obs), Thresholds.from_contract(on_track, acceleration)
 
@@ -210,22 +213,20 @@ def test_exact_boundaries_in_sql(con):
 def test_contract_filter_and_view(con):
     sql, params = series_status_sql("CV2")
     assert params == ["CV2"]
-    only = con.execute(sql, params).df()
+    only = con.df(sql, params)
     assert set(only.contract_code) == {"CV2"} and set(only.indicator_code) == {"UP2"}
     assert len(only) == sum(1 for key in {r[:4] for r in _series_rows()} if key[0] == "UP2")
-    create_views(con)
-    count, statuses = con.execute(
-        "SELECT count(*), count(DISTINCT status) FROM series_status").fetchone()
-    assert count == len(fetch_series_status(con)) and statuses == len(STATUS_BY_CODE)
+    everything = fetch_series_status(con)
+    assert len(everything) == len({r[:4] for r in _series_rows()})
+    assert everything["status"].nunique() == len(STATUS_BY_CODE)
     sql_all, params_all = series_status_sql()
     assert params_all == [] and "0.95" in sql_all and "?" not in sql_all
 
 
 def test_gap_sql_is_the_single_gap_rule():
     """Gap to the reference: d * (Ref - QPV), and |Ref - QPV| for a neutral indicator."""
-    import duckdb
 
-    from tracker.status_sql import gap_sql
+    from suivi.store.status_sql import gap_sql
 
     con = duckdb.connect()
     rows = con.execute(f"""
@@ -236,7 +237,7 @@ def test_gap_sql_is_the_single_gap_rule():
 
 
 def test_method_summary_states_the_contract_thresholds():
-    from tracker import progress as pg
+    from suivi.core import progress as pg
 
     text = pg.method_summary(pg.Thresholds(on_track=0.9, acceleration=0.5))
     assert "P ≥ 0,9" in text and "0,5 ≤ P < 0,9" in text

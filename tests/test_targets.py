@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from tracker.targets import resolve_target
+from suivi.core.targets import resolve_target
 
 
 @pytest.mark.parametrize(

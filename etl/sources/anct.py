@@ -9,7 +9,7 @@ import pandas as pd
 from etl import geo
 from etl.readers import RawFile, Workbook, cell_text, filled_rows
 from etl.sources.base import Layout, Match, Options, data_body, find_header, sheet_label
-from etl.vocab import fold
+from suivi.core.vocab import fold
 
 
 def _single_sheet(raw: RawFile, accept) -> Match | None:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from etl.readers import RawFile, Workbook, cell_text
 from etl.safety import ReadError
-from etl.vocab import fold
+from suivi.core.vocab import fold
 
 HEADER_SEARCH_ROWS = 10
 

@@ -21,7 +21,7 @@ from etl.sources.base import (
     sheet_label,
     titles_above,
 )
-from etl.vocab import fold
+from suivi.core.vocab import fold
 
 CODE_COLUMNS = ("codgeo", "code qp", "codeqp", "qp", "code geo", "cod qp")
 LABEL_COLUMNS = ("libgeo", "lib qp", "libelle", "nom qp", "lib geo", "libqp")

@@ -21,7 +21,7 @@ from etl.sources.base import (
     sheet_label,
     titles_above,
 )
-from etl.vocab import fold
+from suivi.core.vocab import fold
 
 ID_COLUMNS = ("codgeo", "libgeo", "an", "sexe")
 # The `sexe` column: F and H are the breakdown `sexe`; T (or empty) is the whole population.

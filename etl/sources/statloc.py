@@ -20,7 +20,7 @@ from etl.sources.base import (
     sheet_label,
     titles_above,
 )
-from etl.vocab import fold
+from suivi.core.vocab import fold
 
 # Columns of the project's own `territoires` sheet: a sheet with them is not an export.
 _OWN = {"type", "references", "geographie", "population", "indicateur"}

@@ -20,7 +20,7 @@ class Dialect:
     name = ""
     double = "DOUBLE PRECISION"
 
-    def sql(self, text: str) -> str:
+    def sql(self, text: str, params: bool = True) -> str:
         """The query as the driver expects it (parameter style)."""
         return text
 
@@ -36,6 +36,11 @@ class Dialect:
 
     def temp_table(self, name: str, select: str) -> list[str]:
         return [f"DROP TABLE IF EXISTS {name}", f"CREATE TEMP TABLE {name} AS {select}"]
+
+    def binary(self, column: str) -> str:
+        """A text column compared byte by byte (DuckDB's default order; PostgreSQL's depends
+        on the database's collation): exports list rows in the same order on both."""
+        return column
 
 
 class DuckDialect(Dialect):
@@ -54,9 +59,11 @@ class DuckDialect(Dialect):
 class PostgresDialect(Dialect):
     name = "postgresql"
 
-    def sql(self, text: str) -> str:
-        """`?` -> `%s`, `$name` -> `%(name)s`, `%` -> `%%` outside literals (psycopg's format
-        style), leaving single-quoted literals untouched."""
+    def sql(self, text: str, params: bool = True) -> str:
+        """`?` -> `%s`, `$name` -> `%(name)s` and `%` -> `%%` (psycopg's format style) when
+        the query has parameters, never inside single-quoted literals' placeholders."""
+        if not params:
+            return text
         parts = _LITERAL.split(text)
         for i in range(0, len(parts), 2):
             part = parts[i].replace("%", "%%").replace("?", "%s")
@@ -73,6 +80,9 @@ class PostgresDialect(Dialect):
 
     def is_nan(self, expr: str) -> str:
         return f"({expr} = 'NaN'::float8)"
+
+    def binary(self, column: str) -> str:
+        return f'{column} COLLATE "C"'
 
 
 DUCKDB = DuckDialect()

@@ -45,7 +45,10 @@ class PgSession(Session):
 
     def _run(self, sql: str, params=None):
         cur = self.con.cursor()
-        cur.execute(self.dialect.sql(sql), params if params else None)
+        if params:
+            cur.execute(self.dialect.sql(sql), params)
+        else:
+            cur.execute(self.dialect.sql(sql, params=False))
         return cur
 
     def execute(self, sql: str, params=None) -> None:
@@ -98,8 +101,13 @@ class PgStore(Store):
     kind = "postgresql"
     dialect = POSTGRES
 
+    # The change token is read at most this often (seconds): a page asks for it before each
+    # of its queries, and a replica learns of another's load within this delay.
+    VERSION_TTL = 0.5
+
     def __init__(self, url: str):
         self.url = url
+        self._version = (0.0, None)
 
     @contextmanager
     def session(self, read_only: bool = False):
@@ -124,11 +132,19 @@ class PgStore(Store):
             con.close()
 
     def version(self) -> tuple:
+        import time
+
+        read_at, value = self._version
+        if value is not None and time.monotonic() - read_at < self.VERSION_TTL:
+            return value
         with self.session() as s:
             if not s.scalar("SELECT count(*) FROM information_schema.tables "
                             "WHERE table_schema = current_schema() AND table_name = 'batch'"):
-                return (0, 0)
-            return tuple(s.first("SELECT count(*), coalesce(max(id), 0) FROM batch"))
+                value = (0, 0)
+            else:
+                value = tuple(s.first("SELECT count(*), coalesce(max(id), 0) FROM batch"))
+        self._version = (time.monotonic(), value)
+        return value
 
     def exists(self) -> bool:
         try:

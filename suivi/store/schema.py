@@ -4,7 +4,7 @@ Each `*_v` table holds every version of its rows. A version carries the batch th
 (`created_batch`) and the batch that replaced it (`superseded_batch`, NULL while current). The
 view with the plain name (`observation`, `indicator`...) shows the current versions only; pages
 and queries read the views, the loader and the history read the tables. Rolling a batch back
-is then two UPDATEs per table (see etl/history.py) and restores the previous state exactly.
+is then two UPDATEs per table (see suivi/store/history.py) and restores the previous state exactly.
 """
 
 from __future__ import annotations

@@ -28,9 +28,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from suivi.core.progress import Assessment, Thresholds
-
 from suivi.core import progress as pg
+from suivi.core.progress import Assessment, Thresholds
 from suivi.store.dialect import DUCKDB, Dialect
 
 SERIES_KEY = ("indicator_code", "territory_code", "breakdown", "modality")
@@ -260,5 +259,3 @@ def gap_sql(polarity: str, ref: str, qpv: str) -> str:
     sign = _polarity_sign_sql(polarity)
     return f"CASE WHEN ({sign}) IS NULL THEN abs({ref} - {qpv}) ELSE ({sign}) * ({ref} - {qpv}) END"
 
-
-COMPARABLE_UNITS_SQL = "('percent', 'rate', 'ratio', 'score')"

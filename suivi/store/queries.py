@@ -1,0 +1,355 @@
+"""Read queries the pages need, in one place: each takes a session and returns a DataFrame.
+
+Every query is restricted to the selected contract, so a national database with thousands of
+series answers as fast as a single contract. Pages never write SQL themselves.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from suivi.core.vocab import COMPARABLE_UNITS, MEASURABLE_UNITS, QUARTIER_KINDS, sql_list
+from suivi.store.status_sql import fetch_series_status, gap_sql
+
+
+def in_list(column: str, codes: list[str] | None) -> tuple[str, list]:
+    """` AND column IN (?, ?…)` and its parameters; nothing when `codes` is None."""
+    if codes is None:
+        return "", []
+    return f" AND {column} IN ({', '.join('?' * len(codes)) or 'NULL'})", list(codes)
+
+
+def contracts(s) -> pd.DataFrame:
+    return s.df("SELECT * FROM contract ORDER BY period_start DESC, code")
+
+
+def contract(s, code: str) -> dict | None:
+    df = s.df("SELECT * FROM contract WHERE code = ?", [code])
+    return None if df.empty else df.iloc[0].to_dict()
+
+
+def territories(s, contract_code: str) -> pd.DataFrame:
+    """The contract's territories (those it lists, their reference territories from the
+    register and the 2015 QPVs its quartiers succeed: `via` 0, 1, 2), quartiers first, then
+    from the nearest to the widest level."""
+    return s.df("""
+        SELECT t.code, t.label, t.kind, t.geography, t.population, t.population_year, t.source,
+               ct.via
+        FROM contract_scope ct JOIN territory t ON t.code = ct.territory_code
+        WHERE ct.contract_code = ?
+        ORDER BY CASE t.kind WHEN 'qpv' THEN 0 WHEN 'quartier_veille' THEN 1
+                 WHEN 'quartier_cucs' THEN 2 WHEN 'commune' THEN 3 WHEN 'epci' THEN 4
+                 WHEN 'bassin_emploi' THEN 5 WHEN 'aire_urbaine' THEN 6
+                 WHEN 'departement' THEN 7 WHEN 'academie' THEN 8 WHEN 'region' THEN 9
+                 WHEN 'france' THEN 10 ELSE 11 END, t.label""", [contract_code])
+
+
+def quartiers(s, contract_code: str) -> pd.DataFrame:
+    """The quartiers the contract lists (not the predecessors of a 2024 QPV)."""
+    df = territories(s, contract_code)
+    return df[df["kind"].isin(QUARTIER_KINDS) & (df["via"] == 0)].reset_index(drop=True)
+
+
+def predecessors(s, territory_codes) -> pd.DataFrame:
+    """The 2015 QPVs each 2024 quartier succeeds (ANCT correspondence): shown as their own
+    series, never merged with the quartier's."""
+    codes = list(territory_codes)
+    if not codes:
+        return pd.DataFrame(columns=["territory_code", "code", "label", "geography", "status",
+                                     "rank"])
+    return s.df(f"""
+        SELECT l.territory_code, t.code, t.label, t.geography, l.status, l.rank
+        FROM territory_link l JOIN territory t ON t.code = l.predecessor_code
+        WHERE l.territory_code IN ({', '.join('?' * len(codes))})
+        ORDER BY l.territory_code, l.rank, t.code""", codes)
+
+
+def references_of(s, territory_code: str) -> pd.DataFrame:
+    """Reference territories of a quartier (commune, EPCI...), nearest first."""
+    return s.df("""
+        SELECT t.code, t.label, t.kind, r.rank FROM territory_ref r
+        JOIN territory t ON t.code = r.reference_code
+        WHERE r.territory_code = ? ORDER BY r.rank""", [territory_code])
+
+
+def tree(s, contract_code: str) -> pd.DataFrame:
+    """Nodes with their depth and path of ancestor codes (for grouping by pillar/priority).
+
+    A contract's tree has a few hundred nodes: the walk from the roots is done here on one
+    fetch rather than in a recursive query whose list types differ between engines."""
+    nodes = s.df("""
+        SELECT code, parent_code, level, category, label, position FROM node
+        WHERE contract_code = ? ORDER BY position, code""", [contract_code])
+    children: dict = {}
+    for row in nodes.itertuples(index=False):
+        key = None if pd.isna(row.parent_code) else row.parent_code
+        children.setdefault(key, []).append(row)
+    out, stack = [], [(row, [row.code]) for row in reversed(children.get(None, []))]
+    while stack:  # depth-first, siblings in their printed order
+        row, path = stack.pop()
+        out.append({**row._asdict(), "depth": len(path), "path": path})
+        stack += [(child, [*path, child.code]) for child in reversed(children.get(row.code, []))
+                  if child.code not in path]
+    columns = [*nodes.columns, "depth", "path"]
+    return pd.DataFrame(out, columns=columns) if out else pd.DataFrame(columns=columns)
+
+
+def indicators(s, contract_code: str) -> pd.DataFrame:
+    """Catalogue: metadata, objectives measured, and what data each indicator has."""
+    return s.df("""
+        WITH links AS (
+            SELECT indicator_code, string_agg(node_code, ' ; ' ORDER BY node_code) AS objectifs
+            FROM indicator_node WHERE contract_code = $c GROUP BY indicator_code
+        ), data AS (
+            SELECT o.indicator_code,
+                   bool_or(nature = 'reference' AND value IS NOT NULL) AS has_baseline,
+                   bool_or(nature = 'cible' AND value IS NOT NULL) AS has_target,
+                   max(year) FILTER (WHERE nature = 'realise' AND value IS NOT NULL) AS last_year,
+                   count(*) FILTER (WHERE nature = 'realise') AS n_actuals,
+                   bool_or(status = 'demo') AS has_demo
+            FROM observation o JOIN indicator i ON i.code = o.indicator_code
+            WHERE i.contract_code = $c GROUP BY o.indicator_code
+        )
+        SELECT i.code, i.label, i.unit, i.polarity, i.type, i.definition, i.source,
+               i.frequency, i.parent_code, i.breakdowns, i.note, l.objectifs,
+               coalesce(d.has_baseline, false) AS has_baseline,
+               coalesce(d.has_target, false) AS has_target, d.last_year,
+               coalesce(d.n_actuals, 0) AS n_actuals, coalesce(d.has_demo, false) AS has_demo
+        FROM indicator i LEFT JOIN links l ON l.indicator_code = i.code
+        LEFT JOIN data d ON d.indicator_code = i.code
+        WHERE i.contract_code = $c ORDER BY i.code""", {"c": contract_code})
+
+
+def indicator(s, code: str) -> dict | None:
+    df = s.df("SELECT * FROM indicator WHERE code = ?", [code])
+    return None if df.empty else df.iloc[0].to_dict()
+
+
+def indicator_labels(s, codes) -> pd.DataFrame:
+    """Code, label and unit of the given indicators (any contract: an upload may hold several)."""
+    codes = list(codes)
+    if not codes:
+        return pd.DataFrame(columns=["code", "label", "unit"])
+    return s.df(f"SELECT code, label, unit FROM indicator "
+                f"WHERE code IN ({', '.join('?' * len(codes))})", codes)
+
+
+def indicator_objectives(s, code: str) -> pd.DataFrame:
+    return s.df("""
+        SELECT n.code, n.level, n.label FROM indicator_node x
+        JOIN node n ON n.contract_code = x.contract_code AND n.code = x.node_code
+        WHERE x.indicator_code = ? ORDER BY n.code""", [code])
+
+
+def series_status(s, contract_code: str, as_of: int | None = None) -> pd.DataFrame:
+    """Status of every series of the contract (SQL form of progress.assess), with labels,
+    the objective it measures (first linked node) and the territory."""
+    st = fetch_series_status(s, contract_code, as_of=as_of)
+    if st.empty:
+        return st
+    return _describe_series(s, contract_code, st)
+
+
+def _describe_series(s, contract_code: str, st: pd.DataFrame,
+                     territory_codes: list | None = None) -> pd.DataFrame:
+    """Add to status rows the objective measured, the territory and indicator labels and
+    whether the series holds demonstration values (restricted to `territory_codes`)."""
+    links = s.df("""
+        SELECT indicator_code, min(node_code) AS node_code FROM indicator_node
+        WHERE contract_code = ? GROUP BY indicator_code""", [contract_code])
+    terr = territories(s, contract_code)[["code", "label", "kind"]].rename(
+        columns={"code": "territory_code", "label": "territory_label", "kind": "territory_kind"})
+    ind = s.df("SELECT code AS indicator_code, label AS indicator_label FROM indicator "
+               "WHERE contract_code = ?", [contract_code])
+    where, params = "i.contract_code = ?", [contract_code]
+    if territory_codes is not None:
+        where += f" AND o.territory_code IN ({', '.join('?' * len(territory_codes)) or 'NULL'})"
+        params += list(territory_codes)
+    demo = s.df(f"""
+        SELECT indicator_code, territory_code, breakdown, modality, bool_or(status = 'demo') AS demo
+        FROM observation o JOIN indicator i ON i.code = o.indicator_code
+        WHERE {where} GROUP BY indicator_code, territory_code, breakdown, modality""", params)
+    return st.merge(links, on="indicator_code", how="left") \
+        .merge(terr, on="territory_code", how="left") \
+        .merge(ind, on="indicator_code", how="left") \
+        .merge(demo, on=["indicator_code", "territory_code", "breakdown", "modality"], how="left")
+
+
+def observations(s, indicator_code: str, territory_codes: list[str] | None = None,
+                 breakdown: str = "", modality: str = "") -> pd.DataFrame:
+    """Current values of one indicator, one row per territory x year x nature."""
+    where = "o.indicator_code = ? AND o.breakdown = ? AND o.modality = ?"
+    params: list = [indicator_code, breakdown, modality]
+    if territory_codes:
+        where += f" AND o.territory_code IN ({', '.join('?' * len(territory_codes))})"
+        params += list(territory_codes)
+    return s.df(f"""
+        SELECT o.territory_code, t.label AS territory_label, t.kind AS territory_kind,
+               o.year, o.nature, o.value, o.status, o.source, o.wording, o.comment,
+               o.created_batch
+        FROM observation o LEFT JOIN territory t ON t.code = o.territory_code
+        WHERE {where} ORDER BY o.territory_code, o.year, o.nature""", params)
+
+
+def breakdowns(s, indicator_code: str) -> pd.DataFrame:
+    return s.df("""
+        SELECT DISTINCT breakdown, modality FROM observation WHERE indicator_code = ?
+        ORDER BY breakdown, modality""", [indicator_code])
+
+
+def values_for(s, contract_code: str, indicator_codes: list[str],
+               territory_codes: list[str]) -> pd.DataFrame:
+    """Actual values (totals) of several indicators x territories, for comparisons."""
+    if not indicator_codes or not territory_codes:
+        return pd.DataFrame(columns=["indicator_code", "indicator_label", "unit", "territory_code",
+                                     "territory_label", "year", "value", "status"])
+    ph_i = ", ".join("?" * len(indicator_codes))
+    ph_t = ", ".join("?" * len(territory_codes))
+    return s.df(f"""
+        SELECT o.indicator_code, i.label AS indicator_label, i.unit, i.polarity,
+               o.territory_code, t.label AS territory_label, t.kind AS territory_kind,
+               o.year, o.value, o.status, o.source
+        FROM observation o JOIN indicator i ON i.code = o.indicator_code
+        JOIN territory t ON t.code = o.territory_code
+        WHERE i.contract_code = ? AND o.nature = 'realise' AND o.breakdown = ''
+          AND o.indicator_code IN ({ph_i}) AND o.territory_code IN ({ph_t})
+        ORDER BY o.indicator_code, o.territory_code, o.year""",
+                       [contract_code, *indicator_codes, *territory_codes])
+
+
+def gaps(s, contract_code: str, quartier: str) -> pd.DataFrame:
+    """Per comparable indicator and year: the quartier's value, each reference territory's
+    value, the gap d * (Ref - QPV) in points and the ratio QPV / Ref."""
+    return s.df(GAPS_SQL, {"c": contract_code, "q": quartier})
+
+
+GAPS_SQL = """
+        WITH q AS (
+            SELECT o.indicator_code, o.year, o.value FROM observation o
+            JOIN indicator i ON i.code = o.indicator_code
+            WHERE i.contract_code = $c AND o.territory_code = $q AND o.nature = 'realise'
+              AND o.breakdown = '' AND o.value IS NOT NULL
+              AND i.unit IN UNITS
+        ), refs AS (
+            SELECT r.reference_code, r.rank, t.label FROM territory_ref r
+            JOIN territory t ON t.code = r.reference_code WHERE r.territory_code = $q
+        )
+        SELECT q.indicator_code, i.label AS indicator_label, i.unit, i.polarity, q.year,
+               q.value AS qpv_value, refs.reference_code, refs.label AS reference_label,
+               refs.rank, o.value AS ref_value,
+               GAP_EXPRESSION AS gap,
+               CASE WHEN o.value <> 0 THEN q.value / o.value END AS ratio
+        FROM q JOIN indicator i ON i.code = q.indicator_code
+        JOIN observation o ON o.indicator_code = q.indicator_code AND o.year = q.year
+             AND o.nature = 'realise' AND o.breakdown = '' AND o.value IS NOT NULL
+        JOIN refs ON refs.reference_code = o.territory_code
+        ORDER BY q.indicator_code, refs.rank, q.year""".replace(
+    "GAP_EXPRESSION", gap_sql("i.polarity", "o.value", "q.value")).replace(
+    "UNITS", sql_list(COMPARABLE_UNITS))
+
+
+def last_upload(s) -> pd.Timestamp | None:
+    rows = s.rows("SELECT max(loaded_at) FROM batch WHERE kind = 'load'")
+    return rows[0][0] if rows else None
+
+
+def has_demo(s, contract_code: str | None = None) -> bool:
+    if contract_code is None:
+        return bool(s.scalar("SELECT count(*) FROM observation WHERE status = 'demo'"))
+    return bool(s.scalar("""
+        SELECT count(*) FROM observation o JOIN indicator i ON i.code = o.indicator_code
+        WHERE o.status = 'demo' AND i.contract_code = ?""", [contract_code]))
+
+
+def value_history(s, indicator_code: str, territory_code: str | None = None) -> pd.DataFrame:
+    """Every version of an indicator's values (current or superseded) with its batch, file and
+    date: suivi.store.history.value_history, reachable through the page cache (ui.query)."""
+    from suivi.store.history import value_history as _value_history
+
+    return _value_history(s, indicator_code, territory_code)
+
+
+def contract_last_upload(s, contract_code: str) -> dict | None:
+    """The latest batch whose rows are current in this contract (values, indicators, tree or
+    the contract itself): its date, file and whether it holds demonstration values. A rolled
+    back batch no longer counts, since its rows are superseded."""
+    rows = s.df("""
+        WITH ids AS (
+            SELECT DISTINCT o.created_batch AS id FROM observation o
+            JOIN indicator i ON i.code = o.indicator_code WHERE i.contract_code = $c
+            UNION SELECT created_batch FROM indicator WHERE contract_code = $c
+            UNION SELECT created_batch FROM node WHERE contract_code = $c
+            UNION SELECT created_batch FROM contract WHERE code = $c
+        )
+        SELECT b.id, b.loaded_at, b.file_name, b.user_name, b.is_demo FROM batch b
+        WHERE b.id IN (SELECT id FROM ids) ORDER BY b.id DESC LIMIT 1""",
+                       {"c": contract_code})
+    return None if rows.empty else rows.iloc[0].to_dict()
+
+
+def series_status_for(s, contract_code: str, as_of: int | None,
+                      territory_codes) -> pd.DataFrame:
+    """series_status (same columns) for a few territories only: a quartier's pages need its
+    series and its reference territories', not the whole contract. One status query per
+    territory, because DuckDB pushes an equality filter below the status SQL but not an IN
+    list: about 0,1 s a territory on the national benchmark, against 10 s for the contract."""
+    from suivi.store.status_sql import series_status_sql
+
+    codes = list(dict.fromkeys(territory_codes))
+    sql, params = series_status_sql(contract_code, as_of, s.dialect)
+    parts = [s.df(f"SELECT * FROM ({sql}) q WHERE territory_code = ?", [*params, code])
+             for code in codes]
+    found = [p for p in parts if len(p)]
+    st = pd.concat(found, ignore_index=True) if found else \
+        s.df(f"SELECT * FROM ({sql}) q WHERE 1 = 0", params)
+    return _describe_series(s, contract_code, st, codes)
+
+
+_TEMPLATE_SQL = """
+WITH ind AS (
+    SELECT code, label, unit, coalesce(breakdowns, '') AS breakdowns FROM indicator
+    WHERE contract_code = $contract AND unit IN {units}
+), quartiers AS (
+    SELECT t.code, t.label FROM contract_territory ct JOIN territory t ON t.code = ct.territory_code
+    WHERE ct.contract_code = $contract AND t.kind IN {kinds}
+), seen AS (
+    SELECT DISTINCT indicator_code, territory_code, breakdown, modality FROM observation
+    WHERE indicator_code IN (SELECT code FROM ind)
+), combos AS (
+    SELECT ind.code AS indicator_code, q.code AS territory_code, '' AS breakdown, '' AS modality
+    FROM ind, quartiers q
+    UNION
+    SELECT ind.code, q.code, 'sexe', m.modality FROM ind, quartiers q,
+        (VALUES ('F'), ('H')) m(modality)
+    WHERE lower(ind.breakdowns) LIKE '%sexe%'
+    UNION SELECT * FROM seen
+), last AS (
+    SELECT indicator_code, territory_code, breakdown, modality, value,
+           row_number() OVER (PARTITION BY indicator_code, territory_code, breakdown, modality
+                              ORDER BY year DESC) AS rk
+    FROM observation WHERE nature = 'realise' AND year < CAST($year AS INTEGER)
+)
+SELECT c.indicator_code AS indicateur, c.territory_code AS territoire,
+       CAST($year AS INTEGER) AS annee,
+       'realise' AS nature, NULL AS valeur, c.breakdown AS ventilation, c.modality AS modalite,
+       NULL AS statut, NULL AS source, NULL AS commentaire,
+       ind.label AS indicateur_libelle, t.label AS territoire_libelle, ind.unit AS unite,
+       l.value AS valeur_precedente
+FROM combos c JOIN ind ON ind.code = c.indicator_code
+JOIN territory t ON t.code = c.territory_code
+LEFT JOIN last l ON l.rk = 1 AND l.indicator_code = c.indicator_code
+    AND l.territory_code = c.territory_code AND l.breakdown = c.breakdown
+    AND l.modality = c.modality
+ORDER BY {order}
+"""
+
+
+def template_rows(s, contract: str, year: int) -> pd.DataFrame:
+    """Every row the yearly template of a contract expects (measurable indicator x quartier,
+    by sex where the indicator is broken down so, plus every series already seen), with the
+    previous actual as help."""
+    order = ", ".join(s.dialect.binary(c) for c in ("c.indicator_code", "c.territory_code",
+                                                     "c.breakdown", "c.modality"))
+    return s.df(_TEMPLATE_SQL.format(units=sql_list(MEASURABLE_UNITS),
+                                     kinds=sql_list(QUARTIER_KINDS), order=order),
+                {"contract": contract, "year": int(year)})

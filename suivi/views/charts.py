@@ -1,0 +1,149 @@
+"""Plotly figures for the pages and the bilan, French-formatted (`separators=", "`), titled,
+with units on the axes. Status colours come from suivi/core/progress.py; trends and territories
+use other palettes so a trend is never mistaken for a target status.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from suivi.core import fmt
+from suivi.core import progress as pg
+
+TERRITORY_COLOURS = ["#1f4e79", "#c55a11", "#548235", "#7030a0", "#bf9000", "#2e75b6",
+                     "#a5a5a5", "#843c0c"]
+FONT = dict(family="Marianne, Arial, sans-serif", size=13)
+
+
+def _layout(fig: go.Figure, title: str, y_title: str = "", x_title: str = "",
+            height: int = 380) -> go.Figure:
+    fig.update_layout(title=dict(text=title, x=0, xanchor="left"), separators=", ",
+                      font=FONT, height=height, margin=dict(l=10, r=10, t=60, b=10),
+                      legend=dict(orientation="h", yanchor="top", y=-0.15, x=0),
+                      template="plotly_white")
+    fig.update_yaxes(title_text=y_title, tickformat=",~r" if y_title != "%" else ",.1f")
+    fig.update_xaxes(title_text=x_title)
+    return fig
+
+
+def status_bars(counts: pd.DataFrame, title: str, labels: dict | None = None,
+                height: int | None = None) -> go.Figure:
+    """Horizontal stacked bars: series per status for each group (row of `counts`)."""
+    fig = go.Figure()
+    groups = [labels.get(g, g) if labels else str(g) for g in counts.index]
+    for info in pg.STATUSES:
+        if info.code not in counts.columns:
+            continue
+        values = counts[info.code].tolist()
+        if not any(values):
+            continue
+        fig.add_bar(y=groups, x=values, orientation="h", name=f"{info.icon} {info.label}",
+                    marker_color=info.colour, text=[v or "" for v in values],
+                    textposition="inside",
+                    hovertemplate="%{y}<br>" + info.label + " : %{x} série(s)<extra></extra>")
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(autorange="reversed")
+    _layout(fig, title, x_title="nombre de séries",
+            height=height or max(220, 60 + 38 * len(groups)))
+    fig.update_yaxes(title_text="")
+    return fig
+
+
+def indicator_chart(obs: pd.DataFrame, unit: str | None, title: str,
+                    main_territory: str | None = None) -> go.Figure:
+    """Baseline, target, the straight trajectory between them, actuals per territory."""
+    fig = go.Figure()
+    y_title = fmt.unit_label(unit)
+    territories = obs["territory_code"].drop_duplicates().tolist()
+    if main_territory in territories:
+        territories.remove(main_territory)
+        territories.insert(0, main_territory)
+    for i, code in enumerate(territories):
+        part = obs[obs["territory_code"] == code]
+        label = part["territory_label"].iloc[0] if "territory_label" in part else code
+        colour = TERRITORY_COLOURS[i % len(TERRITORY_COLOURS)]
+        main = i == 0
+        real = part[(part["nature"] == "realise") & part["value"].notna()].sort_values("year")
+        if len(real):
+            fig.add_scatter(x=real["year"], y=real["value"], mode="lines+markers",
+                            name=f"{label} – réalisé", line=dict(color=colour,
+                                                                 width=3 if main else 2,
+                                                                 dash=None if main else "dot"),
+                            hovertemplate=f"{label}<br>%{{x}} : %{{y}}<extra></extra>")
+        base = part[(part["nature"] == "reference") & part["value"].notna()]
+        target = part[(part["nature"] == "cible") & part["value"].notna()]
+        if len(base):
+            fig.add_scatter(x=base["year"], y=base["value"], mode="markers",
+                            name=f"{label} – situation de référence",
+                            marker=dict(symbol="square", size=11, color=colour))
+        if len(target):
+            fig.add_scatter(x=target["year"], y=target["value"], mode="markers",
+                            name=f"{label} – situation visée",
+                            marker=dict(symbol="star", size=14, color=colour,
+                                        line=dict(width=1, color="black")))
+        if len(base) and len(target):
+            b, t = base.sort_values("year").iloc[-1], target.sort_values("year").iloc[-1]
+            fig.add_scatter(x=[b["year"], t["year"]], y=[b["value"], t["value"]], mode="lines",
+                            name=f"{label} – trajectoire attendue",
+                            line=dict(color=colour, dash="dash", width=1))
+    _layout(fig, title, y_title=y_title, x_title="année")
+    fig.update_xaxes(dtick=1, tickformat="d")
+    return fig
+
+
+def add_projection(fig: go.Figure, projection, label: str, colour: str = TERRITORY_COLOURS[0],
+                   unit: str | None = None) -> go.Figure:
+    """Dotted line of the projection at the current pace (suivi/core/projection.py) from the last
+    actual on, and its uncertainty band when there is one (3 actuals or more)."""
+    line = projection.line()
+    if not line:
+        return fig
+    years = [p[0] for p in line]
+    if line[0][2] is not None:
+        fig.add_scatter(x=years, y=[p[3] for p in line], mode="lines", line=dict(width=0),
+                        showlegend=False, hoverinfo="skip")
+        fig.add_scatter(x=years, y=[p[2] for p in line], mode="lines", line=dict(width=0),
+                        fill="tonexty", fillcolor="rgba(31, 78, 121, 0.15)",
+                        name=f"{label} – marge d'incertitude de la projection",
+                        hoverinfo="skip")
+    fig.add_scatter(x=years, y=[p[1] for p in line], mode="lines",
+                    name=f"{label} – projection au rythme actuel",
+                    line=dict(color=colour, dash="dot", width=2),
+                    hovertemplate=f"{label}<br>projection %{{x}} : %{{y}}<extra></extra>")
+    return fig
+
+
+def sparkline(points: pd.DataFrame) -> list[float]:
+    """Values in year order, for st.column_config.LineChartColumn."""
+    return points.sort_values("year")["value"].dropna().tolist()
+
+
+def comparison_chart(values: pd.DataFrame, title: str) -> go.Figure:
+    """One line per territory x indicator over time."""
+    fig = go.Figure()
+    units = values["unit"].dropna().unique().tolist()
+    for i, ((ind, _ter), part) in enumerate(values.groupby(["indicator_code", "territory_code"],
+                                                          sort=False)):
+        part = part.sort_values("year")
+        name = f"{part['territory_label'].iloc[0]} – {ind}"
+        fig.add_scatter(x=part["year"], y=part["value"], mode="lines+markers", name=name,
+                        line=dict(color=TERRITORY_COLOURS[i % len(TERRITORY_COLOURS)]))
+    _layout(fig, title, y_title=" / ".join(fmt.unit_label(u) for u in units), x_title="année")
+    fig.update_xaxes(dtick=1, tickformat="d")
+    return fig
+
+
+def gap_chart(gaps: pd.DataFrame, title: str, unit: str | None) -> go.Figure:
+    """Gap d * (Ref - QPV) per year for each reference territory (positive = quartier lags)."""
+    fig = go.Figure()
+    for i, (ref, part) in enumerate(gaps.groupby("reference_label", sort=False)):
+        part = part.sort_values("year")
+        fig.add_scatter(x=part["year"], y=part["gap"], mode="lines+markers",
+                        name=f"écart avec {ref}",
+                        line=dict(color=TERRITORY_COLOURS[(i + 1) % len(TERRITORY_COLOURS)]))
+    fig.add_hline(y=0, line_color="grey", line_width=1)
+    y = "points" if unit in ("percent", "rate") else fmt.unit_label(unit)
+    _layout(fig, title, y_title=f"écart ({y})", x_title="année", height=300)
+    fig.update_xaxes(dtick=1, tickformat="d")
+    return fig

@@ -1,0 +1,186 @@
+"""Streamlit glue shared by every page: cached queries, the sidebar selection kept in the URL,
+the demonstration notice and status badges. Pages call these and only lay out results.
+
+Queries are cached per (store, data version): any load, rollback or demo removal changes the
+version, so every cached result is invalidated at once, in every replica.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from suivi.core import fmt
+from suivi.core import progress as pg
+from suivi.core.config import db_url
+from suivi.store import open_store, queries
+
+DEMO_NOTICE = ("**Valeurs de démonstration** : ce contrat contient des valeurs générées pour "
+               "montrer le fonctionnement du tableau de bord (statut « démo »). Elles ne sont pas "
+               "réelles. Commande pour les supprimer : `python -m etl demo remove`.")
+
+
+def db_file() -> str:
+    """The store the app reads ($SUIVI_DB: a DuckDB file or a PostgreSQL URL)."""
+    return db_url()
+
+
+def ensure_database() -> None:
+    """Build the database from the embedded default when it is absent, instead of failing."""
+    store = open_store(db_file())
+    if store.exists():
+        return
+    from etl.pipeline import init
+
+    with st.spinner("Première ouverture : construction de la base à partir des contrats "
+                    "embarqués…"):
+        init(store, demo=True)
+
+
+def data_version() -> tuple:
+    """Changes whenever anything is committed to the store, by any process or replica (file
+    stats for DuckDB, the batch log for PostgreSQL: suivi/store)."""
+    return open_store(db_file()).version()
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _cached(name: str, url: str, version: tuple, args: tuple):
+    with open_store(url).session() as s:
+        return getattr(queries, name)(s, *args)
+
+
+def query(name: str, *args):
+    """Call suivi.store.queries.<name>(session, *args) through the cache.
+
+    Results are kept as objects (st.cache_resource) and each caller gets a copy: a copy of a
+    national contract's 270 000 statuses costs milliseconds where st.cache_data's unpickling
+    cost half a second on every page run.
+    """
+    args = tuple(tuple(a) if isinstance(a, list) else a for a in args)
+    result = _cached(name, db_file(), data_version(), args)
+    return result.copy() if hasattr(result, "copy") else result
+
+
+@st.cache_resource(show_spinner=False)
+def _memo_store() -> dict:
+    return {}
+
+
+def memo(key: tuple, compute):
+    """Cache a derived result (a roll-up computed from query results) under `key` and the
+    data version: national roll-ups take a few hundred milliseconds, so a page only pays
+    them once per data version, like its queries."""
+    store = _memo_store()
+    full = (db_file(), data_version(), *key)
+    if full not in store:
+        if len(store) > 256:
+            store.clear()
+        store[full] = compute()
+    result = store[full]
+    return result.copy() if hasattr(result, "copy") else result
+
+
+def clear_cache() -> None:
+    _cached.clear()
+    _memo_store().clear()
+
+
+@dataclass(frozen=True)
+class Selection:
+    contract: str | None
+    quartier: str | None
+    year: int | None
+
+
+def _init_from_url(key: str, options: list, default):
+    """First run of a session: take the value from the shared link when it is valid."""
+    if key not in st.session_state or st.session_state[key] not in options:
+        wanted = st.query_params.get(key)
+        if key == "annee" and wanted is not None:
+            wanted = int(wanted) if str(wanted).isdigit() else None
+        st.session_state[key] = wanted if wanted in options else default
+
+
+def sidebar() -> Selection:
+    """Contract, quartier and year pickers, mirrored in the URL so every view is a link."""
+    contracts = query("contracts")
+    if contracts.empty:
+        st.sidebar.info("Aucun contrat dans la base.")
+        return Selection(None, None, None)
+    codes = contracts["code"].tolist()
+    names = dict(zip(contracts["code"], contracts["name"]))
+    _init_from_url("contrat", codes, "AMBOISE-2015" if "AMBOISE-2015" in codes else codes[0])
+    contract = st.sidebar.selectbox("Contrat", codes, key="contrat",
+                                    format_func=lambda c: f"{names[c]} ({c})")
+
+    quarts = query("quartiers", contract)
+    q_codes = [""] + quarts["code"].tolist()
+    q_labels = {"": "Tous les quartiers", **dict(zip(quarts["code"], quarts["label"]))}
+    _init_from_url("quartier", q_codes, "")
+    quartier = st.sidebar.selectbox("Quartier", q_codes, key="quartier",
+                                    format_func=lambda c: q_labels.get(c, c))
+
+    info = contracts.set_index("code").loc[contract]
+    catalogue = query("indicators", contract)
+    last = catalogue["last_year"].dropna()
+    # A contract measured from a situation de référence before its period (2024-2030 from
+    # 2021) offers that year too.
+    start = int(min(info["period_start"], info["baseline_year"])
+                if pd.notna(info["baseline_year"]) else info["period_start"])
+    end = int(max([info["period_end"], *(last.tolist() or [info["period_end"]])]))
+    years = list(range(end, start - 1, -1))
+    default_year = int(last.max()) if len(last) else int(info["period_end"])
+    _init_from_url("annee", years, default_year)
+    year = st.sidebar.selectbox("Année", years, key="annee",
+                                help="Année d'évaluation : les valeurs postérieures sont ignorées.")
+
+    params = {"contrat": contract, "annee": str(year)}
+    if quartier:
+        params["quartier"] = quartier
+    for key in ("contrat", "quartier", "annee"):
+        if key not in params and key in st.query_params:
+            del st.query_params[key]
+    st.query_params.update(params)
+    selection = Selection(contract, quartier or None, int(year))
+    st.session_state["selection"] = selection
+    return selection
+
+
+def selection() -> Selection:
+    return st.session_state.get("selection", Selection(None, None, None))
+
+
+def require_contract(sel: Selection) -> None:
+    """Stop the page with one explanation when the database holds no contract yet."""
+    if not sel.contract:
+        st.info("Aucun contrat à afficher : chargez un classeur depuis la page Import.")
+        st.stop()
+
+
+def demo_notice(contract: str | None) -> None:
+    if contract and query("has_demo", contract):
+        st.warning(DEMO_NOTICE, icon="⚠️")
+
+
+def status_text(code: str) -> str:
+    """Icon + French label: a status is never shown by colour alone."""
+    info = pg.STATUS_BY_CODE[code]
+    return f"{info.icon} {info.label}"
+
+
+def status_column(df: pd.DataFrame, column: str = "status") -> pd.Series:
+    return df[column].map(status_text)
+
+
+def number_column(label: str, unit: str | None = None, help: str | None = None):
+    """column_config for a number shown the French way ('1 234,5', '12,5 %')."""
+    suffix = {"percent": " %", "rate": " %", "eur": " €"}.get(unit or "", "")
+    return st.column_config.NumberColumn(label, format="localized", help=help) if not suffix \
+        else st.column_config.NumberColumn(f"{label} ({suffix.strip()})", format="localized",
+                                           help=help)
+
+
+def fr(value, unit: str | None = None) -> str:
+    return fmt.with_unit(value, unit)

@@ -1,1 +1,0 @@
-"""Domain logic of Suivi QPV: progress method, queries, charts and French formatting."""
