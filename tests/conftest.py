@@ -111,10 +111,20 @@ def backend(request) -> str:
     return request.param
 
 
+_DATABASES: dict[str, Databases] = {}
+
+
+def databases_of(backend: str, tmp_path_factory, request) -> Databases:
+    """One Databases per engine and test worker (its templates are built once)."""
+    if backend not in _DATABASES:
+        pg = request.getfixturevalue("pg_server") if backend == "postgresql" else None
+        _DATABASES[backend] = Databases(backend, tmp_path_factory.mktemp(backend), pg)
+    return _DATABASES[backend]
+
+
 @pytest.fixture(scope="session")
 def databases(backend, tmp_path_factory, request) -> Databases:
-    pg = request.getfixturevalue("pg_server") if backend == "postgresql" else None
-    return Databases(backend, tmp_path_factory.mktemp(backend), pg)
+    return databases_of(backend, tmp_path_factory, request)
 
 
 @pytest.fixture
@@ -146,6 +156,12 @@ def _build_default(url: str, folder: Path) -> None:
 def default_db_template(databases) -> str:
     """The embedded default (register, four contracts, Amboise demo values), built once."""
     return databases.template("default", _build_default)
+
+
+@pytest.fixture(scope="session")
+def duckdb_default(tmp_path_factory, request) -> str:
+    """The embedded default on DuckDB only (browser tests start `make run` on a file)."""
+    return databases_of("duckdb", tmp_path_factory, request).template("default", _build_default)
 
 
 @pytest.fixture
@@ -198,3 +214,10 @@ def served(monkeypatch):
 
     monkeypatch.setattr("streamlit.testing.v1.app_test.MemoryMediaFileStorage", Recording)
     return files
+
+
+@pytest.fixture(autouse=True)
+def _own_accounts(request, tmp_path, monkeypatch):
+    """On PostgreSQL the accounts file is not beside a database file: each test gets its own."""
+    if "backend" in request.fixturenames and request.getfixturevalue("backend") == "postgresql":
+        monkeypatch.setenv("SUIVI_USERS_DB", str(tmp_path / "comptes.sqlite3"))

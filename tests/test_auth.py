@@ -24,11 +24,11 @@ ROLES = {"lea": "lecteur", "carla": "contributeur", "adam": "administrateur"}
 
 
 @pytest.fixture
-def accounts_db(default_db, monkeypatch):
+def accounts_db(default_db, monkeypatch, tmp_path):
     """The default database with three accounts, one per role, and a clean environment."""
     monkeypatch.setenv("SUIVI_DB", str(default_db))
     monkeypatch.delenv("SUIVI_LOGIN_REQUIRED", raising=False)
-    monkeypatch.delenv("SUIVI_USERS_DB", raising=False)
+    monkeypatch.setenv("SUIVI_USERS_DB", str(tmp_path / "comptes.sqlite3"))
     for name, password in PASSWORDS.items():
         users.add_user(name, password, ROLES[name], default_db)
     return default_db

@@ -44,10 +44,10 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(default_db_template, tmp_path_factory):
+def server(duckdb_default, tmp_path_factory):
     """`make run` on a private copy of the embedded default, on a free local port."""
     db = tmp_path_factory.mktemp("browser") / "suivi.duckdb"
-    shutil.copy(default_db_template, db)
+    shutil.copy(duckdb_default, db)
     port = free_port()
     log = open(db.parent / "server.log", "w")
     proc = subprocess.Popen(["make", "-s", "run", f"DB={db}", f"PORT={port}"], cwd=ROOT,

@@ -16,7 +16,7 @@ def current_values(db, indicator="IND-TX"):
         return con.df(
             "SELECT territory_code, year, nature, breakdown, modality, value, status, source "
             "FROM observation WHERE indicator_code = ? AND year >= 2021 AND nature = 'realise' "
-            "ORDER BY ALL",
+            "ORDER BY territory_code, year, nature, breakdown, modality",
             [indicator])
 
 

@@ -22,7 +22,8 @@ HEAD = ["indicateur", "territoire", "annee", "nature", "valeur", "source"]
 
 def current(db) -> pd.DataFrame:
     with connection(db, read_only=True) as con:
-        return con.df("SELECT * FROM observation ORDER BY ALL")
+        return con.df("SELECT * FROM observation ORDER BY indicator_code, territory_code, "
+                      "year, nature, breakdown, modality")
 
 
 def test_reloading_the_same_file_changes_nothing(test_db, tmp_path):

@@ -80,7 +80,7 @@ def test_overview_shows_the_8_priorities_and_the_sql_status_counts(app):
                 JOIN indicator i ON i.code = o.indicator_code
                 WHERE i.contract_code = 'AMBOISE-2015'
                 UNION ALL SELECT created_batch FROM indicator
-                WHERE contract_code = 'AMBOISE-2015'))""")[0][0]
+                WHERE contract_code = 'AMBOISE-2015') ids)""")[0][0]
     assert shown["Dernier chargement"] == loaded.strftime("%d/%m/%Y %H:%M")
     assert any("Fiche indicateur" in c.value or "Détail du calcul" in c.value for c in at.caption)
     assert any("fiche" in p.proto.page for p in at.get("page_link"))

@@ -82,7 +82,7 @@ def test_blois_cucs_quartiers_are_kept_apart_from_the_2015_qpv(default_db_templa
     with connection(default_db_template, read_only=True) as con:
         kinds = con.df("SELECT kind, geography, count(*) AS n FROM territory t JOIN "
                         "contract_territory c ON c.territory_code = t.code WHERE "
-                        "c.contract_code = 'BLOIS-2015' GROUP BY ALL")
+                        "c.contract_code = 'BLOIS-2015' GROUP BY kind, geography")
     qpv = kinds[(kinds["kind"] == "qpv")]
     cucs = kinds[(kinds["kind"] == "quartier_cucs")]
     assert qpv["geography"].tolist() == ["qpv2015"] and cucs["geography"].tolist() == ["cucs"]

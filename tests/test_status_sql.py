@@ -211,7 +211,7 @@ def test_exact_boundaries_in_sql(con):
 
 
 def test_contract_filter_and_view(con):
-    sql, params = series_status_sql("CV2")
+    sql, params = series_status_sql("CV2", dialect=con.dialect)
     assert params == ["CV2"]
     only = con.df(sql, params)
     assert set(only.contract_code) == {"CV2"} and set(only.indicator_code) == {"UP2"}
