@@ -3,6 +3,7 @@ has (situation de référence, situation visée, recent actuals) and a link to i
 
 import streamlit as st
 
+from suivi.core import progress as pg
 from suivi.core.vocab import LABELS
 from suivi.views import compare
 from suivi.views import indicator as det
@@ -13,7 +14,7 @@ st.title("📚 Catalogue des indicateurs")
 ui.require_contract(sel)
 
 catalogue = det.with_flags(ui.query("indicators", sel.contract), sel.year)
-since = det.recent_since(sel.year)
+since = pg.recent_since(sel.year)
 
 text = st.text_input("Rechercher", key="cat_recherche",
                      placeholder="code, intitulé ou définition (accents et majuscules ignorés)")

@@ -4,6 +4,7 @@
 import streamlit as st
 
 from suivi.core import fmt
+from suivi.core import progress as pg
 from suivi.views import charts
 from suivi.views import overview as ov
 from suivi.web import ui
@@ -174,6 +175,6 @@ if missing["incomplete"]:
         f"**{fmt.number(missing['no_data'])}** sans aucune valeur pour ce quartier, "
         f"{fmt.number(missing['no_baseline'])} sans situation de référence, "
         f"{fmt.number(missing['no_target'])} sans cible, {fmt.number(missing['no_recent'])} "
-        f"sans valeur réalisée depuis {sel.year - ov.RECENT_YEARS + 1}.")
+        f"sans valeur réalisée depuis {pg.recent_since(sel.year)}.")
     with st.expander(f"Liste des {missing['incomplete']} indicateur(s) incomplet(s)"):
         st.dataframe(ov.data_gaps_table(gaps, sel.year), hide_index=True, width="stretch")

@@ -106,7 +106,7 @@ st.subheader("Ce qui n'a pas encore de données")
 catalogue = ui.query("indicators", sel.contract)
 gaps = ov.data_gaps(catalogue, statuses, sel.year, sel.quartier)
 missing = ov.data_gap_counts(gaps)
-since = sel.year - ov.RECENT_YEARS + 1
+since = pg.recent_since(sel.year)
 cols = st.columns(4)
 cols[0].metric("Indicateurs sans aucune valeur", fmt.number(missing["no_data"]),
                help=f"Sur {missing['indicators']} indicateurs du contrat.")

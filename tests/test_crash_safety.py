@@ -389,20 +389,32 @@ def test_backup_taken_during_a_load_is_consistent(files, tmp_path):
 
 
 def test_killed_backup_never_leaves_a_truncated_file(files, tmp_path):
+    """The backup is killed while its copy is being written (its temporary file exists):
+    nothing appears under the requested name, and the database is untouched."""
     db = fresh(files, tmp_path)
     load(files["big"], db=db)
     saved = snapshot(db)
-    for i, delay in enumerate([2.0, 3.0, 3.5, 4.0, 5.0]):
+    mid_copy = 0
+    for i in range(6):
         out = tmp_path / f"sauvegarde{i}.duckdb"
         proc = cli(db, "backup", "--out", str(out))
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline:
+            if list(tmp_path.glob(f"{out.name}.tmp-*")):  # the copy is being written
+                proc.send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.0002)
         proc.wait(timeout=30)
+        leftovers = list(tmp_path.glob(f"{out.name}.tmp-*"))
+        if proc.returncode == -signal.SIGKILL and leftovers:
+            mid_copy += 1
+            assert not out.exists()  # never a truncated file under the real name
         if out.exists():
             assert_same(saved, snapshot(out))
+        for leftover in leftovers:
+            os.unlink(leftover)
+    assert mid_copy >= 1, "no kill landed while the copy was being written"
     assert_same(saved, snapshot(db))
-    for leftover in tmp_path.glob("sauvegarde*.tmp-*"):
-        os.unlink(leftover)  # an interrupted copy keeps its temporary name, never the real one
 
 
 def test_restore_refuses_what_is_not_a_backup(files, tmp_path):

@@ -104,7 +104,7 @@ def test_fiche_metadata_and_objectives(app):
              indicateur=PERCENT_INDICATOR)
     meta = at.table[0].value.set_index("Rubrique")["Contenu"]
     assert meta["Intitulé"] == "Taux d'obtention du brevet"
-    assert meta["Unité"] == "%" and meta["Polarité"] == "plus haut = mieux"
+    assert meta["Unité"] == "pourcentage" and meta["Polarité"] == "plus haut = mieux"
     assert meta["Source"] == "Éducation nationale (résultats DNB)"
     with connection(app.db, read_only=True) as con:
         nodes = [r[0] for r in con.rows("SELECT node_code FROM indicator_node "
@@ -199,7 +199,7 @@ def test_comparer_gap_equals_polarity_times_difference(app, served):
     assert cells[5] == str(qpv).replace(".", ",") and cells[6] == str(ref).replace(".", ",")
     assert cells[10] == str(round(-(ref - qpv), 9)).replace(".", ",")
     values_csv = served["comparaison-AMBOISE-2015-2022-valeurs.csv"].decode("utf-8-sig")
-    assert f";La Verrerie;{year};{str(qpv).replace('.', ',')};%;démonstration;" in values_csv
+    assert f";La Verrerie;{year};{str(qpv).replace('.', ',')};pourcentage;démonstration;" in values_csv
     book = openpyxl.load_workbook(io.BytesIO(served["comparaison-AMBOISE-2015-2022.xlsx"]))
     assert book.sheetnames == ["valeurs", "ecarts"]
     sheet = book["ecarts"]
@@ -274,4 +274,36 @@ def test_catalogue_filters(app):
                               AND o.nature = 'cible' AND o.value IS NOT NULL)""",
                                               [CONTRACT])}
     assert expected and set(table["Code"]) == expected
-    assert set(table["Unité"]) <= {"%"} and set(table["Situation visée"]) <= {"✘ non"}
+    assert set(table["Unité"]) <= {"pourcentage"} and set(table["Situation visée"]) <= {"✘ non"}
+
+
+def test_neutral_indicator_has_the_same_gap_on_quartiers_and_comparer(app):
+    """One gap rule: for a neutral indicator, |Ref − QPV| on the Quartiers page and on the
+    Comparer page alike (the pages used to disagree)."""
+    indicator = "AMB-P3-08"  # neutral, in percent
+    with connection(app.db) as con:
+        polarity = scalar(con, "SELECT polarity FROM indicator WHERE code = ?", [indicator])
+        rows = con.rows("""
+            SELECT q.year, q.value, r.value FROM observation q JOIN observation r
+              ON r.indicator_code = q.indicator_code AND r.year = q.year
+             AND r.nature = 'realise' AND r.breakdown = '' AND r.territory_code = 'COM-37003'
+            WHERE q.indicator_code = ? AND q.territory_code = ? AND q.nature = 'realise'
+              AND q.breakdown = '' AND q.year <= 2022 ORDER BY q.year""", [indicator, QPV])
+    assert polarity == "neutral" and rows
+    year, qpv, ref = rows[-1]
+    expected = abs(ref - qpv)
+
+    quartiers = app(page="app_pages/quartiers.py", contrat=CONTRACT, quartier=QPV, annee=2022)
+    table = dataframe_with(quartiers, "Territoire de référence")
+    row = table[(table["Indicateur"] == indicator) & (table["Territoire de référence"] ==
+                                                      "Amboise")].iloc[0]
+    assert row["Écart"] == pytest.approx(expected)
+
+    compare = app(page="app_pages/comparer.py", contrat=CONTRACT, quartier=QPV, annee=2022)
+    compare.multiselect(key="cmp_indicateurs").set_value([indicator])
+    compare.multiselect(key="cmp_quartiers").set_value([QPV])
+    compare.multiselect(key="cmp_references").set_value(["COM-37003"])
+    compare.run()
+    gaps = dataframe_with(compare, "Écart d × (réf. − quartier)").set_index("Année")
+    assert gaps.loc[year, "Écart d × (réf. − quartier)"] == pytest.approx(expected)
+    assert "écart absolu" in gaps.loc[year, "Remarque"]

@@ -362,8 +362,9 @@ def test_gap_missing_zero_reference_and_neutral():
     assert gap(30, math.nan, "lower_better").ratio is None
     zero = gap(3, 0, "higher_better")
     assert zero.gap == -3 and zero.ratio is None
-    neutral = gap(30, 20, "neutral")
-    assert neutral.gap is None and neutral.difference == 10 and neutral.lags is None
+    neutral = gap(30, 20, "neutral")  # no direction: the absolute difference, never "lags"
+    assert neutral.gap == 10 and neutral.difference == 10 and neutral.lags is None
+    assert gap(20, 30, "neutral").gap == 10
 
 
 def test_gap_trend():

@@ -518,8 +518,10 @@ def trend(points, unit, polarity) -> Trend:
 class Gap:
     """QPV against its reference territory for one year.
 
-    gap = d * (Ref - QPV): positive when the quartier lags behind (None for neutral or unknown
-    polarity, where lagging has no meaning); difference = QPV - Ref always; ratio = QPV / Ref.
+    gap = d * (Ref - QPV): positive when the quartier lags behind; for a neutral (or unknown)
+    polarity, where lagging has no meaning, the absolute difference |Ref - QPV|. This is the
+    one gap rule: gap_values (whole columns) and store.status_sql.gap_sql (SQL) say the same.
+    difference = QPV - Ref always; ratio = QPV / Ref.
     """
 
     qpv: float | None
@@ -531,8 +533,11 @@ class Gap:
 
     @property
     def lags(self) -> bool | None:
-        """True when the quartier is behind its reference territory."""
-        return None if self.gap is None else self.gap > TOLERANCE
+        """True when the quartier is behind its reference territory (no meaning, None, for a
+        neutral indicator)."""
+        if self.gap is None or polarity_sign(self.polarity) is None:
+            return None
+        return self.gap > TOLERANCE
 
 
 def gap(qpv_value, ref_value, polarity) -> Gap:
@@ -542,9 +547,16 @@ def gap(qpv_value, ref_value, polarity) -> Gap:
     return Gap(
         qpv=q, ref=r, polarity=polarity,
         difference=q - r if both else None,
-        gap=d * (r - q) if both and d is not None else None,
+        gap=(d * (r - q) if d is not None else abs(r - q)) if both else None,
         ratio=q / r if both and r != 0 else None,
     )
+
+
+def gap_values(qpv, ref, polarity):
+    """`gap` on whole columns (pandas Series): d * (Ref - QPV), |Ref - QPV| when neutral."""
+    d = polarity.map(POLARITY_SIGN).astype("Float64")
+    diff = ref.astype("Float64") - qpv.astype("Float64")
+    return (d * diff).fillna(diff.abs()).where(diff.notna())
 
 
 GAP_TRENDS: dict[str, str] = {
@@ -619,3 +631,15 @@ def project(points, polarity, target_year, target, baseline_year=None):
     from suivi.core.projection import project as _project
 
     return _project(points, polarity, target_year, target, baseline_year)
+
+
+# --- Recent data ------------------------------------------------------------------------------
+
+#: An actual is « recent » when it is at most this many years older than the evaluation year
+#: (the year itself and the two before it): the catalogue's ✔ and what each page says is missing.
+RECENT_YEARS = 3
+
+
+def recent_since(year: int | None) -> int | None:
+    """First year whose actuals count as recent for the evaluation year `year`."""
+    return None if year is None else int(year) - RECENT_YEARS + 1

@@ -85,8 +85,8 @@ ALIASES = {
 
 # French labels shown to users, from the canonical codes.
 LABELS = {
-    "unit": {"count": "nombre", "percent": "%", "rate": "taux", "ratio": "ratio",
-             "score": "score", "eur": "€", "bool": "oui/non", "text": "texte",
+    "unit": {"count": "nombre", "percent": "pourcentage", "rate": "taux", "ratio": "ratio",
+             "score": "score", "eur": "euros", "bool": "oui/non", "text": "texte",
              "composite": "composé"},
     "polarity": {"higher_better": "plus haut = mieux", "lower_better": "plus bas = mieux",
                  "neutral": "neutre"},
@@ -117,6 +117,22 @@ def sql_list(codes) -> str:
     """('a', 'b'): a list of these codes inside a query (they are ours, never user input)."""
     return "(" + ", ".join("'" + c.replace("'", "''") + "'" for c in codes) + ")"
 
+
+# Territory kinds as a quartier's page titles them (LABELS["kind"] is the short form).
+KIND_TITLES = {
+    "qpv": "Quartier prioritaire de la politique de la ville (QPV)",
+    "quartier_veille": "Quartier de veille active",
+    "quartier_cucs": "Quartier du contrat urbain de cohésion sociale (CUCS)",
+    "commune": "Commune", "arrondissement_municipal": "Arrondissement municipal",
+    "epci": "Intercommunalité (EPCI)", "bassin_emploi": "Bassin d'emploi",
+    "aire_urbaine": "Aire urbaine", "departement": "Département", "academie": "Académie",
+    "region": "Région", "france": "France", "autre": "Autre territoire",
+}
+GEOGRAPHY_TITLES = {
+    "cucs": "Géographie des CUCS (avant 2015)",
+    "qpv2015": "Géographie prioritaire 2015",
+    "qpv2024": "Géographie prioritaire 2024",
+}
 
 # Status codes that carry no number: the value is missing by nature, never imputed.
 NO_VALUE_STATUSES = {"non_disponible", "secret_statistique"}

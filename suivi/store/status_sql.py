@@ -253,7 +253,7 @@ def pick_series_inputs(rows) -> SeriesInputs:
 
 
 def gap_sql(polarity: str, ref: str, qpv: str) -> str:
-    """SQL for the gap to a reference territory, the one rule every page and the bilan use:
+    """progress.gap in SQL, the one rule every page, the bilan and the report use:
     d * (Ref - QPV) (positive = the quartier lags); for a neutral indicator, where lagging
     has no meaning, the absolute difference |Ref - QPV|."""
     sign = _polarity_sign_sql(polarity)

@@ -29,6 +29,7 @@ from suivi.core import fmt
 from suivi.core import progress as pg
 from suivi.core import projection as pj
 from suivi.core.exports import neutralise_formulas
+from suivi.core.vocab import LABELS
 from suivi.store import queries, reports
 from suivi.store.projection_sql import fetch_projections
 from suivi.store.status_sql import SERIES_KEY
@@ -43,14 +44,6 @@ NO_PRIORITY = "Sans priorité"
 NO_PRIORITY_LABEL = "Indicateurs rattachés à aucun objectif de ce niveau"
 STATUS_COLUMNS = [f"{s.icon} {s.label}" for s in pg.STATUSES]
 STATUS_TEXT = dict(zip([s.code for s in pg.STATUSES], STATUS_COLUMNS))
-UNIT_NAMES = {"count": "nombre", "percent": "%", "rate": "taux (%)", "ratio": "ratio",
-              "score": "score", "eur": "€", "bool": "booléen", "text": "texte",
-              "composite": "composé"}
-KIND_NAMES = {"qpv": "QPV", "quartier_veille": "quartier de veille",
-              "quartier_cucs": "quartier CUCS", "commune": "commune", "epci": "EPCI",
-              "bassin_emploi": "bassin d'emploi", "aire_urbaine": "aire urbaine",
-              "departement": "département", "academie": "académie", "region": "région",
-              "france": "France", "autre": "autre"}
 SERIES_COLUMNS = ["indicator_code", "territory_code", "breakdown", "modality", "baseline_year",
                   "baseline", "target_year", "target", "year", "value", "last_actual_year", "A",
                   "P", "status", "reason_text", "node_code", "territory_label",
@@ -101,19 +94,14 @@ def esc(value) -> str:
 
 
 def _unit_name(units: pd.Series) -> pd.Series:
-    return units.map(UNIT_NAMES).fillna(units)
+    return units.map(LABELS["unit"]).fillna(units)
 
 
 # --- Data ---------------------------------------------------------------------------------------
 
 def _counts(statuses: pd.DataFrame, by: str) -> pd.DataFrame:
     """Series per status for each group, with icon + label columns and a total."""
-    order = [s.code for s in pg.STATUSES]
-    if statuses.empty:
-        counts = pd.DataFrame(columns=order, dtype="int64").rename_axis(by)
-    else:
-        counts = pd.crosstab(statuses[by], statuses["status"]).reindex(columns=order,
-                                                                        fill_value=0)
+    counts = overview.status_counts(statuses, by).astype("int64").rename_axis(by)
     counts.columns = STATUS_COLUMNS
     counts["Total"] = counts.sum(axis=1)
     return counts
@@ -141,7 +129,7 @@ def _series_table(s: pd.DataFrame, units: dict) -> pd.DataFrame:
         "Unité": _unit_name(unit),
         "Code territoire": s["territory_code"],
         "Territoire": s["territory_label"],
-        "Type de territoire": s["territory_kind"].map(KIND_NAMES).fillna(s["territory_kind"]),
+        "Type de territoire": s["territory_kind"].map(LABELS["kind"]).fillna(s["territory_kind"]),
         "Ventilation": ventilation,
         "Année de référence": s["baseline_year"].astype("Int64"),
         "Situation de référence": s["baseline"],
@@ -700,7 +688,7 @@ def build_bilan(s, contract: str, year: int, quartier: str | None = None,
     by_terr = by_terr.reindex([c for c in terr["code"] if c in by_terr.index], fill_value=0)
     labels = dict(zip(terr["code"], terr["label"]))
     kinds = dict(zip(terr["code"], terr["kind"]))
-    by_terr.insert(0, "Type", [KIND_NAMES.get(kinds[c], kinds[c]) for c in by_terr.index])
+    by_terr.insert(0, "Type", [LABELS["kind"].get(kinds[c], kinds[c]) for c in by_terr.index])
     by_terr.insert(0, "Territoire", [labels[c] for c in by_terr.index])
     by_terr = by_terr.rename_axis("Code territoire").reset_index()
 

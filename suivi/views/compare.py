@@ -28,7 +28,7 @@ GAP_BASIS = {"percent": "points de %", "rate": "points", "ratio": "ratio", "scor
 NOTE_NO_POPULATION = ("effectif : population inconnue, pas d'écart (les effectifs ne se "
                       "comparent pas bruts)")
 NOTE_NOT_COMPARABLE = "unité non comparable : pas d'écart"
-NOTE_NEUTRAL = "polarité neutre : écart non orienté, seul le ratio est donné"
+NOTE_NEUTRAL = "polarité neutre : écart absolu |réf. − quartier|, sans sens de retard"
 NOTE_NO_REF_VALUE = "pas de valeur du territoire de référence cette année-là"
 
 VALUE_COLUMNS = ["indicator_code", "indicator_label", "unit", "polarity", "territory_code",
@@ -153,7 +153,7 @@ def gap_table(values: pd.DataFrame, quartiers: list[str], references: list[str],
         (rv / pop_r * PER_INHABITANTS).where(per_head))
     out["basis"] = out["unit"].map(GAP_BASIS).where(comparable | per_head)
     d = out["polarity"].map(pg.POLARITY_SIGN).astype("Float64")
-    out["gap"] = d * (out["ref_compared"] - out["qpv_compared"])
+    out["gap"] = pg.gap_values(out["qpv_compared"], out["ref_compared"], out["polarity"])
     ratio = out["qpv_compared"] / out["ref_compared"]
     out["ratio"] = ratio.where(out["ref_compared"].ne(0).fillna(False))
     # Drop floating-point noise (38.0 - 24.9 = 13.100000000000001) before display and export.

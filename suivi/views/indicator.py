@@ -270,14 +270,9 @@ def search(catalogue: pd.DataFrame, text: str) -> pd.DataFrame:
     return catalogue[mask]
 
 
-def recent_since(year: int | None) -> int | None:
-    """First year that counts as recent data: the evaluation year and the two before it."""
-    return None if year is None else int(year) - 2
-
-
 def with_flags(catalogue: pd.DataFrame, year: int | None) -> pd.DataFrame:
     """Adds has_recent (a value in the last three years up to `year`)."""
-    since = recent_since(year)
+    since = pg.recent_since(year)
     last = catalogue["last_year"]
     recent = last.notna() & (last >= since) if since is not None else last.notna()
     return catalogue.assign(has_recent=recent.astype(bool))

@@ -14,12 +14,11 @@ import pandas as pd
 
 from suivi.core import fmt
 from suivi.core import progress as pg
+from suivi.core.vocab import GEOGRAPHY_TITLES, KIND_TITLES, LABELS
 
 STATUS_ORDER = [s.code for s in pg.STATUSES]
 #: Statuses shown by the « En retard seulement » filter: progress too slow, or target missed.
 LATE_STATUSES = ("acceleration_needed", "limited", "deterioration", "not_achieved")
-#: An actual is « recent » when it is at most this many years older than the selected year.
-RECENT_YEARS = 3
 #: Group of the series whose indicator measures no node of the tree.
 NO_GROUP = "—"
 NO_GROUP_LABEL = "Sans objectif rattaché"
@@ -31,23 +30,8 @@ MAX_BARS = 30
 #: Most series the Priorités page lists at once; beyond, it asks for a quartier first.
 MAX_SERIES = 3000
 
-KIND_LABELS = {
-    "qpv": "Quartier prioritaire de la politique de la ville (QPV)",
-    "quartier_veille": "Quartier de veille active",
-    "quartier_cucs": "Quartier du contrat urbain de cohésion sociale (CUCS)",
-    "commune": "Commune", "arrondissement_municipal": "Arrondissement municipal",
-    "epci": "Intercommunalité (EPCI)", "bassin_emploi": "Bassin d'emploi",
-    "aire_urbaine": "Aire urbaine", "departement": "Département", "academie": "Académie",
-    "region": "Région", "france": "France", "autre": "Autre territoire",
-}
-GEOGRAPHY_LABELS = {
-    "cucs": "Géographie des CUCS (avant 2015)",
-    "qpv2015": "Géographie prioritaire 2015",
-    "qpv2024": "Géographie prioritaire 2024",
-}
-UNIT_LABELS = {"count": "nombre", "percent": "pourcentage", "rate": "taux", "ratio": "ratio",
-               "score": "score", "eur": "euros", "bool": "booléen", "text": "texte",
-               "composite": "composite"}
+KIND_LABELS = KIND_TITLES
+GEOGRAPHY_LABELS = GEOGRAPHY_TITLES
 
 
 # --- Small helpers ----------------------------------------------------------------------------
@@ -263,7 +247,7 @@ def reasons_table(statuses: pd.DataFrame) -> pd.DataFrame:
 def data_gaps(catalogue: pd.DataFrame, statuses: pd.DataFrame, year: int,
               quartier: str | None = None) -> pd.DataFrame:
     """Per indicator of the catalogue: whether it has a baseline, a target and an actual in the
-    last RECENT_YEARS years up to `year` (for one quartier when given), and what is missing.
+    recent years up to `year` (progress.recent_since) (for one quartier when given), and what is missing.
 
     Statuses come from series_status(contract, year), so actuals after `year` are already
     ignored. A neutral indicator needs no target: its missing target is not reported.
@@ -283,13 +267,13 @@ def data_gaps(catalogue: pd.DataFrame, statuses: pd.DataFrame, year: int,
     out["has_target"] = _bool(out["has_target"])
     out["n_series"] = out["n_series"].fillna(0).astype(int)
     out["last_year"] = pd.to_numeric(out["last_year"], errors="coerce")
-    out["has_recent"] = out["last_year"] >= year - RECENT_YEARS + 1
+    out["has_recent"] = out["last_year"] >= pg.recent_since(year)
     needs_target = ~out["polarity"].isin(pg.NEUTRAL_POLARITIES)
     out["no_data"] = out["n_series"] == 0
     out["no_baseline"] = ~out["has_baseline"]
     out["no_target"] = ~out["has_target"] & needs_target
     out["no_recent"] = ~out["has_recent"]
-    since = year - RECENT_YEARS + 1
+    since = pg.recent_since(year)
     missing = np.where(out["no_data"], "aucune valeur", "")
     for flag, text in (("no_baseline", "situation de référence"), ("no_target", "cible"),
                        ("no_recent", f"valeur réalisée depuis {since}")):
@@ -313,7 +297,7 @@ def data_gaps_table(gaps: pd.DataFrame, year: int) -> pd.DataFrame:
     part = gaps[gaps["incomplete"]]
     return pd.DataFrame({
         "Indicateur": part["code"], "Libellé": part["label"],
-        "Unité": part["unit"].map(UNIT_LABELS).fillna(part["unit"]),
+        "Unité": part["unit"].map(LABELS["unit"]).fillna(part["unit"]),
         "Dernière année réalisée": [("–" if fmt.is_missing(y) else str(int(y)))
                                     for y in part["last_year"]],
         f"Manque (au {year})": part["missing"],

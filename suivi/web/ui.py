@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from suivi.core import fmt
 from suivi.core import progress as pg
 from suivi.core.config import db_url
 from suivi.store import open_store, queries
@@ -170,17 +169,9 @@ def status_text(code: str) -> str:
     return f"{info.icon} {info.label}"
 
 
-def status_column(df: pd.DataFrame, column: str = "status") -> pd.Series:
-    return df[column].map(status_text)
-
-
 def number_column(label: str, unit: str | None = None, help: str | None = None):
     """column_config for a number shown the French way ('1 234,5', '12,5 %')."""
     suffix = {"percent": " %", "rate": " %", "eur": " €"}.get(unit or "", "")
     return st.column_config.NumberColumn(label, format="localized", help=help) if not suffix \
         else st.column_config.NumberColumn(f"{label} ({suffix.strip()})", format="localized",
                                            help=help)
-
-
-def fr(value, unit: str | None = None) -> str:
-    return fmt.with_unit(value, unit)

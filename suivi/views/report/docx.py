@@ -27,6 +27,7 @@ from suivi.core import fmt
 from suivi.core import progress as pg
 from suivi.core import projection as pj
 from suivi.views import bilan as tb
+from suivi.views import overview
 from suivi.views.report import charts
 from suivi.views.report.complements import (
     ANNEX_PART,
@@ -95,11 +96,8 @@ def _priorities(d: ReportData) -> list[tuple[str, str]]:
 
 
 def _counts(series: pd.DataFrame, by: str, groups: list[str]) -> pd.DataFrame:
-    order = [s.code for s in pg.STATUSES]
-    if series.empty:
-        return pd.DataFrame(0, index=groups, columns=order)
-    return pd.crosstab(series[by].fillna(NO_GROUP), series["status"]) \
-        .reindex(index=groups, columns=order, fill_value=0)
+    counts = overview.status_counts(series.assign(**{by: series[by].fillna(NO_GROUP)}), by)
+    return counts.reindex(index=groups, fill_value=0).astype("int64")
 
 
 
