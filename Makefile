@@ -7,7 +7,7 @@ PORT ?= 8501
 STAMP := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 
-.PHONY: run test install install-dev db lint bench clean chromium postgresql
+.PHONY: run test install install-dev db db-server lint bench clean chromium postgresql postgresql
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -24,13 +24,22 @@ $(DEVSTAMP): requirements-dev.txt requirements.txt $(STAMP)
 install: $(STAMP)
 install-dev: $(DEVSTAMP)
 
+# The embedded store is a file built once; a PostgreSQL URL (DB=postgresql://…) is built by
+# `init --si-absente` when it holds no schema yet.
+ifeq ($(findstring ://,$(DB)),)
+DBTARGET := $(DB)
 $(DB): | $(STAMP)
 	$(BIN)/python -m etl --db $(DB) init
+else
+DBTARGET := db-server
+db-server: | $(STAMP)
+	$(BIN)/python -m etl --db "$(DB)" init --si-absente
+endif
 
-db: $(DB)
+db: $(DBTARGET)
 
-run: $(STAMP) $(DB)
-	SUIVI_DB=$(DB) $(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true \
+run: $(STAMP) $(DBTARGET)
+	SUIVI_DB="$(DB)" $(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true \
 		--browser.gatherUsageStats false
 
 # Debian's Chromium for the browser tests (Playwright drives it; no browser download).

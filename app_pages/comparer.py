@@ -20,20 +20,10 @@ def url_multiselect(label: str, param: str, options: list, default: list, labels
                     help: str | None = None) -> list:
     """A multiselect initialised from the URL on first display and mirrored in it."""
     key = f"cmp_{param}"
-    if key not in st.session_state:
-        raw = st.query_params.get(param, "")
-        wanted = [v for v in raw.split(",") if v in options]
-        st.session_state[key] = wanted or default
-    else:
-        kept = [v for v in st.session_state[key] if v in options]
-        if kept != st.session_state[key]:
-            st.session_state[key] = kept or default
+    ui.from_url(key, options, default, param=param, multi=True)
     chosen = st.multiselect(label, options, key=key, help=help, placeholder="Choisir…",
                             format_func=lambda c: labels.get(c, c))
-    if chosen:
-        st.query_params[param] = ",".join(chosen)
-    elif param in st.query_params:
-        del st.query_params[param]
+    ui.to_url(param, chosen)
     return chosen
 
 
@@ -49,7 +39,7 @@ if with_data.empty or quartiers.empty:
 if st.session_state.get("cmp_sidebar_quartier", sel.quartier) != sel.quartier:
     for key in ("cmp_quartiers", "cmp_references"):
         st.session_state.pop(key, None)
-        st.query_params.pop(key.removeprefix("cmp_"), None)
+        ui.to_url(key.removeprefix("cmp_"), None)
 st.session_state["cmp_sidebar_quartier"] = sel.quartier
 
 ind_labels = {r.code: f"{r.code} – {r.label}" for r in with_data.itertuples()}

@@ -3,7 +3,6 @@ how its values changed from batch to batch. The indicator is kept in the URL (in
 
 import streamlit as st
 
-from suivi.core.vocab import QUARTIER_KINDS
 from suivi.views import charts
 from suivi.views import indicator as det
 from suivi.web import ui
@@ -19,13 +18,11 @@ if catalogue.empty:
 codes = catalogue["code"].tolist()
 labels = dict(zip(catalogue["code"], catalogue["label"]))
 
-KEY = "fiche_indicateur"
-if st.session_state.get(KEY) not in codes:
-    wanted = st.query_params.get("indicateur")
-    with_data = catalogue.loc[catalogue["last_year"].notna(), "code"].tolist()
-    st.session_state[KEY] = wanted if wanted in codes else (with_data or codes)[0]
-code = st.selectbox("Indicateur", codes, key=KEY, format_func=lambda c: f"{c} – {labels[c]}")
-st.query_params["indicateur"] = code
+with_data = catalogue.loc[catalogue["last_year"].notna(), "code"].tolist()
+ui.from_url("fiche_indicateur", codes, (with_data or codes)[0], param="indicateur")
+code = st.selectbox("Indicateur", codes, key="fiche_indicateur",
+                    format_func=lambda c: f"{c} – {labels[c]}")
+ui.to_url("indicateur", code)
 
 ind = ui.query("indicator", code)
 unit = ind["unit"]
@@ -51,30 +48,22 @@ if len(options) > 1:
 
 territories = ui.query("territories", sel.contract)
 names = dict(zip(territories["code"], territories["label"]))
-quartier_codes = territories.loc[territories["kind"].isin(QUARTIER_KINDS), "code"].tolist()
 all_obs = ui.query("observations", code, None, breakdown[0], breakdown[1])
-with_values = set(all_obs["territory_code"])
-shown_q = [sel.quartier] if sel.quartier else [q for q in quartier_codes if q in with_values]
-if len(shown_q) > det.MAX_QUARTIERS:  # a national contract has hundreds: show a few
-    st.info(f"{len(shown_q)} quartiers ont des valeurs pour cet indicateur : les "
+shown_q, n_with_values = det.shown_quartiers(all_obs, territories, sel.quartier)
+if n_with_values > len(shown_q):
+    st.info(f"{n_with_values} quartiers ont des valeurs pour cet indicateur : les "
             f"{det.MAX_QUARTIERS} premiers sont affichés. Choisissez un quartier dans le "
             "panneau latéral pour voir le sien.")
-    shown_q = shown_q[:det.MAX_QUARTIERS]
 references = ui.query("references_of", shown_q[0]) if shown_q else territories.iloc[0:0]
 predecessors = ui.query("predecessors", shown_q)
-order = det.territory_order(shown_q, references, predecessors)
-obs = det.label_predecessors(det.up_to(all_obs[all_obs["territory_code"].isin(order)],
-                                       sel.year), predecessors)
+order, obs, n_known = det.shown_values(all_obs, territories, shown_q, references,
+                                       predecessors, sel.year)
 scope = names.get(sel.quartier, sel.quartier) if sel.quartier else "tous les quartiers"
 st.subheader(f"Valeurs : {scope} et territoires de référence")
-if obs.empty and not all_obs.empty:
-    # Some indicators are only known for wider territories (académie, France...): show them.
-    known = territories[territories["code"].isin(with_values)]
-    order = det.territory_order([], known)[:det.MAX_TERRITORIES]
-    obs = det.up_to(all_obs[all_obs["territory_code"].isin(order)], sel.year)
+if n_known is not None:
     st.caption(f"Pas de valeur pour ce quartier et ses territoires de référence : les valeurs "
                f"connues de l'indicateur sont affichées ({len(order)} territoire(s) sur "
-               f"{len(known)}).")
+               f"{n_known}).")
 st.caption(f"Réalisés jusqu'à {sel.year} (année d'évaluation) ; situation de référence et "
            "situation visée du contrat.")
 if len(predecessors) and predecessors["code"].isin(obs["territory_code"]).any():

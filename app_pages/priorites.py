@@ -12,18 +12,13 @@ st.title("Priorités")
 ui.require_contract(sel)
 
 # « En retard seulement » is kept in the URL (retard=1) so that the filtered view can be shared.
-if "retard" not in st.session_state:
-    st.session_state["retard"] = st.query_params.get("retard") == "1"
+ui.from_url("retard", [True, False], False)
 late_only = st.toggle("En retard seulement", key="retard",
                       help="Séries en « accélération nécessaire », « progrès limité », "
                            "« dégradation » ou « objectif non atteint ».")
-if late_only:
-    st.query_params["retard"] = "1"
-elif "retard" in st.query_params:
-    del st.query_params["retard"]
+ui.to_url("retard", late_only)
 
-statuses = ui.query("series_status_for", sel.contract, sel.year, [sel.quartier]) \
-    if sel.quartier else ui.query("series_status", sel.contract, sel.year)
+statuses = ui.statuses(sel)
 scope = ov.restrict(statuses, sel.quartier)
 nodes = ui.query("tree", sel.contract)
 catalogue = ui.query("indicators", sel.contract)

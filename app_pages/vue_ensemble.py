@@ -15,8 +15,7 @@ ui.require_contract(sel)
 
 contract = ui.query("contract", sel.contract)
 # One quartier's statuses are computed alone: far cheaper than the whole contract's.
-statuses = ui.query("series_status_for", sel.contract, sel.year, [sel.quartier]) \
-    if sel.quartier else ui.query("series_status", sel.contract, sel.year)
+statuses = ui.statuses(sel)
 nodes = ui.query("tree", sel.contract)
 quartiers = ui.query("quartiers", sel.contract)
 scope = ov.restrict(statuses, sel.quartier)

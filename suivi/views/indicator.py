@@ -16,7 +16,7 @@ import pandas as pd
 from suivi.core import fmt
 from suivi.core import progress as pg
 from suivi.core.projection import Projection, project
-from suivi.core.vocab import LABELS
+from suivi.core.vocab import LABELS, QUARTIER_KINDS
 from suivi.store.status_sql import pick_series_inputs
 from suivi.views.compare import status_label
 
@@ -114,6 +114,35 @@ def territory_order(quartiers: list[str], references: pd.DataFrame,
         if len(references) else []
     preds = predecessors["code"].tolist() if predecessors is not None else []
     return list(dict.fromkeys([*quartiers, *preds, *refs]))
+
+
+def shown_quartiers(all_obs: pd.DataFrame, territories: pd.DataFrame,
+                    quartier: str | None) -> tuple[list[str], int]:
+    """The quartiers whose series the sheet shows: the chosen one, else those with values
+    (at most MAX_QUARTIERS: a national contract has hundreds); and how many had values."""
+    if quartier:
+        return [quartier], 1
+    with_values = set(all_obs["territory_code"])
+    codes = territories.loc[territories["kind"].isin(QUARTIER_KINDS), "code"]
+    found = [q for q in codes if q in with_values]
+    return found[:MAX_QUARTIERS], len(found)
+
+
+def shown_values(all_obs: pd.DataFrame, territories: pd.DataFrame, quartiers: list[str],
+                 references: pd.DataFrame, predecessors: pd.DataFrame,
+                 year: int | None) -> tuple[list[str], pd.DataFrame, int | None]:
+    """The territories shown, nearest first, and their values up to `year`: the quartiers,
+    the 2015 QPVs they succeed (named as such), their reference territories. When none of
+    them has a value, the wider territories that do (académie, France…): then the third item
+    is how many territories have values, else None."""
+    order = territory_order(quartiers, references, predecessors)
+    obs = label_predecessors(up_to(all_obs[all_obs["territory_code"].isin(order)], year),
+                             predecessors)
+    if not obs.empty or all_obs.empty:
+        return order, obs, None
+    known = territories[territories["code"].isin(set(all_obs["territory_code"]))]
+    order = territory_order([], known)[:MAX_TERRITORIES]
+    return order, up_to(all_obs[all_obs["territory_code"].isin(order)], year), len(known)
 
 
 def label_predecessors(obs: pd.DataFrame, predecessors: pd.DataFrame) -> pd.DataFrame:

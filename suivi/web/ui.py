@@ -93,13 +93,42 @@ class Selection:
     year: int | None
 
 
-def _init_from_url(key: str, options: list, default):
-    """First run of a session: take the value from the shared link when it is valid."""
-    if key not in st.session_state or st.session_state[key] not in options:
-        wanted = st.query_params.get(key)
-        if key == "annee" and wanted is not None:
-            wanted = int(wanted) if str(wanted).isdigit() else None
-        st.session_state[key] = wanted if wanted in options else default
+# --- State kept in the URL (every view is a link an official can share) ----------------------
+
+def from_url(key: str, options: list, default, param: str | None = None,
+             multi: bool = False) -> None:
+    """Initialise a widget's state (`key`) from the shared link's `param` the first time, or
+    when its value is no longer an option; a multiselect keeps its valid values."""
+    param = param or key
+    state = st.session_state.get(key)
+    if multi:
+        if state is None:
+            raw = st.query_params.get(param, "")
+            st.session_state[key] = [v for v in raw.split(",") if v in options] or default
+        elif [v for v in state if v in options] != state:
+            st.session_state[key] = [v for v in state if v in options] or default
+        return
+    if key in st.session_state and state in options:
+        return
+    wanted = st.query_params.get(param)
+    if wanted is not None and options and isinstance(options[0], int):
+        wanted = int(wanted) if str(wanted).isdigit() else None
+    if isinstance(default, bool):
+        st.session_state[key] = wanted == "1" if wanted is not None else default
+        return
+    st.session_state[key] = wanted if wanted in options else default
+
+
+def to_url(param: str, value) -> None:
+    """Mirror a choice in the URL: lists comma-separated, True as 1; empty removes it."""
+    if value in (None, "", [], False):
+        st.query_params.pop(param, None)
+    elif value is True:
+        st.query_params[param] = "1"
+    elif isinstance(value, (list, tuple)):
+        st.query_params[param] = ",".join(map(str, value))
+    else:
+        st.query_params[param] = str(value)
 
 
 def sidebar() -> Selection:
@@ -110,14 +139,14 @@ def sidebar() -> Selection:
         return Selection(None, None, None)
     codes = contracts["code"].tolist()
     names = dict(zip(contracts["code"], contracts["name"]))
-    _init_from_url("contrat", codes, "AMBOISE-2015" if "AMBOISE-2015" in codes else codes[0])
+    from_url("contrat", codes, "AMBOISE-2015" if "AMBOISE-2015" in codes else codes[0])
     contract = st.sidebar.selectbox("Contrat", codes, key="contrat",
                                     format_func=lambda c: f"{names[c]} ({c})")
 
     quarts = query("quartiers", contract)
     q_codes = [""] + quarts["code"].tolist()
     q_labels = {"": "Tous les quartiers", **dict(zip(quarts["code"], quarts["label"]))}
-    _init_from_url("quartier", q_codes, "")
+    from_url("quartier", q_codes, "")
     quartier = st.sidebar.selectbox("Quartier", q_codes, key="quartier",
                                     format_func=lambda c: q_labels.get(c, c))
 
@@ -131,17 +160,12 @@ def sidebar() -> Selection:
     end = int(max([info["period_end"], *(last.tolist() or [info["period_end"]])]))
     years = list(range(end, start - 1, -1))
     default_year = int(last.max()) if len(last) else int(info["period_end"])
-    _init_from_url("annee", years, default_year)
+    from_url("annee", years, default_year)
     year = st.sidebar.selectbox("Année", years, key="annee",
                                 help="Année d'évaluation : les valeurs postérieures sont ignorées.")
 
-    params = {"contrat": contract, "annee": str(year)}
-    if quartier:
-        params["quartier"] = quartier
-    for key in ("contrat", "quartier", "annee"):
-        if key not in params and key in st.query_params:
-            del st.query_params[key]
-    st.query_params.update(params)
+    for param, value in (("contrat", contract), ("quartier", quartier), ("annee", year)):
+        to_url(param, value)
     selection = Selection(contract, quartier or None, int(year))
     st.session_state["selection"] = selection
     return selection
@@ -149,6 +173,14 @@ def sidebar() -> Selection:
 
 def selection() -> Selection:
     return st.session_state.get("selection", Selection(None, None, None))
+
+
+def statuses(sel: Selection):
+    """The series a page shows for the selection: the chosen quartier's (queried alone, fast
+    on a national contract) or the whole contract's. The one scope rule of the pages."""
+    if sel.quartier:
+        return query("series_status_for", sel.contract, sel.year, [sel.quartier])
+    return query("series_status", sel.contract, sel.year)
 
 
 def require_contract(sel: Selection) -> None:
