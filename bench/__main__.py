@@ -3,12 +3,18 @@
     python -m bench                 # full national scale (about 3M values; 10-20 minutes)
     python -m bench --quick         # scale 0.05: a sanity check in about a minute
     python -m bench --only xlsx,status
+    python -m bench --backends duckdb  # without the PostgreSQL side (init, status, pages)
 
 Ratios, not absolute times, are what carry from one machine to another: each benchmark runs
 its own baseline (the naive or the floor way to do the same work) in the same process or the
 same conditions. The data is generated on first use (bench/generate.py) under bench/data
 (bench/data/quick for --quick); databases and results go to bench/out (both git-ignored).
 The table is printed at the end and written to bench/out/results.json.
+
+The national init, the status of every series and every page also run on PostgreSQL, side by
+side with DuckDB in the same run (the DuckDB figure is then the baseline): a throwaway server
+is started from Debian's binaries (tests/pgserver.py) with durable settings (fsync on, WAL
+level replica), as a deployment would run it, and stopped at the end.
 """
 
 from __future__ import annotations
@@ -29,6 +35,11 @@ OUT = ROOT / "bench" / "out"
 WORK = OUT / "work"
 QUICK_SCALE = 0.05
 BENCHMARKS = ("xlsx", "insee", "register", "init", "status", "pages", "rapport")
+BACKENDS = ("duckdb", "postgresql")
+ENGINE = {"duckdb": "DuckDB", "postgresql": "PostgreSQL"}
+# The test server's speed settings turned back to a deployment's (tests/pgserver.py SETTINGS).
+DURABLE = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on",
+           "wal_level": "replica", "max_wal_senders": "10", "shared_buffers": "256MB"}
 
 
 # --- Helpers ----------------------------------------------------------------------------------
@@ -112,6 +123,22 @@ def _fmt(x) -> str:
 
 # --- Data and databases -----------------------------------------------------------------------
 
+_PG: dict = {}
+
+
+def postgres_url(name: str) -> str:
+    """The URL of database `name` on this run's PostgreSQL server (started on first use,
+    stopped at exit); raises when PostgreSQL is not installed (`make postgresql`)."""
+    if "server" not in _PG:
+        from tests.pgserver import PostgresServer
+
+        print("  starting a PostgreSQL server (durable settings)...", flush=True)
+        _PG["server"] = PostgresServer(settings=DURABLE).start()
+    if name not in _PG:
+        _PG[name] = _PG["server"].create_database(name)
+    return _PG[name]
+
+
 def ensure_data(data: Path, scale: float) -> dict:
     """Generate the dataset unless a manifest for the same scale is already there."""
     manifest = data / "manifest.json"
@@ -139,31 +166,31 @@ def catalogue_db(data: Path) -> Path:
     return db
 
 
-def national_db(data: Path) -> Path:
+def national_db(data: Path, backend: str = "duckdb") -> Path | str:
     """The national database built by the init benchmark (Parquet), built here if missing."""
-    db = WORK / "national-parquet.duckdb"
-    if not db.exists():
+    if backend == "postgresql":
+        db = postgres_url("national")
+        built = _PG.get("national built")
+    else:
+        db = WORK / "national-parquet.duckdb"
+        built = db.exists()
+    if not built:
         from bench.national import init_national
 
-        print("Building the national database (untimed)...", flush=True)
+        print(f"Building the national database on {ENGINE[backend]} (untimed)...", flush=True)
         init_national(db, data, "parquet")
+        _PG["national built"] = _PG.get("national built") or backend == "postgresql"
     return db
 
 
-def default_db() -> Path:
+def default_db(backend: str = "duckdb") -> Path | str:
     """The embedded default: the contract workbooks of data/contrats plus the demo values."""
+    from bench.national import remove_db
     from etl.pipeline import init
 
-    db = WORK / "default.duckdb"
-    from bench.national import remove_db
-
+    db = postgres_url("default") if backend == "postgresql" else WORK / "default.duckdb"
     remove_db(db)
-    try:
-        results = init(db, demo=True)
-    except Exception as exc:  # the demo generator is being written by others
-        print(f"  note: init with demo values failed ({exc}); default built without them")
-        remove_db(db)
-        results = init(db, demo=False)
+    results = init(db, demo=True)
     bad = [name for name, checked, _ in results if not checked.ok]
     if bad:
         print(f"  note: rejected by init: {', '.join(bad)}")
@@ -316,11 +343,14 @@ def bench_register(table: Table, repeats: int) -> None:
               with_register - without < 2.0, f"adds {with_register - without:.2f} s")
 
 
-def bench_init(table: Table, data: Path, manifest: dict, full: bool) -> None:
+def bench_init(table: Table, data: Path, manifest: dict, full: bool,
+               backends: list[str]) -> None:
     """National init from CSV and Parquet in a subprocess: wall time and peak memory.
 
     Baseline: DuckDB's own ingest of the same file into a table (read_csv / read_parquet,
-    no validation, no versioning), the floor for any loader, also in a subprocess.
+    no validation, no versioning), the floor for any loader, also in a subprocess. On
+    PostgreSQL (Parquet), the baseline is the same init on DuckDB; the peak memory is the
+    loader's process, not the server's.
     """
     n = manifest["observations"]
     print(f"\n[init] national init: catalogue + {n} values", flush=True)
@@ -348,44 +378,66 @@ def bench_init(table: Table, data: Path, manifest: dict, full: bool) -> None:
         for name, step in steps.items():
             print(f"    step {name}: {step['seconds']} s, {step['inserted']} rows inserted, "
                   f"{step['warnings']} warnings")
+    if "postgresql" in backends:
+        url = postgres_url("national")
+        _PG.pop("national built", None)
+        pg = run_child(["-m", "bench.national", "--db", url, "--data", str(data),
+                        "--format", "parquet"])
+        _PG["national built"] = True
+        steps = ", ".join(f"{name} {step['seconds']} s"
+                          for name, step in pg["output"].get("steps", {}).items())
+        table.add("init", "init from parquet on PostgreSQL: wall time", pg["wall"], "s",
+                  ours["wall"], "same init on DuckDB", "< 60 s", pg["wall"] < 60, steps)
+        table.add("init", "init from parquet on PostgreSQL: loader's peak RSS",
+                  pg["max_rss_mb"], "MB", ours["max_rss_mb"], "same init on DuckDB",
+                  "< 1536 MB", pg["max_rss_mb"] < 1536, "the server's memory not counted")
 
 
-def bench_status(table: Table, data: Path, repeats: int) -> None:
-    """Status of every series: one SQL query vs `assess` per series in Python."""
-    from tracker.db import connection
-
+def bench_status(table: Table, data: Path, repeats: int, backends: list[str]) -> None:
+    """Status of every series: one SQL query vs `assess` per series in Python (DuckDB); the
+    same query on PostgreSQL vs on DuckDB."""
     from bench.status import python_statuses, sql_statuses
+    from suivi.store import open_store
 
-    db = national_db(data)
     print("\n[status] status of every series on the national database", flush=True)
-    with connection(db, read_only=True) as con:
-        sql = median_time(lambda: sql_statuses(con), repeats)
-        t_py, py_counts = timed(python_statuses, con)
-        sql_counts = sql_statuses(con)
-    n = sum(sql_counts.values())
-    agree = sql_counts == py_counts
-    table.add("status", f"SQL status of {n} series", sql, "s", t_py,
-              "Python assess per series", "faster than Python", sql < t_py,
-              "same counts per status" if agree else f"COUNTS DIFFER: {sql_counts} vs {py_counts}")
+    sql, counts = {}, {}
+    for backend in ["duckdb", *[b for b in backends if b != "duckdb"]]:
+        with open_store(national_db(data, backend)).session(read_only=True) as s:
+            sql[backend] = median_time(lambda: sql_statuses(s), repeats)
+            counts[backend] = sql_statuses(s)
+            if backend == "duckdb":
+                t_py, py_counts = timed(python_statuses, s)
+    n = sum(counts["duckdb"].values())
+    agree = counts["duckdb"] == py_counts
+    table.add("status", f"SQL status of {n} series", sql["duckdb"], "s", t_py,
+              "Python assess per series", "faster than Python", sql["duckdb"] < t_py,
+              "same counts per status" if agree
+              else f"COUNTS DIFFER: {counts['duckdb']} vs {py_counts}")
+    if "postgresql" in sql:
+        agree = counts["postgresql"] == counts["duckdb"]
+        table.add("status", f"SQL status of {n} series on PostgreSQL", sql["postgresql"], "s",
+                  sql["duckdb"], "same query on DuckDB", note="same counts per status" if agree
+                  else f"COUNTS DIFFER: {counts['postgresql']} vs {counts['duckdb']}")
 
 
-def bench_pages(table: Table, data: Path, runs: int) -> None:
-    """Every page on the national database vs the same page on the embedded default."""
-    print("\n[pages] every page, AppTest server side", flush=True)
-    if not (ROOT / "app.py").exists():
-        print("  skipped: app.py does not exist yet (pages are being written)")
-        table.add("pages", "every page", None, "s", note="skipped: no app.py yet")
-        return
-    dbs = {"default": default_db(), "national": national_db(data)}
-    results = {}
-    for name, db in dbs.items():
+def page_times(backend: str, name: str, db: Path | str, runs: int) -> dict:
+    """Every page's times on one database, in a child process (bench/pages.py)."""
+    env = {"SUIVI_USERS_DB": str(WORK / f"comptes-{backend}-{name}.sqlite3")}
+    Path(env["SUIVI_USERS_DB"]).unlink(missing_ok=True)
+    if backend == "duckdb":
         copy = WORK / f"pages-{name}.duckdb"  # the app may write (schema, views): use a copy
         shutil.copy(db, copy)
-        results[name] = run_child(["-m", "bench.pages", "--db", str(copy), "--runs", str(runs)])
-        results[name] = results[name]["output"]
-    if "skipped" in results["national"]:
-        print(f"  skipped: {results['national']['skipped']}")
-        return
+        db = copy
+    return run_child(["-m", "bench.pages", "--db", str(db), "--runs", str(runs)],
+                     env)["output"]
+
+
+def bench_pages(table: Table, data: Path, runs: int, backends: list[str]) -> None:
+    """Every page on the national database vs the same page on the embedded default; on
+    PostgreSQL, every page of the national database vs the same page on DuckDB."""
+    print("\n[pages] every page, AppTest server side", flush=True)
+    results = {name: page_times("duckdb", name, db, runs) for name, db in
+               (("default", default_db()), ("national", national_db(data)))}
     for page, nat in results["national"]["pages"].items():
         ref = results["default"]["pages"].get(page, {})
         errors = sorted(set(nat.get("errors", [])) | set(ref.get("errors", [])))
@@ -399,6 +451,20 @@ def bench_pages(table: Table, data: Path, runs: int) -> None:
         table.add("pages", f"{page} worst", nat["worst"], "s", ref.get("worst"),
                   "embedded default", "< 1 s", nat["worst"] < 1.0,
                   f"cold {nat['cold']} s (default {ref.get('cold')} s)")
+    if "postgresql" not in backends:
+        return
+    pg = page_times("postgresql", "national", national_db(data, "postgresql"), runs)
+    for page, ours in pg["pages"].items():
+        duck = results["national"]["pages"].get(page, {})
+        note = ("errors: " + " | ".join(ours["errors"]))[:200] if ours.get("errors") else ""
+        if "median" not in ours:
+            table.add("pages", f"{page} on PostgreSQL", None, "s", note=note)
+            continue
+        table.add("pages", f"{page} median on PostgreSQL", ours["median"], "s",
+                  duck.get("median"), "same page on DuckDB", note=note)
+        table.add("pages", f"{page} worst on PostgreSQL", ours["worst"], "s",
+                  duck.get("worst"), "same page on DuckDB", "< 1 s", ours["worst"] < 1.0,
+                  f"cold {ours['cold']} s (DuckDB {duck.get('cold')} s)")
 
 
 def bench_rapport(table: Table, data: Path, repeats: int) -> None:
@@ -407,10 +473,8 @@ def bench_rapport(table: Table, data: Path, repeats: int) -> None:
     bilan of the same scope (suivi/bilan.build_bilan), built the same way."""
     from functools import partial
 
-    from tracker.db import connection
-
     from bench.generate import CONTRACT_CODE, YEARS
-    from suivi.store import queries
+    from suivi.store import open_store, queries
     from suivi.views import bilan as tb
     from suivi.views.report.docx import build_report
 
@@ -418,7 +482,7 @@ def bench_rapport(table: Table, data: Path, repeats: int) -> None:
     cases = [(national_db(data), CONTRACT_CODE, int(YEARS[-1]), True, 10.0, "national"),
              (default_db(), "AMBOISE-2015", 2023, False, 5.0, "Amboise")]
     for db, contract, year, one_quartier, limit, name in cases:
-        with connection(db, read_only=True) as con:
+        with open_store(db).session(read_only=True) as con:
             quartier = queries.quartiers(con, contract)["code"].iloc[0] if one_quartier \
                 else None
             scope_args = (con, contract, year, quartier)
@@ -440,6 +504,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scale", type=float, help="dataset scale (default 1.0, or 0.05 if --quick)")
     p.add_argument("--only", default=",".join(BENCHMARKS),
                    help=f"comma-separated subset of {', '.join(BENCHMARKS)}")
+    p.add_argument("--backends", default=",".join(BACKENDS),
+                   help="duckdb,postgresql (init, status and pages side by side) or duckdb")
     p.add_argument("--repeats", type=int, default=3, help="runs of the fast measures")
     p.add_argument("--page-runs", type=int, help="sessions per page (default 5, 3 if --quick)")
     args = p.parse_args(argv)
@@ -450,6 +516,9 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(only) - set(BENCHMARKS)
     if unknown:
         p.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    if set(backends) - set(BACKENDS) or "duckdb" not in backends:
+        p.error(f"--backends: duckdb, optionally with postgresql (got {args.backends})")
 
     WORK.mkdir(parents=True, exist_ok=True)
     manifest = ensure_data(data, scale)
@@ -461,9 +530,10 @@ def main(argv: list[str] | None = None) -> int:
         "xlsx": lambda: bench_xlsx(table, data, manifest, args.repeats),
         "insee": lambda: bench_insee(table, data, manifest, args.repeats),
         "register": lambda: bench_register(table, args.repeats),
-        "init": lambda: bench_init(table, data, manifest, full),
-        "status": lambda: bench_status(table, data, args.repeats),
-        "pages": lambda: bench_pages(table, data, args.page_runs or (5 if full else 3)),
+        "init": lambda: bench_init(table, data, manifest, full, backends),
+        "status": lambda: bench_status(table, data, args.repeats, backends),
+        "pages": lambda: bench_pages(table, data, args.page_runs or (5 if full else 3),
+                                     backends),
         "rapport": lambda: bench_rapport(table, data, args.repeats),
     }
     for name in BENCHMARKS:

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from etl.pipeline import load
-from suivi.core.config import REGISTER_FILE
+from suivi.core.config import REGISTER_FILE, is_postgres
 
 CATALOGUE = "national.xlsx"
 
@@ -37,16 +37,25 @@ def peak_rss_mb() -> float | None:
     return None
 
 
-def remove_db(db: Path) -> None:
+def remove_db(db: Path | str) -> None:
+    """Start from nothing: delete a DuckDB file (and its WAL and lock), or empty a
+    PostgreSQL database."""
+    if is_postgres(str(db)):
+        from suivi.store import open_store
+
+        open_store(str(db)).drop_all()
+        return
+    db = Path(db)
     for extra in (db, Path(f"{db}.wal"), db.with_suffix(".lock")):
         extra.unlink(missing_ok=True)
 
 
-def init_national(db: Path, data: Path, fmt: str = "parquet") -> dict:
-    """Fresh database: the territorial register (as `init` does), the catalogue, then
-    `valeurs.<fmt>`; raises if a file is rejected."""
+def init_national(db: Path | str, data: Path, fmt: str = "parquet") -> dict:
+    """Fresh database (a DuckDB path or a PostgreSQL URL): the territorial register (as
+    `init` does), the catalogue, then `valeurs.<fmt>`; raises if a file is rejected."""
     remove_db(db)
-    db.parent.mkdir(parents=True, exist_ok=True)
+    if not is_postgres(str(db)):
+        Path(db).parent.mkdir(parents=True, exist_ok=True)
     steps = {}
     for path in (REGISTER_FILE, data / CATALOGUE, data / f"valeurs.{fmt}"):
         name = path.name
@@ -62,7 +71,7 @@ def init_national(db: Path, data: Path, fmt: str = "parquet") -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.national")
-    p.add_argument("--db", required=True, type=Path)
+    p.add_argument("--db", required=True, help="a DuckDB path or a PostgreSQL URL")
     p.add_argument("--data", default="bench/data", type=Path)
     p.add_argument("--format", default="parquet", choices=["csv", "parquet"])
     args = p.parse_args(argv)

@@ -1,6 +1,7 @@
 """Server-side time of every page of the app, with Streamlit's AppTest (no browser).
 
     python -m bench.pages --db /tmp/national.duckdb --runs 5
+    python -m bench.pages --db postgresql://postgres@127.0.0.1:5433/national --runs 5
 
 Run in its own process per database (bench/__main__.py does so): `st.cache_data` and
 `st.cache_resource` live for the whole process, so two databases in one process would share
@@ -103,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", default=5, type=int)
     p.add_argument("--timeout", default=120.0, type=float)
     args = p.parse_args(argv)
-    os.environ["SUIVI_DB"] = str(Path(args.db).resolve())
+    db = args.db if "://" in args.db else str(Path(args.db).resolve())
+    os.environ["SUIVI_DB"] = db
     print(json.dumps(run_all(args.runs, args.timeout), ensure_ascii=False))
     return 0
 

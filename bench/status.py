@@ -18,21 +18,21 @@ from suivi.store.status_sql import SERIES_KEY, fetch_series_status, pick_series_
 _KEY = ", ".join(f"o.{k}" for k in SERIES_KEY)
 
 
-def sql_statuses(con) -> Counter:
-    """Every series' status in one DuckDB query; returns the count per status."""
-    df = fetch_series_status(con)
+def sql_statuses(s) -> Counter:
+    """Every series' status in one query (either engine); returns the count per status."""
+    df = fetch_series_status(s)
     return Counter(df["status"].tolist())
 
 
-def python_statuses(con) -> Counter:
+def python_statuses(s) -> Counter:
     """Every series' status through `assess`, one Python call per series."""
-    rows = con.execute(f"""
+    rows = s.rows(f"""
         SELECT {_KEY}, o.year, o.nature, o.value, i.polarity,
                c.threshold_on_track, c.threshold_acceleration
         FROM observation o
         JOIN indicator i ON i.code = o.indicator_code
         LEFT JOIN contract c ON c.code = i.contract_code
-        ORDER BY {_KEY}""").fetchall()
+        ORDER BY {_KEY}""")
     thresholds: dict[tuple, Thresholds] = {}
     counts: Counter = Counter()
     start = 0
