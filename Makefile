@@ -7,7 +7,7 @@ PORT ?= 8501
 STAMP := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 
-.PHONY: run test install install-dev db db-server lint bench clean chromium postgresql postgresql
+.PHONY: run test install install-dev db db-server lint bench clean chromium postgresql
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -65,7 +65,7 @@ test: $(DEVSTAMP) chromium postgresql
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check .
 
-bench: $(DEVSTAMP)
+bench: $(DEVSTAMP) postgresql
 	$(BIN)/python -m bench
 
 clean:

@@ -24,6 +24,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -520,6 +521,8 @@ def main(argv: list[str] | None = None) -> int:
     if set(backends) - set(BACKENDS) or "duckdb" not in backends:
         p.error(f"--backends: duckdb, optionally with postgresql (got {args.backends})")
 
+    # Ctrl-C and kill (SIGTERM) still run atexit, which stops the PostgreSQL server.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     WORK.mkdir(parents=True, exist_ok=True)
     manifest = ensure_data(data, scale)
     print(f"Dataset: {manifest['observations']} values, {manifest['territories']} territories, "

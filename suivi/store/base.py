@@ -68,6 +68,14 @@ class Session:
     def prepare_bulk_load(self) -> None:
         """Engine settings for a large load (DuckDB: spill to disk beyond a memory budget)."""
 
+    def refresh_statistics(self, tables) -> None:
+        """Planner statistics of `tables` after a write that changed many of their rows.
+
+        DuckDB keeps its statistics as it writes. PostgreSQL's come from ANALYZE, which
+        autovacuum runs only some time after a load: a page opened meanwhile is planned on
+        the empty tables' statistics (nested loops over the whole contract: minutes instead
+        of a second, seen on the national benchmark)."""
+
 
 class Store:
     """Where the data lives. `url` is a DuckDB path or a PostgreSQL URL."""

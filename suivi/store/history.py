@@ -84,6 +84,7 @@ def rollback(s, batch_id: int, user: str | None = None) -> int:
                   [new_id, user or getpass.getuser(), datetime.now(), batch_id,
                    f"Annulation du lot {batch_id}"])
         s.execute("UPDATE batch SET rolled_back_by = ? WHERE id = ?", [new_id, batch_id])
+    s.refresh_statistics(f"{entity}_v" for entity in LOAD_ORDER)
     return new_id
 
 
@@ -106,4 +107,5 @@ def remove_demo(s, user: str | None = None) -> int:
                         "VALUES (?, 'demo_remove', ?, ?, ?)",
                         [next_batch_id(s), user or getpass.getuser(), datetime.now(),
                          f"{n} valeurs de démonstration supprimées"])
+    s.refresh_statistics(["observation_v"])
     return n

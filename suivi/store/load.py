@@ -140,10 +140,11 @@ def load_tables(s, tables: dict[str, pd.DataFrame], file_name: str, sha256: str,
              result.total("inserted"), result.total("updated"), result.total("unchanged"),
              is_demo, note or json.dumps(result.counts, ensure_ascii=False)])
         s.commit()
-        return result
     except BaseException:
         s.rollback()
         raise
+    s.refresh_statistics(f"{entity}_v" for entity in result.counts)
+    return result
 
 
 def preview(s, obs: pd.DataFrame | None) -> pd.DataFrame:

@@ -77,6 +77,11 @@ class PgSession(Session):
                 f"COPY {name} ({', '.join(chr(34) + c + chr(34) for c in cols)}) FROM STDIN "
                 "WITH (FORMAT csv, NULL '\\N')") as copy:
             copy.write(buffer.getvalue())
+        self.execute(f"ANALYZE {name}")  # autovacuum never analyses temporary tables
+
+    def refresh_statistics(self, tables) -> None:
+        for table in dict.fromkeys(tables):
+            self.execute(f"ANALYZE {table}")
 
 
 def _pg_type(sql_type: str) -> str:
