@@ -17,9 +17,13 @@ def _session(args):
 
 
 def _missing(args) -> bool:
-    """Reading commands on a store that does not exist: say so instead of creating it."""
+    """Reading commands on a store that does not exist: say so instead of creating it; one
+    built by an earlier version is first brought to the current schema."""
+    from suivi.store.schema import upgrade
+
     store = open_store(args.db)
     if store.exists():
+        upgrade(store)
         return False
     print(f"Base introuvable : {store.describe()}. Construisez-la : python -m etl init")
     return True

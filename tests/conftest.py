@@ -19,8 +19,9 @@ import pandas as pd
 import pytest
 
 from etl.pipeline import init, load
-from suivi.store import open_store
+from suivi.store import open_store, stored_status
 from suivi.store.schema import ENTITIES, LOAD_ORDER
+from suivi.store.status_sql import SERIES_KEY, fetch_series_status
 from tests.workbooks import full_workbook
 
 BACKENDS = ("duckdb", "postgresql")
@@ -40,7 +41,8 @@ def scalar(s, sql: str, params=None):
 
 
 def snapshot(db) -> dict[str, pd.DataFrame]:
-    """Every version of every table, plus the batch log: equal snapshots = unchanged database."""
+    """Every version of every table, the batch log and the stored statuses: equal snapshots =
+    unchanged database."""
     with connection(db) as con:
         out = {"batch": con.df("SELECT * FROM batch ORDER BY id")}
         for entity in LOAD_ORDER:
@@ -48,6 +50,11 @@ def snapshot(db) -> dict[str, pd.DataFrame]:
             cols = [*spec["keys"], *spec["values"], "created_batch", "superseded_batch"]
             order = ", ".join(f"{c} NULLS FIRST" for c in cols)
             out[entity] = con.df(f"SELECT {', '.join(cols)} FROM {entity}_v ORDER BY {order}")
+        if con.scalar("SELECT count(*) FROM information_schema.tables WHERE table_schema = "
+                      "current_schema() AND table_name = 'series_status'"):
+            out["series_status"] = con.df(
+                "SELECT * FROM series_status ORDER BY indicator_code, territory_code, "
+                "breakdown, modality, valid_from NULLS FIRST")
     return out
 
 
@@ -55,6 +62,26 @@ def assert_same(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
     assert a.keys() == b.keys()
     for key in a:
         pd.testing.assert_frame_equal(a[key], b[key], check_dtype=False, obj=key)
+
+
+def _sorted(df: pd.DataFrame) -> pd.DataFrame:
+    return df.sort_values(list(SERIES_KEY), kind="stable").reset_index(drop=True)
+
+
+def assert_stored_equal_recomputed(db) -> int:
+    """Every year from before the first value to after the last, and the latest (None):
+    the stored rows equal the statuses computed from the observations. Returns the number
+    of (year, series) pairs compared."""
+    compared = 0
+    with connection(db) as s:
+        first, last = s.first("SELECT min(year), max(year) FROM observation")
+        for as_of in [*range(int(first) - 1, int(last) + 2), None]:
+            fresh = _sorted(fetch_series_status(s, None, as_of))
+            stored = _sorted(stored_status.read(s, None, as_of)).drop(columns=["demo"])
+            pd.testing.assert_frame_equal(stored, fresh, check_dtype=False,
+                                          obj=f"statuses as of {as_of}")
+            compared += len(fresh)
+    return compared
 
 
 # --- Databases on both engines ------------------------------------------------------------------

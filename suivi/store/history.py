@@ -13,6 +13,7 @@ from datetime import datetime
 
 import pandas as pd
 
+from suivi.store import stored_status
 from suivi.store.load import next_batch_id
 from suivi.store.schema import ENTITIES, LOAD_ORDER
 
@@ -74,6 +75,7 @@ def rollback(s, batch_id: int, user: str | None = None) -> int:
             f"{', '.join(map(str, sorted(later)))} : annulez d'abord ce(s) lot(s).")
     with s.transaction():
         new_id = next_batch_id(s)
+        stored_status.mark_touched(s, batch_id)  # before the marks are moved
         for entity in LOAD_ORDER:
             s.execute(f"UPDATE {entity}_v SET superseded_batch = ? WHERE created_batch = ? "
                       "AND superseded_batch IS NULL", [new_id, batch_id])
@@ -84,7 +86,8 @@ def rollback(s, batch_id: int, user: str | None = None) -> int:
                   [new_id, user or getpass.getuser(), datetime.now(), batch_id,
                    f"Annulation du lot {batch_id}"])
         s.execute("UPDATE batch SET rolled_back_by = ? WHERE id = ?", [new_id, batch_id])
-    s.refresh_statistics(f"{entity}_v" for entity in LOAD_ORDER)
+        stored_status.refresh(s)
+    s.refresh_statistics([*(f"{entity}_v" for entity in LOAD_ORDER), stored_status.TABLE])
     return new_id
 
 
@@ -92,6 +95,7 @@ def remove_demo(s, user: str | None = None) -> int:
     """Delete every demonstration value (all versions); returns how many rows were removed."""
     with s.transaction():
         n = s.scalar("SELECT count(*) FROM observation_v WHERE status = 'demo'")
+        stored_status.mark_touched(s, demo=True)
         # A demo version that had replaced a real one hands the place back to it.
         s.execute("""
             UPDATE observation_v t SET superseded_batch = NULL
@@ -102,10 +106,11 @@ def remove_demo(s, user: str | None = None) -> int:
               AND t.year = d.year AND t.nature = d.nature AND t.breakdown = d.breakdown
               AND t.modality = d.modality""")
         s.execute("DELETE FROM observation_v WHERE status = 'demo'")
+        stored_status.refresh(s)
         if n:
             s.execute("INSERT INTO batch (id, kind, user_name, loaded_at, note) "
                         "VALUES (?, 'demo_remove', ?, ?, ?)",
                         [next_batch_id(s), user or getpass.getuser(), datetime.now(),
                          f"{n} valeurs de démonstration supprimées"])
-    s.refresh_statistics(["observation_v"])
+    s.refresh_statistics(["observation_v", stored_status.TABLE])
     return n

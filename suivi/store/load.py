@@ -15,6 +15,7 @@ from datetime import datetime
 
 import pandas as pd
 
+from suivi.store import stored_status
 from suivi.store.schema import ENTITIES, LOAD_ORDER, column_type, ensure_schema
 
 #: Codes of a preview row's `change` (the views say them in French).
@@ -131,6 +132,7 @@ def load_tables(s, tables: dict[str, pd.DataFrame], file_name: str, sha256: str,
             s.rollback()
             result.batch_id = None
             return result
+        stored_status.after_batch(s, batch_id)
         obs = tables.get("observation")
         is_demo = obs is not None and len(obs) > 0 and bool((obs["status"] == "demo").all())
         s.execute(
@@ -143,7 +145,7 @@ def load_tables(s, tables: dict[str, pd.DataFrame], file_name: str, sha256: str,
     except BaseException:
         s.rollback()
         raise
-    s.refresh_statistics(f"{entity}_v" for entity in result.counts)
+    s.refresh_statistics([*(f"{entity}_v" for entity in result.counts), stored_status.TABLE])
     return result
 
 

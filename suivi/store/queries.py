@@ -9,7 +9,8 @@ from __future__ import annotations
 import pandas as pd
 
 from suivi.core.vocab import COMPARABLE_UNITS, MEASURABLE_UNITS, QUARTIER_KINDS, sql_list
-from suivi.store.status_sql import fetch_series_status, gap_sql
+from suivi.store import stored_status
+from suivi.store.status_sql import gap_sql
 
 
 def in_list(column: str, codes: list[str] | None) -> tuple[str, list]:
@@ -142,18 +143,17 @@ def indicator_objectives(s, code: str) -> pd.DataFrame:
 
 
 def series_status(s, contract_code: str, as_of: int | None = None) -> pd.DataFrame:
-    """Status of every series of the contract (SQL form of progress.assess), with labels,
-    the objective it measures (first linked node) and the territory."""
-    st = fetch_series_status(s, contract_code, as_of=as_of)
+    """Status of every series of the contract as of `as_of` (the stored statuses, kept up to
+    date by each write: suivi/store/stored_status.py), with labels, the objective it measures
+    (first linked node) and the territory."""
+    st = stored_status.read(s, contract_code, as_of)
     if st.empty:
         return st
     return _describe_series(s, contract_code, st)
 
 
-def _describe_series(s, contract_code: str, st: pd.DataFrame,
-                     territory_codes: list | None = None) -> pd.DataFrame:
-    """Add to status rows the objective measured, the territory and indicator labels and
-    whether the series holds demonstration values (restricted to `territory_codes`)."""
+def _describe_series(s, contract_code: str, st: pd.DataFrame) -> pd.DataFrame:
+    """Add to status rows the objective measured and the territory and indicator labels."""
     links = s.df("""
         SELECT indicator_code, min(node_code) AS node_code FROM indicator_node
         WHERE contract_code = ? GROUP BY indicator_code""", [contract_code])
@@ -161,18 +161,9 @@ def _describe_series(s, contract_code: str, st: pd.DataFrame,
         columns={"code": "territory_code", "label": "territory_label", "kind": "territory_kind"})
     ind = s.df("SELECT code AS indicator_code, label AS indicator_label FROM indicator "
                "WHERE contract_code = ?", [contract_code])
-    where, params = "i.contract_code = ?", [contract_code]
-    if territory_codes is not None:
-        where += f" AND o.territory_code IN ({', '.join('?' * len(territory_codes)) or 'NULL'})"
-        params += list(territory_codes)
-    demo = s.df(f"""
-        SELECT indicator_code, territory_code, breakdown, modality, bool_or(status = 'demo') AS demo
-        FROM observation o JOIN indicator i ON i.code = o.indicator_code
-        WHERE {where} GROUP BY indicator_code, territory_code, breakdown, modality""", params)
     return st.merge(links, on="indicator_code", how="left") \
         .merge(terr, on="territory_code", how="left") \
-        .merge(ind, on="indicator_code", how="left") \
-        .merge(demo, on=["indicator_code", "territory_code", "breakdown", "modality"], how="left")
+        .merge(ind, on="indicator_code", how="left")
 
 
 def observations(s, indicator_code: str, territory_codes: list[str] | None = None,
@@ -290,19 +281,10 @@ def contract_last_upload(s, contract_code: str) -> dict | None:
 def series_status_for(s, contract_code: str, as_of: int | None,
                       territory_codes) -> pd.DataFrame:
     """series_status (same columns) for a few territories only: a quartier's pages need its
-    series and its reference territories', not the whole contract. One status query per
-    territory, because DuckDB pushes an equality filter below the status SQL but not an IN
-    list: about 0,1 s a territory on the national benchmark, against 10 s for the contract."""
-    from suivi.store.status_sql import series_status_sql
-
+    series and its reference territories', not the whole contract."""
     codes = list(dict.fromkeys(territory_codes))
-    sql, params = series_status_sql(contract_code, as_of, s.dialect)
-    parts = [s.df(f"SELECT * FROM ({sql}) q WHERE territory_code = ?", [*params, code])
-             for code in codes]
-    found = [p for p in parts if len(p)]
-    st = pd.concat(found, ignore_index=True) if found else \
-        s.df(f"SELECT * FROM ({sql}) q WHERE 1 = 0", params)
-    return _describe_series(s, contract_code, st, codes)
+    st = stored_status.read(s, contract_code, as_of, codes)
+    return _describe_series(s, contract_code, st)
 
 
 _TEMPLATE_SQL = """

@@ -119,7 +119,7 @@ PG_INDEXES = [
     "WHERE superseded_batch IS NULL",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: stored statuses (suivi/store/stored_status.py)
 
 # The territories a contract may hold values for: those it lists, their reference territories
 # (commune, EPCI, département... from the register) and the QPVs of the previous generation
@@ -159,8 +159,28 @@ def ensure_schema(s) -> None:
         for stmt in _entity_ddl(name, ENTITIES[name]):
             s.execute(stmt)
     s.execute(SCOPE_DDL)
+    from suivi.store import stored_status
+
+    had_statuses = s.scalar("SELECT count(*) FROM information_schema.tables WHERE "
+                            "table_schema = current_schema() AND table_name = ?",
+                            [stored_status.TABLE])
+    for stmt in stored_status.DDL:
+        s.execute(stmt)
     if s.dialect.name == "postgresql":
-        for stmt in PG_INDEXES:
+        for stmt in PG_INDEXES + stored_status.PG_INDEXES:
             s.execute(stmt)
+    if not had_statuses:  # a database from before the stored statuses: compute them all
+        stored_status.rebuild(s)
     s.execute("DELETE FROM meta WHERE key = 'schema_version'")
     s.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+
+
+def upgrade(store) -> None:
+    """Bring an existing store to the current schema (a database built by an earlier
+    version gets its new tables, e.g. the stored statuses): under the write lock, in one
+    transaction; one cheap query when it is current already."""
+    with store.session() as s:
+        if schema_version(s) >= SCHEMA_VERSION:
+            return
+    with store.write_lock(), store.session() as s, s.transaction():
+        ensure_schema(s)

@@ -63,14 +63,20 @@ _REF = "nature = 'reference' AND value IS NOT NULL"
 _CIBLE = "nature = 'cible' AND value IS NOT NULL"
 _REAL = "nature = 'realise' AND value IS NOT NULL"
 
-_SQL = """
-WITH obs AS (
+# The observations of the series in scope, NaN read as missing. `{join}` restricts them to a
+# table of series keys (the series a batch touched), `{where}` to a contract and a year.
+_OBS = """
+obs AS (
     SELECT o.indicator_code, o.territory_code, o.breakdown, o.modality, o.year, o.nature,
-           CASE WHEN {nan} THEN NULL ELSE o.value END AS value
+           CASE WHEN {nan} THEN NULL ELSE o.value END AS value, o.status
     FROM observation o
     JOIN indicator i ON i.code = o.indicator_code
+    {join}
     {where}
-),
+)"""
+
+# The inputs as of one year (the actuals after it already filtered out by `{where}`).
+_PICKED_AS_OF = """
 bases AS (
     SELECT {key}, max(year) FILTER (WHERE {ref}) AS baseline_year
     FROM obs GROUP BY {key}
@@ -86,7 +92,49 @@ picked AS (
         max(year) FILTER (WHERE {real}) AS last_actual_year
     FROM obs JOIN bases USING ({key})
     GROUP BY {key}
+)"""
+
+# The inputs for every year at once, as steps: the inputs as of year Y are those of the row
+# with valid_from <= Y < valid_to (NULL: unbounded). Each actual with a value starts a step
+# (it becomes the latest actual, after the baseline or not); before the first one, a series
+# exists from its first row of any nature, as in the query for one year (which keeps every
+# reference and target row and the actuals up to the year, valued or not).
+_PICKED_STEPS = """
+heads AS (
+    SELECT {key},
+        max(year) FILTER (WHERE {ref}) AS baseline_year,
+        {baseline} AS baseline,
+        max(year) FILTER (WHERE {cible}) AS target_year,
+        {target} AS target,
+        CASE WHEN count(*) FILTER (WHERE nature <> 'realise') = 0 THEN min(year) END
+            AS appears,
+        min(year) FILTER (WHERE {real}) AS first_actual,
+        bool_or(status = 'demo') AS demo
+    FROM obs GROUP BY {key}
 ),
+steps AS (
+    SELECT {key}, year AS valid_from, value, TRUE AS actual FROM obs WHERE {real}
+    UNION ALL
+    SELECT {key}, appears, NULL, FALSE FROM heads
+    WHERE appears IS NULL OR first_actual IS NULL OR appears < first_actual
+),
+picked AS (
+    SELECT st.indicator_code, st.territory_code, st.breakdown, st.modality,
+        h.baseline_year, h.baseline, h.target_year, h.target,
+        CASE WHEN st.actual AND (h.baseline_year IS NULL OR st.valid_from > h.baseline_year)
+             THEN st.valid_from END AS year,
+        CASE WHEN st.actual AND (h.baseline_year IS NULL OR st.valid_from > h.baseline_year)
+             THEN st.value END AS value,
+        CASE WHEN st.actual THEN st.valid_from END AS last_actual_year,
+        st.valid_from,
+        lead(st.valid_from) OVER (PARTITION BY {st_key} ORDER BY st.valid_from NULLS FIRST)
+            AS valid_to,
+        h.demo
+    FROM steps st JOIN heads h USING ({key})
+)"""
+
+# progress.assess on the picked inputs: written once, whichever way they were picked.
+_FORMULA = """
 inputs AS (
     SELECT p.*, i.contract_code, i.polarity, i.unit,
         {sign} AS d,
@@ -139,22 +187,64 @@ SELECT s.indicator_code, s.territory_code, s.breakdown, s.modality, s.contract_c
     CASE WHEN s.reason IS NULL THEN s.e0 END AS "E",
     CASE WHEN s.reason IS NULL THEN s.a0 / s.e0 END AS "P",
     s.threshold_on_track, s.threshold_acceleration,
-    s.status, l.label, l.icon, s.reason, r.reason_text
-FROM statuses s
-JOIN {labels} ON l.status = s.status
-LEFT JOIN {reason_texts} ON r.reason = s.reason
-"""
+    s.status, s.reason{extra}
+FROM statuses s"""
+
+#: Columns of a status row, in order (`label`, `icon` and `reason_text` joined last).
+STATUS_COLUMNS = ("indicator_code", "territory_code", "breakdown", "modality", "contract_code",
+                  "polarity", "unit", "d", "baseline_year", "baseline", "target_year", "target",
+                  "year", "value", "last_actual_year", "A", "E", "P", "threshold_on_track",
+                  "threshold_acceleration", "status", "reason")
+
+
+def _quoted(column: str) -> str:
+    return f'"{column}"' if column in ("A", "E", "P") else column
+
+
+def with_labels(sql: str, extra: tuple[str, ...] = ()) -> str:
+    """Status rows (STATUS_COLUMNS, then `extra`) with the French label, icon and reason text
+    of suivi/core/progress.py, joined by code so that no label is stored or written twice."""
+    cols = ", ".join(f"q.{_quoted(c)}" for c in STATUS_COLUMNS if c != "reason")
+    labels = _values_table([(s.code, s.label, s.icon) for s in pg.STATUSES],
+                           "l(status, label, icon)")
+    reasons = _values_table(pg.REASONS.items(), "r(reason, reason_text)")
+    more = "".join(f", q.{c}" for c in extra)
+    return f"""SELECT {cols}, l.label, l.icon, q.reason, r.reason_text{more}
+FROM ({sql}) q
+JOIN {labels} ON l.status = q.status
+LEFT JOIN {reasons} ON r.reason = q.reason"""
+
+
+def _status_sql(picked: str, dialect: Dialect, where: str = "", join: str = "",
+                extra: str = "") -> str:
+    after = "(bases.baseline_year IS NULL OR year > bases.baseline_year)"
+    parts = {
+        "key": _KEY, "st_key": ", ".join(f"st.{k}" for k in SERIES_KEY),
+        "nan": dialect.is_nan("o.value"), "where": where, "join": join,
+        "baseline_year": dialect.any_value("bases.baseline_year"),
+        "baseline": dialect.latest("value", "year", _REF),
+        "target": dialect.latest("value", "year", _CIBLE),
+        "value": dialect.latest("value", "year", f"{_REAL} AND {after}"),
+        "ref": _REF, "cible": _CIBLE, "real": _REAL, "after": after,
+        "sign": _polarity_sign_sql("i.polarity"),
+        "neutral": _texts(sorted(pg.NEUTRAL_POLARITIES)),
+        "on_track": _double(pg.ON_TRACK), "acceleration": _double(pg.ACCELERATION),
+        "deterioration": _double(pg.DETERIORATION), "tol": _double(pg.TOLERANCE),
+        "extra": extra,
+    }
+    return "WITH " + ",".join(
+        part.format(**parts) for part in (_OBS, picked, _FORMULA))
 
 
 def series_status_sql(contract_code: str | None = None, as_of: int | None = None,
                       dialect: Dialect = DUCKDB) -> tuple[str, list]:
-    """SQL text and parameters: one row per series with at least one observation.
+    """SQL text and parameters: one row per series with at least one observation, computed
+    from the observations (the stored statuses, suivi/store/stored_status.py, are checked
+    against it).
 
-    Columns: indicator_code, territory_code, breakdown, modality, contract_code, polarity,
-    unit, d, baseline_year, baseline, target_year, target, year, value, last_actual_year,
-    A, E, P, threshold_on_track, threshold_acceleration, status, label, icon, reason,
-    reason_text. Restricted to one contract when `contract_code` is given, and to the actuals
-    up to `as_of` (the year chosen in the sidebar) when it is given.
+    Columns: STATUS_COLUMNS then label, icon, reason, reason_text. Restricted to one
+    contract when `contract_code` is given, and to the actuals up to `as_of` (the year chosen
+    in the sidebar) when it is given.
     """
     conditions, params = [], []
     if contract_code is not None:
@@ -164,34 +254,27 @@ def series_status_sql(contract_code: str | None = None, as_of: int | None = None
         conditions.append("(o.nature <> 'realise' OR o.year <= ?)")
         params.append(int(as_of))
     where = ("WHERE " + " AND ".join(conditions)) if conditions else ""
-    after = "(bases.baseline_year IS NULL OR year > bases.baseline_year)"
-    sql = _SQL.format(
-        where=where,
-        key=_KEY,
-        nan=dialect.is_nan("o.value"),
-        baseline_year=dialect.any_value("bases.baseline_year"),
-        baseline=dialect.latest("value", "year", _REF),
-        target=dialect.latest("value", "year", _CIBLE),
-        value=dialect.latest("value", "year", f"{_REAL} AND {after}"),
-        ref=_REF,
-        cible=_CIBLE,
-        real=_REAL,
-        after=after,
-        sign=_polarity_sign_sql("i.polarity"),
-        neutral=_texts(sorted(pg.NEUTRAL_POLARITIES)),
-        on_track=_double(pg.ON_TRACK),
-        acceleration=_double(pg.ACCELERATION),
-        deterioration=_double(pg.DETERIORATION),
-        tol=_double(pg.TOLERANCE),
-        labels=_values_table([(s.code, s.label, s.icon) for s in pg.STATUSES],
-                             "l(status, label, icon)"),
-        reason_texts=_values_table(pg.REASONS.items(), "r(reason, reason_text)"),
-    )
-    return sql, params
+    return with_labels(_status_sql(_PICKED_AS_OF, dialect, where)), params
+
+
+def status_steps_sql(dialect: Dialect, series_table: str | None = None) -> str:
+    """SQL text: the status of each series for every year at once, as steps (`valid_from`,
+    `valid_to`: the row holds for the years valid_from <= Y < valid_to, NULL unbounded);
+    STATUS_COLUMNS then valid_from, valid_to and `demo` (the series holds a demonstration
+    value), without labels. Restricted to the series keys
+    listed in `series_table` when given. The same inputs and formula as series_status_sql:
+    as of any year, the step holding it equals that query's row."""
+    join = ""
+    if series_table:
+        on = " AND ".join(f"x.{k} = o.{k}" for k in SERIES_KEY)
+        join = f"JOIN {series_table} x ON {on}"
+    return _status_sql(_PICKED_STEPS, dialect, join=join,
+                       extra=", s.valid_from, s.valid_to, s.demo")
 
 
 def fetch_series_status(s, contract_code: str | None = None, as_of: int | None = None):
-    """The statuses as a pandas DataFrame (one row per series)."""
+    """The statuses as a pandas DataFrame (one row per series), computed from the
+    observations."""
     sql, params = series_status_sql(contract_code, as_of, s.dialect)
     return s.df(sql, params)
 

@@ -15,6 +15,7 @@ import streamlit as st
 from suivi.core import progress as pg
 from suivi.core.config import db_url
 from suivi.store import open_store, queries
+from suivi.store.schema import upgrade
 
 DEMO_NOTICE = ("**Valeurs de démonstration** : ce contrat contient des valeurs générées pour "
                "montrer le fonctionnement du tableau de bord (statut « démo »). Elles ne sont pas "
@@ -27,15 +28,22 @@ def db_file() -> str:
 
 
 def ensure_database() -> None:
-    """Build the database from the embedded default when it is absent, instead of failing."""
+    """Build the database from the embedded default when it is absent, instead of failing;
+    bring one built by an earlier version to the current schema (once per process)."""
     store = open_store(db_file())
     if store.exists():
+        _upgraded(db_file())
         return
     from etl.pipeline import init
 
     with st.spinner("Première ouverture : construction de la base à partir des contrats "
                     "embarqués…"):
         init(store, demo=True)
+
+
+@st.cache_resource(show_spinner="Mise à jour de la base…")
+def _upgraded(url: str) -> None:
+    upgrade(open_store(url))
 
 
 def data_version() -> tuple:

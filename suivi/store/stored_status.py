@@ -1,0 +1,139 @@
+"""The status of every series, stored, and brought up to date by the write that changes it.
+
+Why: computing the statuses of a national contract (270 000 series, 3 million values) takes
+seconds, and every page needs them right after each load, in every replica. So the load
+transaction that lands a batch also recomputes the stored status of the series that batch
+touched, and only those; a rollback and the removal of demonstration values do the same in
+their own transaction. Readers then select rows instead of aggregating the observations.
+
+One row per series and *step*: the status as of year Y is the row with
+valid_from <= Y < valid_to (NULL: unbounded), so that every year the sidebar offers is
+stored at once, in about one row per actual value. The formula is the one of
+suivi/store/status_sql.py (`status_steps_sql` shares it with `series_status_sql`); the
+stored table holds codes only, labels are joined when read (`with_labels`).
+tests/test_stored_status.py recomputes every status from scratch after loads, reloads,
+rollbacks and demo removal, on both engines, and finds the stored ones equal.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from suivi.store.status_sql import SERIES_KEY, STATUS_COLUMNS, status_steps_sql, with_labels
+
+TABLE = "series_status"
+TOUCHED = "touched_series"
+
+_TYPES = {
+    "d": "INTEGER", "baseline_year": "INTEGER", "target_year": "INTEGER", "year": "INTEGER",
+    "last_actual_year": "INTEGER", "valid_from": "INTEGER", "valid_to": "INTEGER",
+    "baseline": "DOUBLE PRECISION", "target": "DOUBLE PRECISION", "value": "DOUBLE PRECISION",
+    "A": "DOUBLE PRECISION", "E": "DOUBLE PRECISION", "P": "DOUBLE PRECISION",
+    "threshold_on_track": "DOUBLE PRECISION", "threshold_acceleration": "DOUBLE PRECISION",
+    "demo": "BOOLEAN",
+}
+COLUMNS = (*STATUS_COLUMNS, "valid_from", "valid_to", "demo")
+
+
+def _name(column: str) -> str:
+    return f'"{column}"' if column in ("A", "E", "P") else column
+
+
+_LIST = ", ".join(_name(c) for c in COLUMNS)
+_KEY = ", ".join(SERIES_KEY)
+
+DDL = [
+    f"CREATE TABLE IF NOT EXISTS {TABLE} ("
+    + ", ".join(f"{_name(c)} {_TYPES.get(c, 'VARCHAR')}"
+                + (" NOT NULL" if c in SERIES_KEY else "") for c in COLUMNS) + ")",
+]
+# PostgreSQL: a contract's rows and a quartier's rows without a scan of every step.
+PG_INDEXES = [
+    f"CREATE INDEX IF NOT EXISTS {TABLE}_contract ON {TABLE} (contract_code, territory_code)",
+    f"CREATE INDEX IF NOT EXISTS {TABLE}_series ON {TABLE} ({_KEY})",
+]
+
+
+# --- Writing -------------------------------------------------------------------------------
+
+def mark_touched(s, batch_id: int | None = None, demo: bool = False) -> None:
+    """Note (in a temporary table) the series whose status a write may change: those with a
+    value version created or superseded by `batch_id`, every series of an indicator or a
+    contract version created or superseded by it (polarity, unit, thresholds), or every
+    series holding a demonstration value (`demo`). Call it before the write when the write
+    erases the marks (a rollback clears `superseded_batch`, demo removal deletes rows)."""
+    if demo:
+        series = f"SELECT {_KEY} FROM observation_v WHERE status = 'demo'"
+    else:
+        b = int(batch_id)  # a literal: PostgreSQL binds no parameter in CREATE TABLE AS
+        batch = f"(created_batch = {b} OR superseded_batch = {b})"
+        indicators = f"""
+            SELECT code FROM indicator_v WHERE {batch}
+            UNION
+            SELECT code FROM indicator WHERE contract_code IN (
+                SELECT code FROM contract_v WHERE {batch})"""
+        series = f"""
+            SELECT {_KEY} FROM observation_v WHERE {batch}
+            UNION
+            SELECT {_KEY} FROM observation WHERE indicator_code IN ({indicators})
+            UNION
+            SELECT {_KEY} FROM {TABLE} WHERE indicator_code IN ({indicators})"""
+    for stmt in s.dialect.temp_table(TOUCHED, f"SELECT DISTINCT {_KEY} FROM ({series}) t"):
+        s.execute(stmt)
+
+
+def refresh(s) -> None:
+    """Recompute the stored status of the series `mark_touched` noted (inside the caller's
+    transaction: readers see the old statuses or the new ones with the batch)."""
+    on = " AND ".join(f"t.{k} = x.{k}" for k in SERIES_KEY)
+    s.execute(f"DELETE FROM {TABLE} t USING {TOUCHED} x WHERE {on}")
+    s.execute(f"INSERT INTO {TABLE} ({_LIST}) SELECT {_LIST} FROM "
+              f"({status_steps_sql(s.dialect, TOUCHED)}) q")
+    s.drop(TOUCHED)
+
+
+def after_batch(s, batch_id: int) -> None:
+    """The statuses a load batch changed, recomputed in its transaction."""
+    mark_touched(s, batch_id)
+    refresh(s)
+
+
+def rebuild(s) -> None:
+    """Every stored status recomputed (a database created before the table existed)."""
+    s.execute(f"DELETE FROM {TABLE}")
+    s.execute(f"INSERT INTO {TABLE} ({_LIST}) SELECT {_LIST} FROM "
+              f"({status_steps_sql(s.dialect)}) q")
+
+
+# --- Reading -------------------------------------------------------------------------------
+
+def read_sql(contract_code: str | None, as_of: int | None,
+             territory_codes=None) -> tuple[str, list]:
+    """The stored statuses as of `as_of` (None: the latest): the columns of
+    series_status_sql, then `demo` (the series holds a demonstration value)."""
+    conditions, params = [], []
+    if contract_code is not None:
+        conditions.append("contract_code = ?")
+        params.append(contract_code)
+    if territory_codes is not None:
+        codes = list(dict.fromkeys(territory_codes))
+        if not codes:
+            conditions.append("1 = 0")
+        else:
+            conditions.append(f"territory_code IN ({', '.join('?' * len(codes))})")
+            params.extend(codes)
+    if as_of is None:
+        conditions.append("valid_to IS NULL")
+    else:
+        conditions.append("(valid_from IS NULL OR valid_from <= ?) "
+                          "AND (valid_to IS NULL OR valid_to > ?)")
+        params.extend([int(as_of), int(as_of)])
+    cols = ", ".join(_name(c) for c in STATUS_COLUMNS)
+    where = " AND ".join(conditions)
+    return with_labels(f"SELECT {cols}, demo FROM {TABLE} WHERE {where}", ("demo",)), params
+
+
+def read(s, contract_code: str | None, as_of: int | None,
+         territory_codes=None) -> pd.DataFrame:
+    sql, params = read_sql(contract_code, as_of, territory_codes)
+    return s.df(sql, params)

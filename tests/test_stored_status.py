@@ -1,0 +1,110 @@
+"""The stored statuses (suivi/store/stored_status.py) equal a recomputation from scratch, for
+every year the pages offer, after loads, reloads, rollbacks and demo removal, on both engines;
+and a load recomputes the series it touched, and only those."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from etl.pipeline import load
+from suivi.store import queries, stored_status
+from suivi.store.history import remove_demo, rollback
+from tests.conftest import assert_stored_equal_recomputed, connection
+from tests.workbooks import CONTRACT, INDICATORS, TREE, write_xlsx
+
+HEAD = ["indicateur", "territoire", "annee", "nature", "valeur", "source"]
+
+
+def stored_table(db) -> pd.DataFrame:
+    with connection(db) as s:
+        return s.df(f"SELECT * FROM {stored_status.TABLE} ORDER BY indicator_code, "
+                    "territory_code, breakdown, modality, valid_from NULLS FIRST")
+
+
+def test_stored_statuses_follow_loads_reloads_rollbacks_and_demo_removal(default_db, tmp_path):
+    assert assert_stored_equal_recomputed(default_db) > 1000
+    before = stored_table(default_db)
+    with connection(default_db) as s:
+        amboise = queries.series_status(s, "AMBOISE-2015", 2023)
+    series = amboise[amboise["status"] != "not_assessable"].iloc[0]
+    code, terr = series["indicator_code"], series["territory_code"]
+
+    # A reload that revises the latest actual and adds one: a new batch.
+    path = write_xlsx(tmp_path / "revision.xlsx", {"valeurs": [
+        HEAD, [code, terr, int(series["year"]), "realise", float(series["target"]), "révision"],
+        [code, terr, int(series["year"]) + 1, "realise", float(series["baseline"]), "ajout"]]})
+    checked, result = load(path, db=default_db)
+    assert checked.ok and result.changed, checked.report.render()
+    assert_stored_equal_recomputed(default_db)
+    with connection(default_db) as s:
+        now = queries.series_status(s, "AMBOISE-2015", int(series["year"]))
+    row = now[(now["indicator_code"] == code) & (now["territory_code"] == terr)
+              & (now["breakdown"] == series["breakdown"])
+              & (now["modality"] == series["modality"])].iloc[0]
+    assert row["status"] == "achieved" and row["value"] == float(series["target"])
+
+    # The rollback brings back the stored statuses of before the load, row for row.
+    with connection(default_db) as s:
+        rollback(s, result.batch_id, user="test")
+    assert_stored_equal_recomputed(default_db)
+    pd.testing.assert_frame_equal(stored_table(default_db), before, check_dtype=False)
+
+    with connection(default_db) as s:
+        assert remove_demo(s, user="test") > 0
+        assert not s.scalar(f"SELECT count(*) FROM {stored_status.TABLE} WHERE demo")
+    assert_stored_equal_recomputed(default_db)
+
+
+def test_a_load_recomputes_the_series_it_touched_and_only_those(test_db, tmp_path):
+    # Mark every stored row of IND-DE: a load that touches only IND-TX must leave them as
+    # they are, and must recompute the IND-TX series it changed.
+    with connection(test_db) as s:
+        s.execute(f"UPDATE {stored_status.TABLE} SET reason = 'marked'")
+    path = write_xlsx(tmp_path / "tx.xlsx", {"valeurs": [
+        HEAD, ["IND-TX", "T-QPV1", 2021, "realise", 48, "INSEE"]]})
+    checked, result = load(path, db=test_db)
+    assert checked.ok and result.changed
+    table = stored_table(test_db)
+    touched = (table["indicator_code"] == "IND-TX") & (table["territory_code"] == "T-QPV1")
+    assert (table.loc[~touched, "reason"] == "marked").all() and (~touched).sum() > 0
+    assert not (table.loc[touched, "reason"] == "marked").any()
+    latest = table[touched & table["valid_to"].isna()].iloc[0]
+    assert (latest["valid_from"], latest["value"], latest["status"]) == (2021, 48.0, "on_track")
+
+
+def _status_of_tx(db) -> str:
+    with connection(db) as s:
+        st = queries.series_status(s, "TEST-2015", 2020)
+    return st[(st["indicator_code"] == "IND-TX") & (st["territory_code"] == "T-QPV1")] \
+        .iloc[0]["status"]
+
+
+def test_threshold_and_polarity_changes_recompute_their_series(test_db, tmp_path):
+    # IND-TX on T-QPV1: 40,5 in 2019, 42 in 2020, target 50 in 2022: P = 0,47, « limited ».
+    assert _status_of_tx(test_db) == "limited"
+    # The contract's acceleration threshold lowered to 0,4: the same pace needs acceleration.
+    contract = [[*CONTRACT[0], "seuil_acceleration"], [*CONTRACT[1], 0.4]]
+    path = write_xlsx(tmp_path / "seuils.xlsx", {"contrat": contract})
+    checked, result = load(path, db=test_db)
+    assert checked.ok and result.changed, checked.report.render()
+    assert_stored_equal_recomputed(test_db)
+    assert _status_of_tx(test_db) == "acceleration_needed"
+    # Its polarity turned to « baisse »: 42 is already below the target of 50.
+    indicators = [INDICATORS[0]] + [
+        [*row[:3], "baisse", *row[4:]] if row[0] == "IND-TX" else row for row in INDICATORS[1:]]
+    path = write_xlsx(tmp_path / "polarite.xlsx", {"contrat": contract, "arborescence": TREE,
+                                                   "indicateurs": indicators})
+    checked, result = load(path, db=test_db)
+    assert checked.ok and result.changed, checked.report.render()
+    assert_stored_equal_recomputed(test_db)
+    assert _status_of_tx(test_db) == "achieved"
+
+
+def test_a_database_from_before_the_stored_statuses_gets_them(test_db):
+    with connection(test_db) as s:
+        s.execute(f"DROP TABLE {stored_status.TABLE}")
+        s.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        from suivi.store.schema import ensure_schema
+
+        ensure_schema(s)
+    assert assert_stored_equal_recomputed(test_db) > 0
