@@ -109,28 +109,32 @@ heads AS (
         CASE WHEN count(*) FILTER (WHERE nature <> 'realise') = 0 THEN min(year) END
             AS appears,
         min(year) FILTER (WHERE {real}) AS first_actual,
-        bool_or(status = 'demo') AS demo
+        bool_or(status = 'demo') AS demo,
+        row_number() OVER () AS sid
     FROM obs GROUP BY {key}
 ),
 steps AS (
-    SELECT {key}, year AS valid_from, value, TRUE AS actual FROM obs WHERE {real}
+    SELECT h.sid, o.year AS valid_from, o.value, TRUE AS actual
+    FROM obs o JOIN heads h USING ({key}) WHERE {real_o}
     UNION ALL
-    SELECT {key}, appears, NULL, FALSE FROM heads
+    SELECT sid, appears, NULL, FALSE FROM heads
     WHERE appears IS NULL OR first_actual IS NULL OR appears < first_actual
 ),
+bounded AS (
+    SELECT st.*,
+        lead(valid_from) OVER (PARTITION BY sid ORDER BY valid_from NULLS FIRST) AS valid_to
+    FROM steps st
+),
 picked AS (
-    SELECT st.indicator_code, st.territory_code, st.breakdown, st.modality,
+    SELECT h.indicator_code, h.territory_code, h.breakdown, h.modality,
         h.baseline_year, h.baseline, h.target_year, h.target,
         CASE WHEN st.actual AND (h.baseline_year IS NULL OR st.valid_from > h.baseline_year)
              THEN st.valid_from END AS year,
         CASE WHEN st.actual AND (h.baseline_year IS NULL OR st.valid_from > h.baseline_year)
              THEN st.value END AS value,
         CASE WHEN st.actual THEN st.valid_from END AS last_actual_year,
-        st.valid_from,
-        lead(st.valid_from) OVER (PARTITION BY {st_key} ORDER BY st.valid_from NULLS FIRST)
-            AS valid_to,
-        h.demo
-    FROM steps st JOIN heads h USING ({key})
+        st.valid_from, st.valid_to, h.demo
+    FROM bounded st JOIN heads h ON h.sid = st.sid
 )"""
 
 # progress.assess on the picked inputs: written once, whichever way they were picked.
@@ -219,13 +223,14 @@ def _status_sql(picked: str, dialect: Dialect, where: str = "", join: str = "",
                 extra: str = "") -> str:
     after = "(bases.baseline_year IS NULL OR year > bases.baseline_year)"
     parts = {
-        "key": _KEY, "st_key": ", ".join(f"st.{k}" for k in SERIES_KEY),
+        "key": _KEY,
         "nan": dialect.is_nan("o.value"), "where": where, "join": join,
         "baseline_year": dialect.any_value("bases.baseline_year"),
         "baseline": dialect.latest("value", "year", _REF),
         "target": dialect.latest("value", "year", _CIBLE),
         "value": dialect.latest("value", "year", f"{_REAL} AND {after}"),
         "ref": _REF, "cible": _CIBLE, "real": _REAL, "after": after,
+        "real_o": "o.nature = 'realise' AND o.value IS NOT NULL",
         "sign": _polarity_sign_sql("i.polarity"),
         "neutral": _texts(sorted(pg.NEUTRAL_POLARITIES)),
         "on_track": _double(pg.ON_TRACK), "acceleration": _double(pg.ACCELERATION),

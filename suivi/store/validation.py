@@ -44,8 +44,23 @@ def references_of(s, codes: list[str]) -> pd.DataFrame:
                 "ORDER BY territory_code, rank", list(codes))
 
 
+def _holds(s, nature: str, indicators) -> bool:
+    """Whether the store holds any valued `nature` row of these indicators: a first load (a
+    national init's 3 million values) then skips shipping its keys to the store."""
+    codes = [str(c) for c in pd.unique(pd.Series(indicators).dropna())]
+    if not codes:
+        return False
+    return bool(s.scalar(
+        "SELECT count(*) FROM (SELECT 1 FROM observation WHERE nature = ? AND value IS NOT "
+        f"NULL AND indicator_code IN ({', '.join('?' * len(codes))}) LIMIT 1) t",
+        [nature, *codes]))
+
+
 def baselines(s, series: pd.DataFrame) -> pd.DataFrame:
     """Stored baselines (`reference` values) of the given series: SERIES + year, value."""
+    if not _holds(s, "reference", series["indicator_code"]):
+        return pd.DataFrame(columns=[*SERIES, "year", "value"]).astype(
+            {"year": "int64", "value": "float64"})
     s.put_frame("file_series", series[SERIES].drop_duplicates(), TEXT)
     try:
         return s.df("""
@@ -61,6 +76,9 @@ def baselines(s, series: pd.DataFrame) -> pd.DataFrame:
 def previous_actuals(s, rows: pd.DataFrame) -> pd.DataFrame:
     """For each (series, year) of `rows`, the stored actual of the year before: SERIES,
     year (the year it precedes) and value_prev."""
+    if not _holds(s, "realise", rows["indicator_code"]):
+        return pd.DataFrame(columns=[*SERIES, "year", "value_prev"]).astype(
+            {"year": "int64", "value_prev": "float64"})
     keys = rows[[*SERIES, "year"]].drop_duplicates()
     s.put_frame("file_years", keys, {**TEXT, "year": "INTEGER"})
     try:
