@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 WORK = OUT / "work"
 QUICK_SCALE = 0.05
-BENCHMARKS = ("xlsx", "insee", "register", "init", "status", "pages", "rapport")
+BENCHMARKS = ("xlsx", "insee", "register", "init", "status", "pages", "rapport", "browser")
 BACKENDS = ("duckdb", "postgresql")
 ENGINE = {"duckdb": "DuckDB", "postgresql": "PostgreSQL"}
 # The test server's speed settings turned back to a deployment's (tests/pgserver.py SETTINGS).
@@ -497,6 +497,40 @@ def bench_rapport(table: Table, data: Path, repeats: int) -> None:
                   f"median {warm:.2f} s, first {cold:.2f} s, {len(report.docx) // 1024} KiB")
 
 
+def bench_browser(table: Table, data: Path, clicks: int) -> None:
+    """The app in Chromium (bench/browser.py): sidebar clicks and a shared link, on the
+    embedded default and on the national database, each in its own server process."""
+    from bench.generate import CONTRACT_CODE, YEARS
+
+    print("\n[browser] Chromium: sidebar clicks, shared link", flush=True)
+    results = {}
+    for name, db, contract, year in (("default", default_db(), "AMBOISE-2015", 2022),
+                                     ("national", national_db(data), CONTRACT_CODE,
+                                      int(YEARS[-1]))):
+        copy = WORK / f"browser-{name}.duckdb"
+        shutil.copy(db, copy)
+        env = {"SUIVI_USERS_DB": str(WORK / f"comptes-browser-{name}.sqlite3")}
+        Path(env["SUIVI_USERS_DB"]).unlink(missing_ok=True)
+        results[name] = run_child(["-m", "bench.browser", "--db", str(copy), "--contract",
+                                   contract, "--year", str(year), "--clicks", str(clicks),
+                                   "--log", str(WORK / f"browser-{name}.log")], env)["output"]
+    ref, nat = results["default"], results["national"]
+    table.add("browser", "sidebar click, median (embedded default)", ref["clicks"]["median"],
+              "s", target="<= 0.6 s", met=ref["clicks"]["median"] <= 0.6,
+              note=f"worst {ref['clicks']['worst']} s")
+    table.add("browser", "sidebar click, median (national)", nat["clicks"]["median"], "s",
+              ref["clicks"]["median"], "embedded default", "<= 1 s",
+              nat["clicks"]["median"] <= 1.0, f"worst {nat['clicks']['worst']} s")
+    for page, times in nat["pages"].items():
+        table.add("browser", f"click to {page} (national)", times["median"], "s",
+                  ref["pages"].get(page, {}).get("median"), "embedded default",
+                  note=f"worst {times['worst']} s")
+    table.add("browser", "shared link, Vue d'ensemble drawn (national)",
+              nat["shared_link"]["median"], "s", ref["shared_link"]["median"],
+              "embedded default", "<= 3 s", nat["shared_link"]["worst"] <= 3.0,
+              f"worst {nat['shared_link']['worst']} s, fresh context each time")
+
+
 # --- Entry point -------------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:
@@ -538,6 +572,7 @@ def main(argv: list[str] | None = None) -> int:
         "pages": lambda: bench_pages(table, data, args.page_runs or (5 if full else 3),
                                      backends),
         "rapport": lambda: bench_rapport(table, data, args.repeats),
+        "browser": lambda: bench_browser(table, data, args.repeats),
     }
     for name in BENCHMARKS:
         if name in only:

@@ -12,7 +12,7 @@ import pandas as pd
 from etl.check_territories import links_sheet, territory_sheet
 from etl.checks import Known, SheetCheck, Staged, single_contract
 from etl.mapping import split_list, variable_key
-from etl.parsing import as_text, isin, map_unique, parse_numbers
+from etl.parsing import as_text, isin, map_unique, map_values, parse_numbers
 from etl.readers import Workbook
 from etl.report import Report
 from etl.sources.base import TOKENS_TEXT
@@ -306,6 +306,7 @@ def _values_sheet(wb, report, staged, known, territories, indicators, s, options
     frame = frame.drop_duplicates(keys)
     _value_warnings(frame, report, all_ind, known, s)
     staged.tables["observation"] = frame.drop(columns=LOCATION).reset_index(drop=True)
+    staged.tables["observation"].attrs["unique_keys"] = True  # see store.load._stage
 
 
 def _at(frame: pd.DataFrame, mask, column: str) -> dict:
@@ -381,7 +382,7 @@ def _resolve_targets(frame: pd.DataFrame, report: Report, s) -> None:
 
 
 def _value_warnings(frame, report, all_ind, known, s):
-    unit = frame["indicator_code"].map(all_ind["unit"])
+    unit = map_values(frame["indicator_code"], all_ind["unit"])
     over = (unit == "percent") & (frame["value"] > 100)
     report.warning(**_at(frame, over, "valeur"), values=frame["value"][over],
                    messages="Pourcentage supérieur à 100 : vérifiez l'unité ou la valeur.")
@@ -392,8 +393,9 @@ def _value_warnings(frame, report, all_ind, known, s):
     periods = known.contracts.set_index("code")
     # The situation de référence may precede the period (a 2024 contract measured from 2021).
     first = periods[["period_start", "baseline_year"]].min(axis=1)
-    contract = frame["indicator_code"].map(all_ind["contract_code"])
-    start, end = contract.map(first), contract.map(periods["period_end"])
+    contract_of = all_ind["contract_code"]
+    start = map_values(frame["indicator_code"], contract_of.map(first))
+    end = map_values(frame["indicator_code"], contract_of.map(periods["period_end"]))
     outside = start.notna() & ((frame["year"] < start) | (frame["year"] > end))
     report.warning(**_at(frame, outside, "annee"), values=frame["year"][outside],
                    messages="Année hors de la période du contrat : la valeur sera chargée, "

@@ -42,8 +42,10 @@ class LoadResult:
 
 
 def _stage(s, entity: str, df: pd.DataFrame) -> str:
-    """The staged rows of an entity in a typed temporary table stg_<entity> (one row per
-    key: validation already refused contradictory duplicates)."""
+    """The staged rows of an entity in a typed temporary table stg_<entity>, one row per key
+    (validation already refused contradictory duplicates; identical ones are dropped here,
+    unless the frame says it holds none: `df.attrs["unique_keys"]`, set by validation on
+    the values it deduplicated itself, saves a DISTINCT over millions of rows)."""
     spec = ENTITIES[entity]
     keys = spec["keys"]
     cols = keys + spec["values"]
@@ -51,7 +53,11 @@ def _stage(s, entity: str, df: pd.DataFrame) -> str:
     for c in cols:  # text columns as Arrow strings; categories are cast by the engine
         if column_type(c) == "VARCHAR" and not isinstance(frame[c].dtype, pd.CategoricalDtype):
             frame[c] = frame[c].astype("string")
-    s.put_frame("incoming", frame, {c: column_type(c) for c in cols})
+    types = {c: column_type(c) for c in cols}
+    if df.attrs.get("unique_keys"):
+        s.put_frame(f"stg_{entity}", frame, types)
+        return f"stg_{entity}"
+    s.put_frame("incoming", frame, types)
     for stmt in s.dialect.temp_table(
             f"stg_{entity}", f"SELECT DISTINCT ON ({', '.join(keys)}) * FROM incoming"):
         s.execute(stmt)
