@@ -25,6 +25,9 @@ from suivi.store.status_sql import SERIES_KEY, fetch_series_status
 from tests.workbooks import full_workbook
 
 BACKENDS = ("duckdb", "postgresql")
+# Password hashing at the lowest argon2 cost, in this process and in the CLI and app servers
+# the tests start (they inherit the environment): tests only, see suivi/accounts/users.py.
+os.environ["SUIVI_ARGON2_TEST"] = "1"
 
 
 # --- Sessions for the tests' own queries ------------------------------------------------------

@@ -375,13 +375,31 @@ def test_backup_and_restore_round_trip(files, tmp_path):
     assert result is not None and result.batch_id == 3
 
 
+def wait_for_write_lock(lock_file: Path, proc, timeout: float = 120.0) -> None:
+    """Until the loader holds the store's write lock (a non-blocking flock fails), or has
+    already finished (then the backup sees the whole batch, which the test accepts too)."""
+    import fcntl
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if lock_file.exists():
+            with open(lock_file, "a") as fh:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fcntl.flock(fh, fcntl.LOCK_UN)
+                except BlockingIOError:
+                    return
+        time.sleep(0.01)
+    assert proc.poll() is not None, "the loader never took the write lock"
+
+
 def test_backup_taken_during_a_load_is_consistent(files, tmp_path):
     from suivi.store.backup import backup
 
     db = fresh(files, tmp_path)
     before = snapshot(db)
     proc = cli(db, "load", str(files["big"]))
-    time.sleep(3.5)  # the loader holds the write lock (or is about to): backup waits for it
+    wait_for_write_lock(Path(db).with_suffix(".lock"), proc)  # then backup waits for it
     result = backup(tmp_path / "pendant.duckdb", db)
     out, _ = proc.communicate(timeout=300)
     assert proc.returncode == 0, out

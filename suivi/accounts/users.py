@@ -41,7 +41,11 @@ MIN_PASSWORD = 10
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 
 log = logging.getLogger("suivi.auth")
-_hasher = PasswordHasher()
+# argon2-cffi's defaults (RFC 9106 low-memory profile) in use; the test suite sets
+# SUIVI_ARGON2_TEST=1 (tests/conftest.py) to hash at the lowest cost, so that its hundreds of
+# logins do not spend minutes hashing. Hashes carry their parameters: either verifies both.
+_hasher = (PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+           if os.environ.get("SUIVI_ARGON2_TEST") == "1" else PasswordHasher())
 # Verified when the user name is unknown, so that a wrong name costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("compte-inexistant-" + os.urandom(8).hex())
 

@@ -84,7 +84,10 @@ def mark_touched(s, batch_id: int | None = None, demo: bool = False) -> None:
 
 def refresh(s) -> None:
     """Recompute the stored status of the series `mark_touched` noted (inside the caller's
-    transaction: readers see the old statuses or the new ones with the batch)."""
+    transaction: readers see the old statuses or the new ones with the batch). PostgreSQL
+    plans it on fresh statistics: the batch's own rows and the marks are not yet analysed,
+    and a plan made for the table before the batch ran for minutes."""
+    s.refresh_statistics([TOUCHED, "observation_v", TABLE])
     on = " AND ".join(f"t.{k} = x.{k}" for k in SERIES_KEY)
     s.execute(f"DELETE FROM {TABLE} t USING {TOUCHED} x WHERE {on}")
     s.execute(f"INSERT INTO {TABLE} ({_LIST}) SELECT {_LIST} FROM "
@@ -104,7 +107,9 @@ def after_batch(s, batch_id: int) -> None:
 
 
 def rebuild(s) -> None:
-    """Every stored status recomputed (a database created before the table existed)."""
+    """Every stored status recomputed (a database created before the table existed, or a
+    first load)."""
+    s.refresh_statistics(["observation_v"])
     s.execute(f"DELETE FROM {TABLE}")
     s.execute(f"INSERT INTO {TABLE} ({_LIST}) SELECT {_LIST} FROM "
               f"({status_steps_sql(s.dialect)}) q")
