@@ -1,0 +1,291 @@
+"""Maps of the quartiers: what colours them, the plotly figure and the table beside it.
+
+Contours come from `queries.contours` / `queries.contour_neighbours` (GeoJSON text, simplified
+on load). A figure holds one trace per quartier (its polygons, filled with the colour of its
+value; `meta` = {"code", "value"}), plus one invisible trace that carries the colour bar (the
+legend of the colours, `meta` = {"role": "legende"}). By default the traces are cartesian
+(`go.Scatter`, longitude x latitude, the y axis stretched by 1 / cos(latitude)): a plain
+background that needs no tile server and fetches nothing. When a tile URL is configured
+(SUIVI_MAP_TILES, suivi/core/config.py), the same traces are `go.Scattermap` over that raster.
+
+Values per quartier are computed column-wise from the pages' frames; the only loop runs over
+the quartiers to draw (one trace each, at most some 1 400 for a national contract).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
+
+from suivi.core import fmt
+from suivi.views import compare
+from suivi.views import overview as ov
+
+NO_VALUE_COLOUR = "#d9d9d9"
+EDGE_COLOUR = "#4d4d4d"
+SELF_COLOUR = "#1f4e79"
+NEIGHBOUR_COLOUR = "#9ecae1"
+LEGEND_ROLE = "legende"
+SYNTHETIC_NOTE = ("Contours synthétiques : formes générées pour la démonstration, pas les "
+                  "périmètres réels des quartiers.")
+HOW_TO_LOAD = ("Aucun contour n'est chargé pour les quartiers de ce contrat : la carte ne peut "
+               "pas être dessinée. Téléchargez le fichier GeoJSON des contours des quartiers "
+               "prioritaires publié par l'ANCT, chargez d'abord la liste des QPV si ces "
+               "quartiers n'y sont pas, puis déposez le fichier des contours sur la page "
+               "**Import** (ou `python -m etl load contours.geojson`). Voir le guide, "
+               "section « Contours des quartiers ».")
+
+# Red (bad) to green (good), ColorBrewer RdYlGn.
+GOOD_SCALE = [[0.0, "#d73027"], [0.25, "#fc8d59"], [0.5, "#fee08b"], [0.75, "#91cf60"],
+              [1.0, "#1a9850"]]
+# A gap: green where the quartier leads (negative), red where it lags (positive).
+LAG_SCALE = [[1 - p, c] for p, c in reversed(GOOD_SCALE)]
+VALUE_SCALE = [[0.0, "#eff3ff"], [0.5, "#6baed6"], [1.0, "#08519c"]]
+
+
+@dataclass
+class Colouring:
+    """What the colour of a quartier means: per quartier code a value and its French text."""
+
+    title: str                       # the legend's title (French)
+    values: pd.Series                # code -> value (NaN: no value, drawn grey)
+    texts: pd.Series                 # code -> French text for the hover and the table
+    cmin: float = 0.0
+    cmax: float = 1.0
+    scale: list = field(default_factory=lambda: GOOD_SCALE)
+    ticks: list[float] = field(default_factory=list)
+    tick_text: list[str] = field(default_factory=list)
+
+    def colours(self, codes) -> list[str]:
+        """The fill colour of each code: its place between cmin and cmax on the scale."""
+        values = pd.to_numeric(pd.Series(list(codes)).map(self.values), errors="coerce")
+        span = (self.cmax - self.cmin) or 1.0
+        pos = ((values - self.cmin) / span).clip(0, 1)
+        out = np.full(len(values), NO_VALUE_COLOUR, dtype=object)
+        known = pos.notna().to_numpy()
+        if known.any():
+            out[known] = sample_colorscale(self.scale, pos[known].tolist())
+        return out.tolist()
+
+
+# --- What colours the quartiers -------------------------------------------------------------
+
+def on_track_share(statuses: pd.DataFrame, quartiers: pd.DataFrame) -> Colouring:
+    """Share of the assessed series that are achieved or on track, per quartier (0–100 %)."""
+    counts = ov.territory_counts(statuses, quartiers).set_index("code")
+    good = counts["achieved"] + counts["on_track"]
+    assessed = counts["total"] - counts["not_assessable"]
+    share = (good / assessed.where(assessed > 0) * 100).astype(float)
+    texts = pd.Series([
+        "aucune série évaluée" if not a else
+        f"{fmt.percent(s)} ({fmt.number(g)} série(s) sur {fmt.number(a)} évaluée(s))"
+        for s, g, a in zip(share, good, assessed)], index=counts.index, dtype="object")
+    ticks = [0, 25, 50, 75, 100]
+    return Colouring("Part des séries en bonne voie ou atteintes", share, texts, 0, 100,
+                     GOOD_SCALE, ticks, [fmt.percent(t, 0) for t in ticks])
+
+
+def mean_score(statuses: pd.DataFrame, quartiers: pd.DataFrame) -> Colouring:
+    """Mean Open SDG score (−5 to +5) of the assessed series, per quartier."""
+    codes = quartiers["code"].tolist()
+    if len(statuses):
+        scored = pd.DataFrame({"code": statuses["territory_code"].astype(str),
+                               "score": ov.scores(statuses)}).dropna()
+        grouped = scored.groupby("code")["score"].agg(["mean", "count"]).reindex(codes)
+    else:
+        grouped = pd.DataFrame({"mean": np.nan, "count": np.nan}, index=codes)
+    texts = pd.Series([
+        "aucune série évaluée" if pd.isna(m) else
+        f"{_signed(m)} ({fmt.number(n)} série(s) évaluée(s))"
+        for m, n in zip(grouped["mean"], grouped["count"])], index=codes, dtype="object")
+    ticks = [-5, -2.5, 0, 2.5, 5]
+    return Colouring("Score moyen des séries (−5 à +5)", grouped["mean"].astype(float), texts,
+                     -5, 5, GOOD_SCALE, ticks, [_signed(t) for t in ticks])
+
+
+def _signed(value) -> str:
+    text = fmt.number(value, 1, trim=True)
+    return text if text.startswith("\u2212") or text == "0" else "+" + text
+
+
+def latest_values(values: pd.DataFrame, indicator: str, quartiers: pd.DataFrame) -> Colouring:
+    """An indicator's latest value (up to the year chosen) in each quartier."""
+    v = values[(values["indicator_code"] == indicator) & values["value"].notna()]
+    last = v.sort_values("year").drop_duplicates("territory_code", keep="last") \
+        .set_index("territory_code")
+    codes = quartiers["code"].tolist()
+    value = last["value"].reindex(codes).astype(float)
+    year = last["year"].reindex(codes)
+    unit = v["unit"].iloc[0] if len(v) else None
+    texts = pd.Series([ov.value_year(x, y, unit) if pd.notna(x) else "pas de valeur"
+                       for x, y in zip(value, year)], index=codes, dtype="object")
+    lo, hi = _range(value)
+    ticks = list(np.linspace(lo, hi, 5))
+    label = v["indicator_label"].iloc[0] if len(v) else indicator
+    return Colouring(f"{ov.short(label, 40)} ({fmt.unit_label(unit)})", value, texts, lo, hi,
+                     VALUE_SCALE, ticks, [fmt.with_unit(t, unit) for t in ticks])
+
+
+def reference_gaps(values: pd.DataFrame, indicator: str, quartiers: pd.DataFrame,
+                   reference: str, territories: pd.DataFrame) -> Colouring:
+    """Gap d × (reference − quartier) of an indicator in each quartier, the latest year both
+    have a value (positive = the quartier lags): red where it lags, green where it leads."""
+    codes = quartiers["code"].tolist()
+    v = values[values["indicator_code"] == indicator]
+    gaps = compare.gap_table(v, codes, [reference], territories)
+    gaps = gaps[gaps["gap"].notna()].sort_values("year") \
+        .drop_duplicates("qpv_code", keep="last").set_index("qpv_code")
+    gap = gaps["gap"].reindex(codes).astype(float)
+    basis = gaps["basis"].reindex(codes)
+    year = gaps["year"].reindex(codes)
+    texts = pd.Series([
+        "pas d'écart calculable" if pd.isna(g) else
+        f"{_signed(g)} {b} ({int(y)})" for g, b, y in zip(gap, basis, year)],
+        index=codes, dtype="object")
+    bound = float(np.nanmax(np.abs(gap))) if gap.notna().any() else 1.0
+    bound = bound or 1.0
+    ticks = [-bound, -bound / 2, 0, bound / 2, bound]
+    ref_label = dict(zip(territories["code"], territories["label"])).get(reference, reference)
+    return Colouring(f"Écart à {ov.short(ref_label, 30)} (positif = quartier en retard)", gap,
+                     texts, -bound, bound, LAG_SCALE, ticks, [_signed(t) for t in ticks])
+
+
+def _range(values: pd.Series) -> tuple[float, float]:
+    known = values.dropna()
+    if known.empty:
+        return 0.0, 1.0
+    lo, hi = float(known.min()), float(known.max())
+    return (lo, hi) if hi > lo else (lo - 1, hi + 1)
+
+
+# --- The figure -------------------------------------------------------------------------------
+
+def rings(geometry: str) -> tuple[list, list]:
+    """Longitudes and latitudes of a (Multi)Polygon's rings, each ring followed by None (a
+    gap: plotly fills every closed part apart)."""
+    shape = json.loads(geometry)
+    polygons = shape["coordinates"] if shape["type"] == "MultiPolygon" else [shape["coordinates"]]
+    coords = [np.asarray(ring, dtype=float) for poly in polygons for ring in poly[:1]]
+    lon, lat = [], []
+    for ring in coords:
+        lon += ring[:, 0].tolist() + [None]
+        lat += ring[:, 1].tolist() + [None]
+    return lon, lat
+
+
+def _figure(traces, tiles: str | None, attribution: str, lon, lat, title: str) -> go.Figure:
+    fig = go.Figure(traces)
+    fig.update_layout(title=dict(text=title, font=dict(size=15)), height=520,
+                      margin=dict(l=10, r=10, t=50, b=10), showlegend=any(
+                          getattr(t, "showlegend", False) for t in traces),
+                      separators=", ", hoverlabel=dict(align="left"),
+                      legend=dict(orientation="h", y=-0.02))
+    lon = [x for x in lon if x is not None]
+    lat = [y for y in lat if y is not None]
+    if tiles:
+        span = max(max(lon) - min(lon), max(lat) - min(lat), 0.005)
+        fig.update_layout(map=dict(
+            style="white-bg", center=dict(lon=(min(lon) + max(lon)) / 2,
+                                          lat=(min(lat) + max(lat)) / 2),
+            zoom=max(1.0, min(15.0, math.log2(360 / span) - 0.5)),
+            layers=[dict(below="traces", sourcetype="raster", source=[tiles],
+                         sourceattribution=attribution)]))
+        return fig
+    mid = (min(lat) + max(lat)) / 2 if lat else 46.5
+    fig.update_layout(plot_bgcolor="white", paper_bgcolor="white")
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, scaleanchor="x",
+                     scaleratio=1 / max(math.cos(math.radians(mid)), 0.1))
+    return fig
+
+
+def _trace(tiles, lon, lat, **kwargs):
+    if tiles:
+        return go.Scattermap(lon=lon, lat=lat, **kwargs)
+    return go.Scatter(x=lon, y=lat, hoveron="fills", **kwargs)
+
+
+def choropleth(contours: pd.DataFrame, colouring: Colouring, title: str,
+               tiles: str | None = None, attribution: str = "") -> go.Figure:
+    """One filled trace per quartier, coloured by `colouring`, and the colour bar."""
+    colours = colouring.colours(contours["code"])
+    traces, all_lon, all_lat = [], [], []
+    for row, colour in zip(contours.itertuples(index=False), colours):
+        lon, lat = rings(row.geometry)
+        all_lon += lon
+        all_lat += lat
+        value = colouring.values.get(row.code)
+        text = f"<b>{row.label}</b> ({row.code})<br>{colouring.title} : " \
+               f"{colouring.texts.get(row.code, 'pas de valeur')}"
+        traces.append(_trace(tiles, lon, lat, mode="lines", fill="toself", fillcolor=colour,
+                             line=dict(color=EDGE_COLOUR, width=0.8), name=row.label,
+                             text=text, hoverinfo="text", showlegend=False,
+                             meta={"code": row.code,
+                                   "value": None if pd.isna(value) else float(value)}))
+    bar = dict(colorscale=colouring.scale, cmin=colouring.cmin, cmax=colouring.cmax,
+               color=[colouring.cmin], showscale=True, size=0.1,
+               colorbar=dict(title=dict(text=colouring.title.replace(" (", "<br>("),
+                                        side="right"),
+                             tickvals=colouring.ticks or None,
+                             ticktext=colouring.tick_text or None, thickness=14))
+    traces.append(_trace(tiles, [None], [None], mode="markers", marker=bar,
+                         hoverinfo="skip", showlegend=False, meta={"role": LEGEND_ROLE}))
+    return _figure(traces, tiles, attribution, all_lon, all_lat, title)
+
+
+def neighbourhood(contours: pd.DataFrame, title: str, tiles: str | None = None,
+                  attribution: str = "") -> go.Figure:
+    """The selected quartier (`is_self`) and its neighbours, in two colours with a legend."""
+    traces, all_lon, all_lat, shown = [], [], [], set()
+    for row in contours.itertuples(index=False):
+        lon, lat = rings(row.geometry)
+        all_lon += lon
+        all_lat += lat
+        role = "Quartier choisi" if row.is_self else "Quartier voisin"
+        colour = SELF_COLOUR if row.is_self else NEIGHBOUR_COLOUR
+        traces.append(_trace(tiles, lon, lat, mode="lines", fill="toself", fillcolor=colour,
+                             line=dict(color=EDGE_COLOUR, width=0.8), name=role,
+                             legendgroup=role, showlegend=role not in shown,
+                             text=f"<b>{row.label}</b> ({row.code})<br>{role}",
+                             hoverinfo="text", meta={"code": row.code, "value": role}))
+        shown.add(role)
+    return _figure(traces, tiles, attribution, all_lon, all_lat, title)
+
+
+def quartier_traces(fig: go.Figure) -> list:
+    """The traces of the quartiers (not the colour bar's)."""
+    return [t for t in fig.data if (t.meta or {}).get("role") != LEGEND_ROLE]
+
+
+# --- The table beside the map -----------------------------------------------------------------
+
+def map_table(contours: pd.DataFrame, quartiers: pd.DataFrame,
+              colouring: Colouring) -> pd.DataFrame:
+    """The figures the map shows, one row per quartier of the contract (those without a
+    contour too, marked), in French."""
+    codes = quartiers["code"].tolist()
+    has = set(contours["code"])
+    return pd.DataFrame({
+        "Quartier": quartiers["label"].tolist(), "Code": codes,
+        colouring.title: [colouring.texts.get(c, "pas de valeur") for c in codes],
+        "Contour": ["chargé" if c in has else "absent" for c in codes],
+    })
+
+
+def neighbourhood_table(contours: pd.DataFrame) -> pd.DataFrame:
+    """The quartiers the neighbourhood map draws, the selected one first."""
+    return pd.DataFrame({
+        "Quartier": contours["label"].tolist(), "Code": contours["code"].tolist(),
+        "Sur la carte": ["Quartier choisi" if s else "Quartier voisin"
+                         for s in contours["is_self"].astype(bool)],
+    })
+
+
+def synthetic(contours: pd.DataFrame) -> bool:
+    return bool(len(contours)) and bool(contours["synthetic"].fillna(False).astype(bool).any())
