@@ -176,3 +176,35 @@ def test_quartier_map_shows_the_quartier_and_its_neighbours(app, tmp_path):
     table = [d.value for d in at.dataframe if "Sur la carte" in d.value.columns][0]
     assert table.iloc[0].tolist() == ["La Verrerie", "AMB-QPV-VE", "Quartier choisi"]
     assert any(maps.SYNTHETIC_NOTE in c.value for c in at.caption)
+
+
+def test_import_page_loads_contours_and_refuses_a_bad_file(app, tmp_path):
+    from tests.conftest import assert_same, snapshot
+    from tests.test_pages_import_bilan import click, frame_with, import_page, texts
+
+    at, _ = import_page(app)
+    good = write_synthetic(tmp_path / "contours.geojson", list(QUARTIERS),
+                           centre=(0.98, 47.41), spacing=0.02).read_bytes()
+    bad = json.loads(good)
+    bad["features"][1]["properties"]["code_qp"] = "QN03799Z"
+    before = snapshot(app.db)
+    at.file_uploader(key="import_file").set_value(
+        ("faux.geojson", json.dumps(bad).encode(), "application/geo+json")).run()
+    assert not at.exception
+    errors = frame_with(at, "Gravité")
+    err = errors[errors["Gravité"] == "⛔ Erreur"].iloc[0]
+    assert (err["Colonne"], err["Valeur"]) == ("code_qp", "QN03799Z")
+    assert err["Message"].startswith("Entité n° 2") and "référentiel" in err["Message"]
+    assert "Confirmer le chargement" not in [b.label for b in at.button]
+    assert_same(before, snapshot(app.db))
+
+    at.file_uploader(key="import_file").set_value(
+        ("contours.geojson", good, "application/geo+json")).run()
+    assert not at.exception
+    assert any("contours" in s for s in texts(at.success) + texts(at.info)), texts(at.success)
+    click(at, "Confirmer le chargement")
+    assert any("2 ajout(s)" in s for s in texts(at.success)), texts(at.success)
+    with connection(app.db) as s:
+        assert s.scalar("SELECT count(*) FROM territory_geometry WHERE synthetic") == 2
+    overview = app(page="app_pages/vue_ensemble.py", contrat=CONTRACT, annee=YEAR)
+    assert set(quartier_traces(map_figure(overview))) == set(QUARTIERS)
