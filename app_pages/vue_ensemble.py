@@ -112,10 +112,15 @@ if not sel.quartier and len(quartiers) and mapview.enabled():
                              key="carte_couleur", format_func={
                                  "part": "Part des séries en bonne voie",
                                  "score": "Score moyen"}.get)
-        colouring = (maps.on_track_share if colour_by == "part" else maps.mean_score)(
-            statuses, quartiers)
-        fig = maps.choropleth(contours, colouring, f"{colouring.title}, {sel.year}",
-                              *mapview.tiles())
+        colouring = ui.memo(("carte_couleur", sel.contract, sel.year, colour_by), lambda: (
+            maps.on_track_share if colour_by == "part" else maps.mean_score)(statuses,
+                                                                             quartiers))
+        # A national contract draws some 1 400 quartiers: the figure is built once per data
+        # version (reruns only send it again).
+        fig = ui.memo(("carte", sel.contract, sel.year, colour_by, mapview.tiles()),
+                      lambda: maps.choropleth(contours, colouring,
+                                              f"{colouring.title}, {sel.year}",
+                                              *mapview.tiles()))
         mapview.show(fig, maps.map_table(contours, quartiers, colouring), contours,
                      key="carte_vue")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -386,7 +387,9 @@ class OgrReader:
         if suffix == ".gpkg" and not data.startswith(b"SQLite format 3\x00"):
             raise ReadError(f"Le fichier « {name} » n'est pas un GeoPackage (base SQLite).")
         try:
-            meta, _, wkb, fields = pyogrio.raw.read(io.BytesIO(data))
+            with warnings.catch_warnings():  # bytes have no file name: GDAL notes the suffix
+                warnings.simplefilter("ignore", RuntimeWarning)
+                meta, _, wkb, fields = pyogrio.raw.read(io.BytesIO(data))
         except Exception as exc:  # GDAL's errors: DataSourceError, FieldError...
             raise ReadError(f"Le fichier « {name} » n'est pas un fichier de contours lisible "
                             f"(shapefile zippé ou GeoPackage) : {exc}.") from exc
