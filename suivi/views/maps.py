@@ -272,6 +272,11 @@ def neighbourhood(contours: pd.DataFrame, title: str, tiles: str | None = None,
                    [s[1] for s in shapes], title)
 
 
+def quartier_codes(fig: go.Figure) -> list[str]:
+    """The codes of the quartiers a map draws, one per trace (the colour bar's excluded)."""
+    return [t.meta["code"] for t in fig.data if isinstance(t.meta, dict) and "code" in t.meta]
+
+
 # --- The table beside the map -----------------------------------------------------------------
 
 def map_table(contours: pd.DataFrame, quartiers: pd.DataFrame,
