@@ -174,7 +174,7 @@ def national_db(data: Path, backend: str = "duckdb") -> Path | str:
         built = _PG.get("national built")
     else:
         db = WORK / "national-parquet.duckdb"
-        built = db.exists()
+        built = db.exists() and _same_scale(db, data)
     if not built:
         from bench.national import init_national
 
@@ -183,6 +183,21 @@ def national_db(data: Path, backend: str = "duckdb") -> Path | str:
         _PG["national built"] = _PG.get("national built") or backend == "postgresql"
     load_contours(db, data)
     return db
+
+
+def _same_scale(db: Path, data: Path) -> bool:
+    """Whether a national database left by an earlier run holds this dataset's QPVs (a
+    --quick run leaves a small one)."""
+    from suivi.store import open_store
+
+    manifest = json.loads((data / "manifest.json").read_text())
+    expected = manifest.get("territories_by_kind", {}).get("qpv")
+    try:
+        with open_store(str(db)).session() as s:
+            found = s.scalar("SELECT count(*) FROM territory WHERE kind = 'qpv'")
+    except Exception:  # an unreadable leftover: rebuilt
+        return False
+    return expected is None or int(found) == int(expected)
 
 
 def load_contours(db: Path | str, data: Path) -> None:
