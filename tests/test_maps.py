@@ -208,3 +208,42 @@ def test_import_page_loads_contours_and_refuses_a_bad_file(app, tmp_path):
         assert s.scalar("SELECT count(*) FROM territory_geometry WHERE synthetic") == 2
     overview = app(page="app_pages/vue_ensemble.py", contrat=CONTRACT, annee=YEAR)
     assert set(quartier_traces(map_figure(overview))) == set(QUARTIERS)
+
+
+def test_tile_setting_draws_the_same_traces_over_a_raster_layer(monkeypatch):
+    """No database: the figure builder alone, with a MultiPolygon quartier."""
+    import plotly.graph_objects as go
+
+    from etl.synthetic_contours import synthetic_collection
+    from suivi.web import maps as mapview
+
+    doc = synthetic_collection(["A", "B"], centre=(0.98, 47.41), spacing=0.02)
+    two_parts = {"type": "MultiPolygon", "coordinates": [
+        doc["features"][1]["geometry"]["coordinates"],
+        [[[1.1, 47.5], [1.11, 47.5], [1.11, 47.51], [1.1, 47.5]]]]}
+    contours = pd.DataFrame({
+        "code": ["A", "B"], "label": ["Alpha", "Bêta"], "synthetic": True, "source": "x",
+        "geometry": [json.dumps(doc["features"][0]["geometry"]), json.dumps(two_parts)]})
+    colouring = maps.Colouring("Part", pd.Series({"A": 25.0, "B": None}),
+                               pd.Series({"A": "25 %", "B": "pas de valeur"}), 0, 100)
+    lon, lat = maps.rings(contours["geometry"])[1]
+    assert lon.count(None) == 2 and lon[-5:] == [1.1, 1.11, 1.11, 1.1, None]
+
+    monkeypatch.delenv("SUIVI_MAP_TILES", raising=False)
+    plain = maps.choropleth(contours, colouring, "t", *mapview.tiles())
+    assert [t.type for t in plain.data] == ["scatter"] * 3
+    assert plain.layout.yaxis.scaleanchor == "x" and not plain.layout.xaxis.visible
+    assert [t.fillcolor for t in plain.data[:2]] == [
+        expected_colour(25.0, maps.GOOD_SCALE, 0, 100), maps.NO_VALUE_COLOUR]
+
+    url = "https://tuiles.exemple.fr/{z}/{x}/{y}.png"
+    monkeypatch.setenv("SUIVI_MAP_TILES", url)
+    monkeypatch.setenv("SUIVI_MAP_ATTRIBUTION", "© exemple")
+    tiled = maps.choropleth(contours, colouring, "t", *mapview.tiles())
+    assert [t.type for t in tiled.data] == ["scattermap"] * 3
+    layer = tiled.layout.map.layers[0]
+    assert list(layer.source) == [url] and layer.sourceattribution == "© exemple"
+    assert tiled.layout.map.style == "white-bg"
+    assert tiled.data[0].lon == plain.data[0].x
+    go.Figure(tiled.to_dict())  # what plotly's validation accepts
+    go.Figure(plain.to_dict())
