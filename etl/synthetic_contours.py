@@ -24,7 +24,8 @@ def synthetic_collection(codes, labels=None, centre=(2.5, 46.6), spacing=0.15,
     rng = np.random.default_rng(seed)
     side = max(int(np.ceil(np.sqrt(n))), 1)
     i = np.arange(n)
-    cx = centre[0] + (i % side - (side - 1) / 2) * spacing
+    # Columns `spacing` apart on the ground: wider in longitude away from the equator.
+    cx = centre[0] + (i % side - (side - 1) / 2) * spacing / np.cos(np.radians(centre[1]))
     cy = centre[1] + (i // side - (side - 1) / 2) * spacing * 0.7
     angles = np.linspace(0, 2 * np.pi, points, endpoint=False)
     # A radius per vertex: a smooth wobble plus noise, well inside the cell (no overlaps).
