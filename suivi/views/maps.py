@@ -27,6 +27,8 @@ from suivi.views import compare
 from suivi.views import overview as ov
 
 NO_VALUE_COLOUR = "#d9d9d9"
+DRAWN_PIXELS = 1000        # about the width a map is drawn at
+STORED_TOLERANCE = 0.0001  # degrees: the simplification contours got on load
 EDGE_COLOUR = "#4d4d4d"
 SELF_COLOUR = "#1f4e79"
 NEIGHBOUR_COLOUR = "#9ecae1"
@@ -172,6 +174,13 @@ def rings(geometries) -> list[tuple[np.ndarray, np.ndarray]]:
     import shapely
 
     geoms = shapely.from_geojson(np.asarray(list(geometries), dtype=object))
+    # Drawn at about 1 000 pixels across: what is smaller than half a pixel of the whole map
+    # cannot be seen. A contract's few quartiers keep the stored shapes (about 10 m); a
+    # national map of 1 400 quartiers sends a fifth of the points.
+    lon_min, lat_min, lon_max, lat_max = shapely.total_bounds(geoms)
+    tolerance = max(lon_max - lon_min, lat_max - lat_min) / DRAWN_PIXELS / 2
+    if tolerance > STORED_TOLERANCE:
+        geoms = shapely.simplify(geoms, tolerance, preserve_topology=True)
     parts, owner = shapely.get_parts(geoms, return_index=True)
     coords, ring = shapely.get_coordinates(shapely.get_exterior_ring(parts), return_index=True)
     # One NaN row after the last point of every ring.
