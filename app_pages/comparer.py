@@ -8,7 +8,9 @@ import streamlit as st
 
 from suivi.core import fmt
 from suivi.core.vocab import QUARTIER_KINDS
-from suivi.views import charts, compare
+from suivi.views import charts, compare, maps
+from suivi.views.overview import short as ov_short
+from suivi.web import maps as mapview
 from suivi.web import ui
 
 sel = ui.selection()
@@ -88,6 +90,35 @@ with st.expander("Données du graphique"):
                  placeholder="–", key="cmp_values",
                  column_config={"Année": st.column_config.NumberColumn(format="%d"),
                                 "Valeur": ui.number_column("Valeur")})
+
+# --- Map: one indicator in every quartier of the contract ------------------------------------
+if mapview.enabled():
+    st.subheader("Carte des quartiers")
+    contours = ui.query("contours", sel.contract)
+    if contours.empty:
+        mapview.show_missing()
+    else:
+        m1, m2, m3 = st.columns(3)
+        map_ind = m1.selectbox("Indicateur de la carte", chosen_ind, key="cmp_map_ind",
+                               format_func=lambda c: ov_short(ind_labels.get(c, c)))
+        modes = ["valeur", "ecart"] if chosen_r else ["valeur"]
+        map_mode = m2.radio("Couleur", modes, horizontal=True, key="cmp_map_mode",
+                            format_func={"valeur": "Valeur",
+                                         "ecart": "Écart à la référence"}.get)
+        map_ref = m3.selectbox("Territoire de référence de l'écart", chosen_r,
+                               key="cmp_map_ref", format_func=lambda c: ter_labels.get(c, c),
+                               disabled=map_mode != "ecart") if chosen_r else None
+        map_values = compare.up_to(ui.query("values_for", sel.contract, [map_ind],
+                                            [*q_codes, *chosen_r]), sel.year)
+        if map_mode == "ecart":
+            colouring = maps.reference_gaps(map_values, map_ind, quartiers, map_ref,
+                                            territories)
+        else:
+            colouring = maps.latest_values(map_values, map_ind, quartiers)
+        fig = maps.choropleth(contours, colouring, f"{map_ind} : {colouring.title}, jusqu'à "
+                              f"{sel.year}", *mapview.tiles())
+        mapview.show(fig, maps.map_table(contours, quartiers, colouring), contours,
+                     key="cmp_map")
 
 st.subheader("Écarts entre quartiers et territoires de référence")
 st.caption("Écart = d × (référence − quartier), d = +1 si plus haut = mieux, −1 si plus bas = "

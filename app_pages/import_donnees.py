@@ -139,10 +139,12 @@ with st.expander("Options pour les fichiers publics (Insee, Observatoire des ter
                "(barre latérale).")
 uploaded = st.file_uploader("Fichier à contrôler : classeur du contrat, base QPV de l'Insee, "
                             "statistiques locales, Observatoire des territoires, listes de "
-                            "l'ANCT (.xlsx, .xlsm, .csv, .parquet)",
+                            "l'ANCT (.xlsx, .xlsm, .csv, .parquet), contours des quartiers "
+                            "(.geojson de l'ANCT, ou .gpkg, shapefile en .zip)",
                             # .xls/.txt/.tsv are accepted here so that they get the ETL's French
                             # explanation instead of the uploader's English refusal.
-                            type=["xlsx", "xlsm", "csv", "parquet", "xls", "txt", "tsv"],
+                            type=["xlsx", "xlsm", "csv", "parquet", "xls", "txt", "tsv",
+                                  "geojson", "json", "gpkg", "zip"],
                             max_upload_size=int(safety.max_upload_mb()), key="import_file",
                             help="Modèle annuel (onglet « valeurs ») ou classeur complet d'un "
                                  "contrat. Le contrôle n'écrit rien dans la base.")

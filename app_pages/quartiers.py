@@ -5,8 +5,9 @@ import streamlit as st
 
 from suivi.core import fmt
 from suivi.core import progress as pg
-from suivi.views import charts
+from suivi.views import charts, maps
 from suivi.views import overview as ov
+from suivi.web import maps as mapview
 from suivi.web import ui
 
 sel = ui.selection()
@@ -46,6 +47,18 @@ with cols[2]:
     st.markdown("**Territoires de référence**")
     st.markdown("\n".join(f"{i}. {r}" for i, r in enumerate(facts["references"], 1))
                 if facts["references"] else "Aucun territoire de référence déclaré.")
+
+# --- Map: the quartier and its neighbours ------------------------------------------------------
+if mapview.enabled():
+    st.subheader("Carte du quartier et de ses voisins")
+    around = ui.query("contour_neighbours", code)
+    if around.empty:
+        mapview.show_missing()
+    else:
+        fig = maps.neighbourhood(around, f"{facts['label']} et les quartiers à moins de 2 km",
+                                 *mapview.tiles())
+        mapview.show(fig, maps.neighbourhood_table(around), around, key="quartier_map",
+                     grey_note=False)
 
 # --- Its predecessor in the 2015 geography: a separate series --------------------------------
 predecessors = ui.query("predecessors", [code])

@@ -4,9 +4,10 @@ import streamlit as st
 
 from suivi.core import fmt
 from suivi.core import progress as pg
-from suivi.views import charts
+from suivi.views import charts, maps
 from suivi.views import overview as ov
 from suivi.views.indicator import thresholds_of
+from suivi.web import maps as mapview
 from suivi.web import ui
 
 sel = ui.selection()
@@ -99,6 +100,29 @@ if total:
         status_chart(ui.memo(("quartiers", *key), lambda: ov.territory_counts(scope, quartiers)),
                      "Statut des séries par quartier",
                      "Quartier", "bars_quartier")
+
+# --- Map of the quartiers ----------------------------------------------------------------------
+if not sel.quartier and len(quartiers) and mapview.enabled():
+    st.subheader("Carte des quartiers")
+    contours = ui.query("contours", sel.contract)
+    if contours.empty:
+        mapview.show_missing()
+    else:
+        colour_by = st.radio("Couleur des quartiers", ["part", "score"], horizontal=True,
+                             key="carte_couleur", format_func={
+                                 "part": "Part des séries en bonne voie",
+                                 "score": "Score moyen"}.get)
+        colouring = ui.memo(("carte_couleur", sel.contract, sel.year, colour_by), lambda: (
+            maps.on_track_share if colour_by == "part" else maps.mean_score)(statuses,
+                                                                             quartiers))
+        # A national contract draws some 1 400 quartiers: the figure is built once per data
+        # version (reruns only send it again).
+        fig = ui.memo(("carte", sel.contract, sel.year, colour_by, mapview.tiles()),
+                      lambda: maps.choropleth(contours, colouring,
+                                              f"{colouring.title}, {sel.year}",
+                                              *mapview.tiles()))
+        mapview.show(fig, maps.map_table(contours, quartiers, colouring), contours,
+                     key="carte_vue")
 
 # --- What has no data yet ----------------------------------------------------------------------
 st.subheader("Ce qui n'a pas encore de données")

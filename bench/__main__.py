@@ -35,7 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 WORK = OUT / "work"
 QUICK_SCALE = 0.05
-BENCHMARKS = ("xlsx", "insee", "register", "init", "status", "pages", "rapport", "browser")
+BENCHMARKS = ("xlsx", "insee", "register", "init", "status", "pages", "carte", "rapport",
+              "browser")
 BACKENDS = ("duckdb", "postgresql")
 ENGINE = {"duckdb": "DuckDB", "postgresql": "PostgreSQL"}
 # The test server's speed settings turned back to a deployment's (tests/pgserver.py SETTINGS).
@@ -174,14 +175,42 @@ def national_db(data: Path, backend: str = "duckdb") -> Path | str:
         built = _PG.get("national built")
     else:
         db = WORK / "national-parquet.duckdb"
-        built = db.exists()
+        built = db.exists() and _same_scale(db, data)
     if not built:
         from bench.national import init_national
 
         print(f"Building the national database on {ENGINE[backend]} (untimed)...", flush=True)
         init_national(db, data, "parquet")
         _PG["national built"] = _PG.get("national built") or backend == "postgresql"
+    load_contours(db, data)
     return db
+
+
+def _same_scale(db: Path, data: Path) -> bool:
+    """Whether a national database left by an earlier run holds this dataset's QPVs (a
+    --quick run leaves a small one)."""
+    from suivi.store import open_store
+
+    manifest = json.loads((data / "manifest.json").read_text())
+    expected = manifest.get("territories_by_kind", {}).get("qpv")
+    try:
+        with open_store(str(db)).session() as s:
+            found = s.scalar("SELECT count(*) FROM territory WHERE kind = 'qpv'")
+    except Exception:  # an unreadable leftover: rebuilt
+        return False
+    return expected is None or int(found) == int(expected)
+
+
+def load_contours(db: Path | str, data: Path) -> None:
+    """The dataset's synthetic contours, so that the national pages draw their maps (a no-op
+    once loaded: the same file changes nothing)."""
+    from bench.generate import ensure_contours
+    from etl.pipeline import load
+
+    path = ensure_contours(data, json.loads((data / "manifest.json").read_text())["scale"])
+    checked, result = load(path, db=db, user="bench")
+    if result is None:
+        raise SystemExit(f"contours rejected:\n{checked.report.render(limit=20)}")
 
 
 def default_db(backend: str = "duckdb") -> Path | str:
@@ -421,15 +450,18 @@ def bench_status(table: Table, data: Path, repeats: int, backends: list[str]) ->
                   else f"COUNTS DIFFER: {counts['postgresql']} vs {counts['duckdb']}")
 
 
-def page_times(backend: str, name: str, db: Path | str, runs: int) -> dict:
-    """Every page's times on one database, in a child process (bench/pages.py)."""
-    env = {"SUIVI_USERS_DB": str(WORK / f"comptes-{backend}-{name}.sqlite3")}
+def page_times(backend: str, name: str, db: Path | str, runs: int,
+               pages: list[str] | None = None, env: dict | None = None) -> dict:
+    """Every page's times (or those of `pages`) on one database, in a child process
+    (bench/pages.py); `env` adds settings (SUIVI_CARTES=0: no maps)."""
+    env = {"SUIVI_USERS_DB": str(WORK / f"comptes-{backend}-{name}.sqlite3"), **(env or {})}
     Path(env["SUIVI_USERS_DB"]).unlink(missing_ok=True)
     if backend == "duckdb":
         copy = WORK / f"pages-{name}.duckdb"  # the app may write (schema, views): use a copy
         shutil.copy(db, copy)
         db = copy
-    return run_child(["-m", "bench.pages", "--db", str(db), "--runs", str(runs)],
+    only = [arg for page in pages or [] for arg in ("--page", page)]
+    return run_child(["-m", "bench.pages", "--db", str(db), "--runs", str(runs), *only],
                      env)["output"]
 
 
@@ -466,6 +498,46 @@ def bench_pages(table: Table, data: Path, runs: int, backends: list[str]) -> Non
         table.add("pages", f"{page} worst on PostgreSQL", ours["worst"], "s",
                   duck.get("worst"), "same page on DuckDB", "< 1 s", ours["worst"] < 1.0,
                   f"cold {ours['cold']} s (DuckDB {duck.get('cold')} s)")
+
+
+MAP_PAGE = "app_pages/vue_ensemble.py"
+
+
+def bench_carte(table: Table, data: Path, runs: int) -> None:
+    """Vue d'ensemble of the national contract with its map (every quartier's synthetic
+    contour) vs the same page without the map (SUIVI_CARTES=0), each in its own process;
+    and the figure alone: build time and the JSON the browser receives."""
+    import plotly.io as pio
+
+    from suivi.store import open_store, queries
+    from suivi.views import maps
+
+    db = national_db(data)
+    with open_store(str(db)).session() as s:
+        contract = queries.contracts(s)["code"].iloc[0]
+        contours = queries.contours(s, contract)
+        quartiers = queries.quartiers(s, contract)
+        statuses = queries.series_status(s, contract)
+    n = len(contours)
+    print(f"\n[carte] Vue d'ensemble with the map of {n} quartiers vs without", flush=True)
+    build, fig = timed(lambda: maps.choropleth(
+        contours, maps.on_track_share(statuses, quartiers), "bench"))
+    encode, spec = timed(lambda: pio.to_json(fig.to_dict(), validate=False))
+    table.add("carte", f"map figure of {n} quartiers: build", build, "s",
+              note=f"{len(maps.quartier_codes(fig))} traces, one per quartier")
+    table.add("carte", "map figure: JSON sent to the browser", len(spec) / 1e6, "MB",
+              note=f"serialised in {encode:.2f} s")
+    with_map = page_times("duckdb", "carte", db, runs, [MAP_PAGE])["pages"][MAP_PAGE]
+    without = page_times("duckdb", "sans-carte", db, runs, [MAP_PAGE],
+                         {"SUIVI_CARTES": "0"})["pages"][MAP_PAGE]
+    errors = sorted(set(with_map.get("errors", [])) | set(without.get("errors", [])))
+    note = ("errors: " + " | ".join(errors))[:200] if errors else ""
+    for measure in ("cold", "median", "worst"):
+        table.add("carte", f"Vue d'ensemble with the map ({n} polygons): {measure}",
+                  with_map.get(measure), "s", without.get(measure), "same page without map",
+                  "<= 2x" if measure == "median" else "",
+                  with_map["median"] <= 2 * without["median"] if measure == "median"
+                  and without.get("median") else None, note)
 
 
 def bench_rapport(table: Table, data: Path, repeats: int) -> None:
@@ -571,6 +643,7 @@ def main(argv: list[str] | None = None) -> int:
         "status": lambda: bench_status(table, data, args.repeats, backends),
         "pages": lambda: bench_pages(table, data, args.page_runs or (5 if full else 3),
                                      backends),
+        "carte": lambda: bench_carte(table, data, args.page_runs or (5 if full else 3)),
         "rapport": lambda: bench_rapport(table, data, args.repeats),
         "browser": lambda: bench_browser(table, data, args.repeats),
     }

@@ -18,6 +18,8 @@ Files written in --out:
   loadable on top of the catalogue (the size of a large regional upload);
 - insee_qpv_2021.xlsx: an Insee-style QPV base (every QPV x 40 variables, title rows, tokens,
   a communes sheet) that maps onto the catalogue through `variables_source`;
+- contours.geojson: a synthetic contour per QPV (property `synthetique: true`, loaded and
+  flagged as such, etl/synthetic_contours.py), laid on a grid over France, for the maps;
 - manifest.json: the counts, for the benchmarks and the README.
 
 Everything is vectorised with numpy (the 3M rows take about a minute, mostly file writing),
@@ -468,6 +470,28 @@ def write_insee_base(path: Path, rng, territories: pd.DataFrame,
     return int((territories["type"] == "qpv").sum())
 
 
+CONTOURS = "contours.geojson"
+
+
+def write_contours(out: Path, territories: pd.DataFrame) -> int:
+    """One synthetic polygon per QPV (flagged `synthetique`), 0.15° apart over France."""
+    from etl.synthetic_contours import write_synthetic
+
+    qpv = territories[territories["type"] == "qpv"]
+    write_synthetic(out / CONTOURS, qpv["code"].tolist(), qpv["libelle"].tolist(),
+                    centre=(2.5, 46.6), spacing=0.15)
+    return int(len(qpv))
+
+
+def ensure_contours(out: Path, scale: float, seed: int = 2024) -> Path:
+    """The contours of a dataset generated before they existed: the territories are drawn
+    first from the seed, so they come out the same."""
+    path = out / CONTOURS
+    if not path.exists():
+        write_contours(out, _territories(np.random.default_rng(seed), scale))
+    return path
+
+
 def generate(out: Path, scale: float = 1.0, seed: int = 2024) -> dict:
     """Write the dataset into `out`; returns the manifest (counts and timings)."""
     start = time.perf_counter()
@@ -490,6 +514,7 @@ def generate(out: Path, scale: float = 1.0, seed: int = 2024) -> dict:
                                        "territoires": territories[territories["type"] == "qpv"],
                                        "arborescence": tree, "indicateurs": indicators})
     insee_rows = write_insee_base(out / "insee_qpv_2021.xlsx", rng, territories, indicators)
+    n_contours = write_contours(out, territories)
     table = pa.Table.from_pandas(values[VALUE_COLUMNS], preserve_index=False)
     pq.write_table(table, out / "valeurs.parquet", compression="zstd")
     pacsv.write_csv(table, out / "valeurs.csv",
@@ -507,6 +532,7 @@ def generate(out: Path, scale: float = 1.0, seed: int = 2024) -> dict:
         "insee_base": {"file": "insee_qpv_2021.xlsx", "qpv_rows": insee_rows,
                        "variables": int(indicators["variables_source"].notna().sum())},
         "observations_by_nature": values["nature"].value_counts().to_dict(),
+        "contours": {"file": CONTOURS, "polygons": n_contours, "synthetic": True},
         "build_seconds": round(built - start, 1),
         "total_seconds": round(time.perf_counter() - start, 1),
     }

@@ -2,6 +2,7 @@
 
     python -m bench.pages --db /tmp/national.duckdb --runs 5
     python -m bench.pages --db postgresql://postgres@127.0.0.1:5433/national --runs 5
+    SUIVI_CARTES=0 python -m bench.pages --db … --page app_pages/vue_ensemble.py  # no map
 
 Run in its own process per database (bench/__main__.py does so): `st.cache_data` and
 `st.cache_resource` live for the whole process, so two databases in one process would share
@@ -85,12 +86,12 @@ def time_page(page: str | None, runs: int, timeout: float) -> dict:
             "worst": round(max(times), 4), "runs": runs, "errors": sorted(set(errors))}
 
 
-def run_all(runs: int, timeout: float) -> dict:
+def run_all(runs: int, timeout: float, only: list[str] | None = None) -> dict:
     if not APP.exists():
         return {"skipped": "app.py does not exist yet"}
     os.chdir(ROOT)
-    out = {"(app.py)": time_page(None, runs, timeout)}
-    for page in discover():
+    out = {} if only else {"(app.py)": time_page(None, runs, timeout)}
+    for page in only or discover():
         try:
             out[page] = time_page(page, runs, timeout)
         except Exception as exc:  # a page under construction must not stop the others
@@ -103,10 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--db", required=True)
     p.add_argument("--runs", default=5, type=int)
     p.add_argument("--timeout", default=120.0, type=float)
+    p.add_argument("--page", action="append", help="only this page (repeatable)")
     args = p.parse_args(argv)
     db = args.db if "://" in args.db else str(Path(args.db).resolve())
     os.environ["SUIVI_DB"] = db
-    print(json.dumps(run_all(args.runs, args.timeout), ensure_ascii=False))
+    print(json.dumps(run_all(args.runs, args.timeout, args.page), ensure_ascii=False))
     return 0
 
 

@@ -1,4 +1,5 @@
-"""File formats: one reader class per format (xlsx, csv, parquet), each returning a `RawFile`.
+"""File formats: one reader class per format (xlsx, csv, parquet; GeoJSON, and shapefile or
+GeoPackage through pyogrio, for contours), each returning a `RawFile`.
 
 A reader only turns bytes into grids of raw cells, sheet by sheet, with no idea of what the
 header is: the layout (etl/sources/) finds the header row and says what each column means,
@@ -11,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,11 +58,12 @@ class RawFile:
 
     name: str
     sha256: str
-    kind: str  # xlsx | csv | parquet
+    kind: str  # xlsx | csv | parquet | geojson | ogr (shapefile, GeoPackage)
     sheets: dict[str, pd.DataFrame] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     xlsx: safety.XlsxInfo | None = None
     headed: bool = False
+    meta: dict = field(default_factory=dict)  # e.g. a layer's coordinate system
     _heads: dict = field(default_factory=dict, repr=False)
 
     def head(self, sheet: str, n: int = 10) -> list[list[str]]:
@@ -287,7 +290,120 @@ class ParquetReader:
         return RawFile(name, "", "parquet", sheets={Path(name).stem: df}, headed=True)
 
 
-READERS = [XlsxReader(), CsvReader(), ParquetReader()]
+FEATURES_SHEET = "entités"
+
+
+def features_frame(properties: list[dict], geometries: list) -> pd.DataFrame:
+    """A layer of features as one sheet: every property as text (its own column, named as
+    in the file), `_geometry` the GeoJSON text of each feature's geometry (None when absent)
+    and `_feature` its 1-based number in the file, for messages."""
+    n = len(geometries)
+    frame = pd.DataFrame.from_records(properties, index=range(n)) if any(properties) \
+        else pd.DataFrame(index=range(n))
+    for col in frame.columns:  # one column at a time; a layer has a handful of properties
+        values = frame[col].astype("object")
+        frame[col] = values.where(values.notna(), None).map(
+            lambda v: None if v is None else cell_text(v))
+    frame.columns = [str(c) for c in frame.columns]
+    frame["_geometry"] = pd.Series(geometries, index=frame.index, dtype="object")
+    frame["_feature"] = np.arange(1, n + 1)
+    return frame
+
+
+class GeoJsonReader:
+    """GeoJSON (RFC 7946): a FeatureCollection (or a single Feature). Coordinates are read as
+    they are; the contours layout checks they are longitudes and latitudes (WGS 84)."""
+
+    suffixes = (".geojson", ".json")
+
+    def read(self, data: bytes, name: str) -> RawFile:
+        import json
+
+        kind = safety.sniff(data)
+        if kind != "text":
+            raise ReadError(
+                f"Le fichier « {name} » n'est pas un fichier GeoJSON : il contient "
+                f"{safety.KIND_TEXT.get(kind, 'un contenu non reconnu')}. Déposez le fichier "
+                "des contours tel que l'ANCT le publie (format GeoJSON, extension .geojson).")
+        try:
+            doc = json.loads(decode_text(data, name))
+        except ValueError as exc:
+            raise ReadError(
+                f"Le fichier « {name} » n'est pas un fichier GeoJSON lisible : JSON mal formé "
+                f"({exc}). Téléchargez-le à nouveau, sans l'ouvrir dans un tableur.") from exc
+        if isinstance(doc, dict) and doc.get("type") == "Feature":
+            doc = {"type": "FeatureCollection", "features": [doc]}
+        if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" \
+                or not isinstance(doc.get("features"), list):
+            found = doc.get("type") if isinstance(doc, dict) else type(doc).__name__
+            raise ReadError(
+                f"Le fichier « {name} » n'est pas un fichier GeoJSON de contours : il faut un "
+                "objet « FeatureCollection » avec une liste « features » (type trouvé : "
+                f"« {found} »).")
+        features = doc["features"]
+        bad = next((i for i, f in enumerate(features, 1) if not isinstance(f, dict)), None)
+        if bad is not None:
+            raise ReadError(f"Le fichier GeoJSON « {name} » est mal formé : l'entité n° {bad} "
+                            "n'est pas un objet « Feature ».")
+        props = [f.get("properties") if isinstance(f.get("properties"), dict) else {}
+                 for f in features]
+        geoms = [None if f.get("geometry") is None else json.dumps(f["geometry"])
+                 for f in features]
+        raw = RawFile(name, "", "geojson", sheets={FEATURES_SHEET: features_frame(props, geoms)},
+                      headed=True)
+        raw.meta = {"crs": _geojson_crs(doc)}
+        return raw
+
+
+def _geojson_crs(doc: dict) -> str:
+    """The legacy `crs` member (GeoJSON 2008) when present, e.g. `EPSG:2154`; else ''."""
+    crs = doc.get("crs")
+    if isinstance(crs, dict) and isinstance(crs.get("properties"), dict):
+        return str(crs["properties"].get("name", ""))
+    return ""
+
+
+class OgrReader:
+    """Shapefile (a .zip holding .shp, .shx, .dbf, .prj) and GeoPackage (.gpkg), read with
+    pyogrio (GDAL inside its wheel): the first layer, geometries turned into GeoJSON text."""
+
+    suffixes = (".gpkg", ".zip", ".shp")
+
+    def read(self, data: bytes, name: str) -> RawFile:
+        try:
+            import pyogrio
+            import shapely
+        except ImportError as exc:  # optional: GeoJSON needs neither
+            raise ReadError(f"Les fichiers shapefile et GeoPackage ne peuvent pas être lus ici "
+                            f"(« {name} ») : déposez les contours au format GeoJSON.") from exc
+        suffix = Path(name).suffix.lower()
+        if suffix == ".shp":
+            raise ReadError(f"Un shapefile ne tient pas dans le seul fichier « {name} » : "
+                            "déposez une archive .zip qui contient ses fichiers .shp, .shx, "
+                            ".dbf et .prj.")
+        kind = safety.sniff(data)
+        if suffix == ".zip" and kind != "zip":
+            raise ReadError(f"Le fichier « {name} » n'est pas une archive zip.")
+        if suffix == ".gpkg" and not data.startswith(b"SQLite format 3\x00"):
+            raise ReadError(f"Le fichier « {name} » n'est pas un GeoPackage (base SQLite).")
+        try:
+            with warnings.catch_warnings():  # bytes have no file name: GDAL notes the suffix
+                warnings.simplefilter("ignore", RuntimeWarning)
+                meta, _, wkb, fields = pyogrio.raw.read(io.BytesIO(data))
+        except Exception as exc:  # GDAL's errors: DataSourceError, FieldError...
+            raise ReadError(f"Le fichier « {name} » n'est pas un fichier de contours lisible "
+                            f"(shapefile zippé ou GeoPackage) : {exc}.") from exc
+        columns = [str(c) for c in meta["fields"]]
+        props = pd.DataFrame({c: pd.Series(v, dtype="object") for c, v in zip(columns, fields)})
+        geoms = np.asarray(shapely.to_geojson(shapely.from_wkb(wkb)), dtype=object) \
+            if wkb is not None else np.full(len(props), None, dtype=object)
+        frame = features_frame(props.to_dict("records"), list(geoms))
+        raw = RawFile(name, "", "ogr", sheets={FEATURES_SHEET: frame}, headed=True)
+        raw.meta = {"crs": str(meta.get("crs") or "")}
+        return raw
+
+
+READERS = [XlsxReader(), CsvReader(), ParquetReader(), GeoJsonReader(), OgrReader()]
 
 
 def read_raw(source: str | Path | bytes, name: str | None = None) -> RawFile:
@@ -316,7 +432,8 @@ def read_raw(source: str | Path | bytes, name: str | None = None) -> RawFile:
     if reader is None:
         raise ReadError(
             f"Format « {suffix or 'sans extension'} » non pris en charge pour « {name} » : "
-            "déposez un classeur .xlsx, un fichier .csv ou .parquet."
+            "déposez un classeur .xlsx, un fichier .csv ou .parquet, ou des contours .geojson "
+            "(.gpkg ou shapefile zippé)."
         )
     raw = reader.read(data, name)
     raw.sha256 = hashlib.sha256(data).hexdigest()

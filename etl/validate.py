@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from etl.check_contours import contours_sheet
 from etl.check_territories import links_sheet, territory_sheet
 from etl.checks import Known, SheetCheck, Staged, single_contract
 from etl.mapping import split_list, variable_key
@@ -471,6 +472,8 @@ def validate(wb: Workbook, s=None, options=None) -> tuple[Report, Staged]:
         territories = territory_sheet(wb, report, staged, known, contracts)
     if "liens_qpv" in wb.sheets:
         links_sheet(wb, report, staged, known, territories)
+    if "contours" in wb.sheets:
+        contours_sheet(wb, report, staged, known)
     nodes = pd.DataFrame(columns=["contract_code", "code"])
     if "arborescence" in wb.sheets:
         nodes = _tree_sheet(wb, report, staged, known, contracts)

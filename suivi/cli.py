@@ -331,7 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("file", help="classeur .xlsx, fichier .csv ou .parquet (classeur de "
                                     "contrat ou fichier public : base QPV de l'Insee, "
                                     "statistiques locales, Observatoire des territoires, listes "
-                                    "de l'ANCT)")
+                                    "de l'ANCT), ou contours des quartiers (.geojson de l'ANCT, "
+                                    ".gpkg, shapefile en .zip)")
         s.add_argument("--format", choices=[layout.key for layout in LAYOUTS],
                        help="forcer la disposition du fichier au lieu de la reconnaître")
         s.add_argument("--annee", type=int,

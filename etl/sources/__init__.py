@@ -13,6 +13,7 @@ from etl.readers import RawFile, Workbook, read_raw
 from etl.safety import ReadError
 from etl.sources.anct import AnctCorrespondence, AnctQpv2015List, AnctQpv2024List
 from etl.sources.base import LayoutError, Options, quote_rows
+from etl.sources.contours import GEO_KINDS, AnctContours
 from etl.sources.insee_qpv import InseeQpvBase
 from etl.sources.odt import ObservatoireTerritoires
 from etl.sources.statloc import StatistiquesLocales
@@ -21,7 +22,8 @@ from etl.sources.workbook import ContractWorkbook
 __all__ = ["LAYOUTS", "LayoutError", "Options", "ReadError", "detect", "read_workbook"]
 
 LAYOUTS = [ContractWorkbook(), AnctQpv2024List(), AnctQpv2015List(), AnctCorrespondence(),
-           ObservatoireTerritoires(), StatistiquesLocales(), InseeQpvBase()]
+           ObservatoireTerritoires(), StatistiquesLocales(), InseeQpvBase(), AnctContours()]
+CONTOUR_LAYOUTS = [layout for layout in LAYOUTS if layout.key == AnctContours.key]
 BY_KEY = {layout.key: layout for layout in LAYOUTS}
 
 
@@ -41,7 +43,9 @@ def detect(raw: RawFile, forced: str | None = None):
         if match is None or (not match.headers and layout.key != "classeur"):
             raise layout.not_found(raw)
         return layout, match
-    found = [(layout, layout.detect(raw)) for layout in LAYOUTS]
+    # A layer of features (GeoJSON, shapefile, GeoPackage) is only ever contours.
+    candidates = CONTOUR_LAYOUTS if raw.kind in GEO_KINDS else LAYOUTS
+    found = [(layout, layout.detect(raw)) for layout in candidates]
     found = [(layout, m) for layout, m in found if m is not None]
     if not found:
         sheet = next(iter(raw.sheets), "")

@@ -41,3 +41,23 @@ def accounts_path(db: str | os.PathLike | None = None) -> Path:
     if is_postgres(db):
         return DATA_DIR / "comptes.sqlite3"
     return Path(str(db_path(db)) + ".comptes.sqlite3")
+
+
+# --- Maps (suivi/views/maps.py) ---------------------------------------------------------------
+# By default a map is drawn on a plain background: no tile server, nothing fetched from outside.
+# `SUIVI_MAP_TILES` names a raster tile server (`https://…/{z}/{x}/{y}.png`) to draw the
+# quartiers over, with `SUIVI_MAP_ATTRIBUTION` its credit line (e.g. « © OpenStreetMap »).
+# `SUIVI_CARTES=0` leaves the maps out (the benchmark times the pages both ways).
+
+
+def map_tiles() -> str | None:
+    """The raster tile URL template maps are drawn over, or None for a plain background."""
+    return os.environ.get("SUIVI_MAP_TILES") or None
+
+
+def map_attribution() -> str:
+    return os.environ.get("SUIVI_MAP_ATTRIBUTION", "")
+
+
+def maps_enabled() -> bool:
+    return os.environ.get("SUIVI_CARTES", "1").strip().lower() not in ("0", "non", "false")

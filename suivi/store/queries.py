@@ -335,3 +335,36 @@ def template_rows(s, contract: str, year: int) -> pd.DataFrame:
     return s.df(_TEMPLATE_SQL.format(units=sql_list(MEASURABLE_UNITS),
                                      kinds=sql_list(QUARTIER_KINDS), order=order),
                 {"contract": contract, "year": int(year)})
+
+
+# --- Contours (maps) --------------------------------------------------------------------------
+
+CONTOUR_COLUMNS = ["code", "label", "geometry", "synthetic", "source"]
+
+
+def contours(s, contract_code: str) -> pd.DataFrame:
+    """The contours of the quartiers the contract lists (GeoJSON text, simplified on load);
+    quartiers without a contour are absent."""
+    return s.df(f"""
+        SELECT t.code, t.label, g.geometry, g.synthetic, g.source
+        FROM contract_territory ct
+        JOIN territory t ON t.code = ct.territory_code
+        JOIN territory_geometry g ON g.territory_code = t.code
+        WHERE ct.contract_code = ? AND t.kind IN {sql_list(QUARTIER_KINDS)}
+        ORDER BY t.label, t.code""", [contract_code])
+
+
+def contour_neighbours(s, territory_code: str, margin: float = 0.02) -> pd.DataFrame:
+    """A quartier's contour and those of the quartiers near it (any contract): bounding boxes
+    less than `margin` degrees apart (0.02° is about 2 km). `is_self` marks the quartier."""
+    return s.df(f"""
+        SELECT t.code, t.label, g.geometry, g.synthetic, g.source,
+               t.code = me.territory_code AS is_self
+        FROM territory_geometry me
+        JOIN territory_geometry g
+             ON g.lon_min <= me.lon_max + ? AND g.lon_max >= me.lon_min - ?
+             AND g.lat_min <= me.lat_max + ? AND g.lat_max >= me.lat_min - ?
+        JOIN territory t ON t.code = g.territory_code
+        WHERE me.territory_code = ? AND t.kind IN {sql_list(QUARTIER_KINDS)}
+        ORDER BY t.code <> me.territory_code, t.label, t.code""",
+                [margin, margin, margin, margin, territory_code])

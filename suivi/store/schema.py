@@ -32,6 +32,11 @@ ENTITIES: dict[str, dict] = {
     # succeeds): links only, the series stay apart.
     "territory_link": {"keys": ["territory_code", "predecessor_code"],
                        "values": ["status", "rank"], "scope": ["territory_code"]},
+    # A territory's contour (etl/sources/contours.py): GeoJSON text in WGS 84, simplified on
+    # load, with its bounding box for neighbour queries; `synthetic` marks generated shapes.
+    "territory_geometry": {"keys": ["territory_code"],
+                           "values": ["geometry", "lon_min", "lat_min", "lon_max", "lat_max",
+                                      "synthetic", "source"]},
     "contract_territory": {"keys": ["contract_code", "territory_code"], "values": []},
     "node": {
         "keys": ["contract_code", "code"],
@@ -58,15 +63,17 @@ ENTITIES: dict[str, dict] = {
 
 # Load order: a row may only reference rows of earlier entities.
 LOAD_ORDER = ["contract", "territory", "territory_alias", "territory_ref", "territory_link",
-              "contract_territory", "node", "indicator", "indicator_node", "indicator_variable",
-              "observation"]
+              "territory_geometry", "contract_territory", "node", "indicator", "indicator_node",
+              "indicator_variable", "observation"]
 
 COLUMN_TYPES = {
     "period_start": "INTEGER", "period_end": "INTEGER", "baseline_year": "INTEGER",
     "target_year": "INTEGER", "threshold_on_track": "DOUBLE PRECISION",
     "threshold_acceleration": "DOUBLE PRECISION", "population": "DOUBLE PRECISION",
     "population_year": "INTEGER", "rank": "INTEGER", "position": "INTEGER", "year": "INTEGER",
-    "value": "DOUBLE PRECISION",
+    "value": "DOUBLE PRECISION", "lon_min": "DOUBLE PRECISION",
+    "lat_min": "DOUBLE PRECISION", "lon_max": "DOUBLE PRECISION",
+    "lat_max": "DOUBLE PRECISION", "synthetic": "BOOLEAN",
 }
 
 
@@ -119,7 +126,7 @@ PG_INDEXES = [
     "WHERE superseded_batch IS NULL",
 ]
 
-SCHEMA_VERSION = 3  # 3: stored statuses (suivi/store/stored_status.py)
+SCHEMA_VERSION = 4  # 3: stored statuses (suivi/store/stored_status.py); 4: contours
 
 # The territories a contract may hold values for: those it lists, their reference territories
 # (commune, EPCI, département... from the register) and the QPVs of the previous generation
