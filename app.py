@@ -11,6 +11,7 @@ import streamlit as st
 from suivi.web import auth, ui
 
 st.set_page_config(page_title="Suivi QPV", page_icon="📈", layout="wide")
+ui.page_style()
 
 IMPORT = ("app_pages/import_donnees.py", "Import", "📥", "import")
 

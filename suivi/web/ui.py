@@ -215,3 +215,30 @@ def number_column(label: str, unit: str | None = None, help: str | None = None):
     return st.column_config.NumberColumn(label, format="localized", help=help) if not suffix \
         else st.column_config.NumberColumn(f"{label} ({suffix.strip()})", format="localized",
                                            help=help)
+
+
+# Streamlit cuts metric labels and values, page links and button labels with an ellipsis when
+# the column is narrow (« Progrès, accélération néces… » at 1 024 px): they wrap instead, so
+# no status or label is ever cut. tests/test_browser_a11y.py checks every page at 1 400 and
+# 1 024 px (scrollWidth <= clientWidth).
+WRAP_CSS = """<style>
+[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] *,
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] *,
+[data-testid="stPageLink"] p, [data-testid="stBaseButton-secondary"] p,
+[data-testid="stBaseButton-primary"] p, .stDownloadButton button p, .stButton button p {
+  white-space: normal !important; overflow: visible !important;
+  text-overflow: clip !important; overflow-wrap: anywhere;
+}
+[data-testid="stMetricLabel"], [data-testid="stMetricValue"] { height: auto !important; }
+/* Chosen options of a multiselect (indicator names, territories) wrap inside their tag. */
+[data-testid="stMultiSelect"] [data-baseweb="tag"] { height: auto !important; max-width: 100%; }
+[data-testid="stMultiSelect"] [data-baseweb="tag"] span {
+  white-space: normal !important; overflow: visible !important;
+  text-overflow: clip !important; max-width: none !important;
+}
+</style>"""
+
+
+def page_style() -> None:
+    """Layout fixes applied to every page (a style block takes no room in the page)."""
+    st.html(WRAP_CSS)
