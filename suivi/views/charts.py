@@ -46,7 +46,7 @@ def _layout(fig: go.Figure, title: str, y_title: str = "", x_title: str = "",
     the plot keeps its own height whatever room the legend takes.
     """
     fig.update_layout(title=dict(text=wrap(title, TITLE_WIDTH), x=0, xanchor="left",
-                                 yref="container", y=1, yanchor="top", pad=dict(t=12),
+                                 yref="paper", y=1, yanchor="bottom", pad=dict(b=12),
                                  automargin=True), separators=", ",
                       font=FONT, height=height + LEGEND_ROW * _legend_items(fig),
                       margin=dict(l=10, r=10, t=60, b=10),

@@ -231,10 +231,18 @@ WRAP_CSS = """<style>
 }
 [data-testid="stMetricLabel"], [data-testid="stMetricValue"] { height: auto !important; }
 /* Chosen options of a multiselect (indicator names, territories) wrap inside their tag. */
-[data-testid="stMultiSelect"] [data-baseweb="tag"] { height: auto !important; max-width: 100%; }
-[data-testid="stMultiSelect"] [data-baseweb="tag"] span {
-  white-space: normal !important; overflow: visible !important;
-  text-overflow: clip !important; max-width: none !important;
+[data-testid="stMultiSelect"] div:has(> [data-testid="stMultiSelectTagsContainer"]),
+[data-testid="stMultiSelect"] div:has(> div > [data-testid="stMultiSelectTagsContainer"]) {
+  height: auto !important; max-height: none !important;
+}
+[data-testid="stMultiSelectTagsContainer"] {
+  flex-wrap: wrap !important; height: auto !important; overflow: visible !important;
+  mask-image: none !important; -webkit-mask-image: none !important;
+}
+[data-testid="stMultiSelectTagsContainer"] [role="group"],
+[data-testid="stMultiSelectTagsContainer"] [role="group"] span {
+  height: auto !important; max-width: 100% !important; white-space: normal !important;
+  overflow: visible !important; text-overflow: clip !important;
 }
 </style>"""
 
