@@ -37,6 +37,7 @@ def pages() -> list:
 
 
 ui.ensure_database()
+auth.sync_cookie()  # after a login or logout: the session cookie, set or deleted
 if not auth.can("lecteur"):  # reading requires a login and nobody is logged in
     st.navigation([st.Page(auth.login_page, title="Connexion", url_path="connexion")],
                   position="hidden").run()
