@@ -7,12 +7,14 @@ version, so every cached result is invalidated at once, in every replica.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
 
 from suivi.core import progress as pg
+from suivi.core import steps
 from suivi.core.config import db_url
 from suivi.store import open_store, queries
 from suivi.store.schema import upgrade
@@ -250,3 +252,28 @@ WRAP_CSS = """<style>
 def page_style() -> None:
     """Layout fixes applied to every page (a style block takes no room in the page)."""
     st.html(WRAP_CSS)
+
+
+@contextmanager
+def stages(label: str, done_label: str):
+    """Live progress of long work: an st.status box with a bar and one line per stage
+    (« Contrôle des valeurs : 1 234 / 1 234 ligne(s) contrôlée(s) »). Yields the callback to
+    pass down (suivi/core/steps.py); the box closes as complete when the work ends."""
+    box = st.status(label, expanded=True)
+    bar = box.progress(0.0, text=label)
+    lines: dict[str, object] = {}
+
+    def report(stage: str, done: int, total: int | None) -> None:
+        text = steps.describe(stage, done, total)
+        bar.progress(steps.fraction(done, total), text=text)
+        if stage not in lines:
+            lines[stage] = box.empty()
+        finished = total is not None and done >= total
+        lines[stage].markdown(("✔ " if finished else "⏳ ") + text)
+
+    try:
+        yield report
+    except BaseException:
+        box.update(label=label + " : interrompu", state="error")
+        raise
+    box.update(label=done_label, state="complete", expanded=False)
