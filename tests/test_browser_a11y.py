@@ -56,6 +56,10 @@ PROBE = """(selectors) => {
           && el.scrollWidth > el.clientWidth + 1) cut.push('ellipsis ' + name(el));
     }
   }
+  // The sidebar's pickers show their value in a text box, which cannot wrap.
+  for (const el of document.querySelectorAll('[data-testid="stSidebar"] input')) {
+    if (visible(el) && el.scrollWidth > el.clientWidth + 1) cut.push('input: ' + el.value);
+  }
   const box = (e) => e.getBoundingClientRect();
   const meets = (a, b) => a.width > 0 && b.width > 0 && a.left < b.right - 1 &&
     b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;

@@ -150,8 +150,12 @@ def sidebar() -> Selection:
     codes = contracts["code"].tolist()
     names = dict(zip(contracts["code"], contracts["name"]))
     from_url("contrat", codes, "AMBOISE-2015" if "AMBOISE-2015" in codes else codes[0])
+    # The box shows the code (a full contract name never fits the sidebar and a text box
+    # cannot wrap); the full name is written right under it.
     contract = st.sidebar.selectbox("Contrat", codes, key="contrat",
-                                    format_func=lambda c: f"{names[c]} ({c})")
+                                    help="Code du contrat ; son intitulé complet est "
+                                         "affiché dessous.")
+    st.sidebar.caption(names[contract])
 
     quarts = query("quartiers", contract)
     q_codes = [""] + quarts["code"].tolist()
@@ -232,6 +236,9 @@ WRAP_CSS = """<style>
   text-overflow: clip !important; overflow-wrap: anywhere;
 }
 [data-testid="stMetricLabel"], [data-testid="stMetricValue"] { height: auto !important; }
+/* A slightly wider sidebar: quartier names such as « Patte d'Oie / Malétrenne / Plaisance »
+   fit the picker (a text box cannot wrap). */
+section[data-testid="stSidebar"] { width: 21rem !important; min-width: 21rem !important; }
 /* Chosen options of a multiselect (indicator names, territories) wrap inside their tag. */
 [data-testid="stMultiSelect"] div:has(> [data-testid="stMultiSelectTagsContainer"]),
 [data-testid="stMultiSelect"] div:has(> div > [data-testid="stMultiSelectTagsContainer"]) {
