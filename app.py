@@ -11,6 +11,7 @@ import streamlit as st
 from suivi.web import auth, ui
 
 st.set_page_config(page_title="Suivi QPV", page_icon="📈", layout="wide")
+ui.page_style()
 
 IMPORT = ("app_pages/import_donnees.py", "Import", "📥", "import")
 
@@ -36,6 +37,7 @@ def pages() -> list:
 
 
 ui.ensure_database()
+auth.sync_cookie()  # after a login or logout: the session cookie, set or deleted
 if not auth.can("lecteur"):  # reading requires a login and nobody is logged in
     st.navigation([st.Page(auth.login_page, title="Connexion", url_path="connexion")],
                   position="hidden").run()

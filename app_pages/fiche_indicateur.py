@@ -76,14 +76,12 @@ else:
     left, right = st.columns([3, 2])
     with left:
         title = f"{code} – {ind['label']}"
-        title = title if len(title) <= 90 else title[:89] + "…"
         fig = charts.indicator_chart(det.chart_rows(obs, shown_q), unit, title,
                                      main_territory=order[0])
         projections = {q: det.project_territory(obs, q, ind["polarity"]) for q in shown_q
                        if q in set(obs["territory_code"])}
         if order[0] in projections:
             charts.add_projection(fig, projections[order[0]], names.get(order[0], order[0]))
-        fig.update_layout(height=det.chart_height(len(fig.data)))  # room for the legend
         st.plotly_chart(fig, key="fiche_chart")
         for q, p in projections.items():
             st.markdown(f"**{names.get(q, q)}** : {p.sentence}")

@@ -84,8 +84,8 @@ def confirm_load(entry: imports.Upload, key: str) -> None:
         return
     if not auth.require("contributeur"):
         return
-    with st.spinner("Chargement en cours…"):
-        imports.load(entry, db, auth.user_name())
+    with ui.stages("Chargement en cours…", "Chargement terminé") as report:
+        imports.load(entry, db, auth.user_name(), progress=report)
     st.session_state.pop("rollback_batch", None)  # offer the newest batch for undo
     ui.clear_cache()
     st.rerun()
@@ -149,9 +149,15 @@ uploaded = st.file_uploader("Fichier à contrôler : classeur du contrat, base Q
                             help="Modèle annuel (onglet « valeurs ») ou classeur complet d'un "
                                  "contrat. Le contrôle n'écrit rien dans la base.")
 if uploaded is not None:
-    with st.spinner("Contrôle du fichier…"):
-        entry = uploads.current(db, uploaded.getvalue(), uploaded.name,
-                                (layout, year, sel.contract), ui.data_version())
+    settings, version = (layout, year, sel.contract), ui.data_version()
+    if uploads.needs_check(uploaded.getvalue(), settings, version):
+        with ui.stages("Contrôle du fichier…", f"« {uploaded.name} » contrôlé") as report:
+            entry = uploads.current(db, uploaded.getvalue(), uploaded.name, settings, version,
+                                    progress=report)
+    else:
+        entry = uploads.current(db, uploaded.getvalue(), uploaded.name, settings, version)
+    if entry.steps:
+        st.caption("Étapes : " + " · ".join(entry.steps))
     key = imports.digest(uploaded.getvalue())[:16]
     if entry.result is not None:
         if entry.result.batch_id is None:

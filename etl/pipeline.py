@@ -17,6 +17,7 @@ from etl.report import Report
 from etl.sources import LayoutError, Options, ReadError, read_workbook
 from etl.validate import Staged, validate
 from suivi.core.config import CONTRACTS_DIR, REGISTER_FILE
+from suivi.core.steps import Progress, step
 from suivi.store import open_store
 from suivi.store.load import LoadResult, load_tables, preview
 from suivi.store.schema import ensure_schema
@@ -70,9 +71,17 @@ def _with_mapping(wb: Workbook, options: Options | None) -> Workbook:
     return wb
 
 
-def _read(source, name, options: Options | None = None) -> tuple[Workbook | None, Report]:
+def _rows(wb: Workbook | None) -> int:
+    return sum(len(frame) for frame in wb.sheets.values()) if wb is not None else 0
+
+
+def _read(source, name, options: Options | None = None,
+          progress: Progress | None = None) -> tuple[Workbook | None, Report]:
+    step(progress, "read")
     try:
-        return _with_mapping(read_workbook(source, name, options), options), Report()
+        wb = _with_mapping(read_workbook(source, name, options), options)
+        step(progress, "read", _rows(wb), _rows(wb))
+        return wb, Report()
     except LayoutError as exc:
         report = Report()
         report.file_error(str(exc), sheet=exc.sheet, column=exc.column, row=exc.row,
@@ -91,70 +100,87 @@ def _version(s) -> tuple | None:
     return tuple(s.first("SELECT count(*), coalesce(max(id), 0) FROM batch"))
 
 
-def check_workbook(wb: Workbook, s, options: Options | None = None) -> Checked:
+def check_workbook(wb: Workbook, s, options: Options | None = None,
+                   progress: Progress | None = None) -> Checked:
+    rows = _rows(wb)
+    step(progress, "check", 0, rows)
     report, staged = validate(wb, s, options)
+    step(progress, "check", rows, rows)
     return Checked(wb, report, staged, _version(s), options)
 
 
-def check(source, name: str | None = None, db=None, options: Options | None = None) -> Checked:
+def check(source, name: str | None = None, db=None, options: Options | None = None,
+          progress: Progress | None = None) -> Checked:
     """Validate a file against the store; writes nothing."""
-    wb, report = _read(source, name, options)
+    wb, report = _read(source, name, options, progress)
     if wb is None:
         return Checked(None, report, Staged(), options=options)
     store = open_store(db)
     if not store.exists():
-        return check_workbook(wb, None, options)
+        return check_workbook(wb, None, options, progress)
     with store.session() as s:
         ensure_schema(s)
-        return check_workbook(wb, s, options)
+        return check_workbook(wb, s, options, progress)
 
 
-def preview_changes(checked: Checked, db=None) -> pd.DataFrame:
+def preview_changes(checked: Checked, db=None, progress: Progress | None = None) -> pd.DataFrame:
     """What loading a checked file would change: `change` new / changed / same, row by row."""
+    n = checked.staged.n_observations
+    step(progress, "preview", 0, n)
     with open_store(db).session() as s:
         ensure_schema(s)
-        return preview(s, checked.staged.tables.get("observation"))
+        out = preview(s, checked.staged.tables.get("observation"))
+    step(progress, "preview", n, n)
+    return out
 
 
-def _write(s, checked: Checked, user: str | None) -> LoadResult:
+def _write(s, checked: Checked, user: str | None, progress: Progress | None = None) -> LoadResult:
     wb = checked.workbook
-    return load_tables(s, checked.staged.tables, wb.name, wb.sha256, user)
+    n = sum(len(t) for t in checked.staged.tables.values() if t is not None)
+    step(progress, "write", 0, n)
+    result = load_tables(s, checked.staged.tables, wb.name, wb.sha256, user)
+    step(progress, "write", n, n)
+    return result
 
 
 def load_workbook(wb: Workbook, db=None, user: str | None = None,
-                  options: Options | None = None) -> tuple[Checked, LoadResult | None]:
+                  options: Options | None = None, progress: Progress | None = None,
+                  ) -> tuple[Checked, LoadResult | None]:
     store = open_store(db)
+    step(progress, "lock")
     with store.write_lock(), store.session() as s:
         ensure_schema(s)
-        checked = check_workbook(wb, s, options)
+        checked = check_workbook(wb, s, options, progress)
         if not checked.ok:
             return checked, None
-        result = _write(s, checked, user)
+        result = _write(s, checked, user, progress)
         wb.sheets.clear()  # validated and written under this lock: the raw cells can go
         return checked, result
 
 
-def load_checked(checked: Checked, db=None, user: str | None = None):
+def load_checked(checked: Checked, db=None, user: str | None = None,
+                 progress: Progress | None = None):
     """Load a file checked earlier (the Import page's confirm button). When no batch was
     written since the check, its staged rows are loaded as they are; otherwise the file is
     validated again against the new state, inside the write lock."""
     store = open_store(db)
+    step(progress, "lock")
     with store.write_lock(), store.session() as s:
         ensure_schema(s)
         if checked.version is None or checked.version != _version(s) or not checked.ok:
-            checked = check_workbook(checked.workbook, s, checked.options)
+            checked = check_workbook(checked.workbook, s, checked.options, progress)
             if not checked.ok:
                 return checked, None
-        return checked, _write(s, checked, user)
+        return checked, _write(s, checked, user, progress)
 
 
 def load(source, name: str | None = None, db=None, user: str | None = None,
-         options: Options | None = None):
+         options: Options | None = None, progress: Progress | None = None):
     """Validate then load a file as one batch; nothing is written if any error is found."""
-    wb, report = _read(source, name, options)
+    wb, report = _read(source, name, options, progress)
     if wb is None:
         return Checked(None, report, Staged(), options=options), None
-    return load_workbook(wb, db, user, options)
+    return load_workbook(wb, db, user, options, progress)
 
 
 def demo_workbook(contracts_dir: Path = CONTRACTS_DIR) -> Workbook:
@@ -180,20 +206,39 @@ def init_files(folder: Path) -> list[Path]:
 
 def init(db=None, demo: bool = True, contracts_dir: Path = CONTRACTS_DIR,
          user: str | None = None, register: Path | None = REGISTER_FILE,
+         progress: Progress | None = None,
          ) -> list[tuple[str, Checked, LoadResult | None]]:
     """Build (or bring up to date) the database: the territorial register first, then a
     folder of contract files: by default the embedded workbooks, or e.g. a national catalogue
-    workbook plus its values in Parquet."""
+    workbook plus its values in Parquet.
+
+    `progress` hears « files » (done, total) before each file, with the file's name in the
+    callback's `file` attribute when it has one, then that file's own stages."""
     store = open_store(db)
     results = []
-    if register is not None and Path(register).exists():  # official territories, own batch
+    has_register = register is not None and Path(register).exists()
+    files = init_files(contracts_dir)
+    has_demo = demo and (Path(contracts_dir) / "amboise.xlsx").exists()
+    total = len(files) + has_register + has_demo
+
+    def next_file(name: str) -> None:
+        if progress is not None and hasattr(progress, "file"):
+            progress.file = name
+        step(progress, "files", len(results), total)
+
+    if has_register:  # official territories, own batch
+        next_file(Path(register).name)
         checked, result = load(register, db=store, user=user or "init",
-                               name="territoires.parquet")
+                               name="territoires.parquet", progress=progress)
         results.append((Path(register).name, checked, result))
-    for file in init_files(contracts_dir):
-        checked, result = load(file, db=store, user=user or "init")
+    for file in files:
+        next_file(file.name)
+        checked, result = load(file, db=store, user=user or "init", progress=progress)
         results.append((file.name, checked, result))
-    if demo and (Path(contracts_dir) / "amboise.xlsx").exists():
-        checked, result = load_workbook(demo_workbook(contracts_dir), store, user or "init")
+    if has_demo:
+        next_file(DEMO_NAME)
+        checked, result = load_workbook(demo_workbook(contracts_dir), store, user or "init",
+                                        progress=progress)
         results.append((DEMO_NAME, checked, result))
+    step(progress, "files", len(results), total)
     return results

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 
 from etl.sources import LAYOUTS
 from suivi.core.config import CONTRACTS_DIR
@@ -33,6 +34,35 @@ def _print_check(checked) -> None:
     print(checked.report.render())
 
 
+class StageLog:
+    """Progress callback (suivi/core/steps.py) printing stages and counts to stderr, in
+    French, so that standard output keeps only the results:
+    « [2/5] blois.xlsx », then « · Contrôle des valeurs : 1 234 / 1 234 ligne(s) contrôlée(s) »."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr
+        self.file: str | None = None
+        self.last: tuple | None = None
+        self.started = time.monotonic()
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        from suivi.core.steps import describe
+
+        if stage == "files":
+            if total and done < total:
+                print(f"[{done + 1}/{total}] {self.file or ''}".rstrip(), file=self.stream,
+                      flush=True)
+            return
+        if stage != "lock" and (total is None or done < total):
+            return  # a stage's start: its end line gives the count
+        if (stage, done, total) == self.last:
+            return
+        self.last = (stage, done, total)
+        elapsed = time.monotonic() - self.started
+        print(f"  · {describe(stage, done, total)} ({elapsed:.1f} s)", file=self.stream,
+              flush=True)
+
+
 def cmd_init(args) -> int:
     from etl.pipeline import init
 
@@ -44,7 +74,8 @@ def cmd_init(args) -> int:
         store.drop_all()
     failed = False
     folder = args.dossier or CONTRACTS_DIR
-    for name, checked, result in init(store, demo=not args.no_demo, contracts_dir=folder):
+    for name, checked, result in init(store, demo=not args.no_demo, contracts_dir=folder,
+                                      progress=StageLog()):
         if not checked.ok:
             failed = True
             print(f"{name} : REJETÉ")
@@ -92,7 +123,8 @@ def cmd_load(args) -> int:
     except ReadError as exc:
         print(str(exc))
         return 1
-    checked, result = load(args.file, db=args.db, user=args.user, options=options)
+    checked, result = load(args.file, db=args.db, user=args.user, options=options,
+                           progress=StageLog())
     _print_check(checked)
     if result is None:
         print("Fichier rejeté : rien n'a été écrit dans la base.")

@@ -1,9 +1,10 @@
 """In a real browser: anonymous and lecteur sessions cannot reach the import or rollback
 actions, not even by typing the URL; a contributor can.
 
-Reuses the `make run` server and the Chromium fixtures of tests/test_browser.py. A local login
-lives in the Streamlit session (server side): reloading the page starts a new, anonymous
-session, so "crafted URL" here means opening /import directly, then logging in on it.
+Reuses the `make run` server and the Chromium fixtures of tests/test_browser.py. Each test
+has its own browser context (no session cookie, so anonymous at first); "crafted URL" here
+means opening /import directly, then logging in on it. A login surviving a reload is
+tests/test_browser_session.py.
 """
 
 from __future__ import annotations

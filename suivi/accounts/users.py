@@ -19,9 +19,13 @@ The file is created readable by its owner only (0600).
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import logging
 import os
 import re
+import secrets
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -65,6 +69,17 @@ SCHEMA = [
         detail TEXT,
         origin TEXT)""",
     "CREATE INDEX IF NOT EXISTS login_event_user ON login_event (user_name, at)",
+    # Logins kept across page reloads: only a hash of the random token the browser holds
+    # (a stolen copy of this file opens no session), its account and its expiry.
+    """CREATE TABLE IF NOT EXISTS web_session (
+        token_hash TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        expires_at REAL NOT NULL)""",
+    # The server's secret that signs session cookies, generated on first use.
+    """CREATE TABLE IF NOT EXISTS server_secret (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL)""",
 ]
 
 # Outcomes: a success or an unlock starts a new count of failures.
@@ -176,6 +191,7 @@ def set_password(name: str, password: str, db=None, by: str | None = None) -> No
         _require_account(con, name)
         con.execute("UPDATE user_account SET password_hash = ?, updated_at = ? WHERE name = ?",
                     [digest, _now_text(), name])
+        con.execute("DELETE FROM web_session WHERE user_name = ?", [name])
         _event(con, name, "mot_de_passe_change", None, by)
 
 
@@ -193,6 +209,7 @@ def remove_user(name: str, db=None, by: str | None = None) -> None:
     with accounts(db) as con:
         _require_account(con, name)
         con.execute("DELETE FROM user_account WHERE name = ?", [name])
+        con.execute("DELETE FROM web_session WHERE user_name = ?", [name])
         _event(con, name, "compte_supprime", None, by)
 
 
@@ -303,3 +320,88 @@ def authenticate(name: str, password: str, db=None, origin: str = "app",
             if con.in_transaction:
                 con.execute("ROLLBACK")
             raise
+
+
+# --- Logins that survive a page reload ----------------------------------------------------------
+#
+# After a login in the app, the browser keeps a cookie « <token>.<signature> »: a random token
+# (never the password, nothing derived from it) signed with HMAC-SHA256 under a secret that
+# never leaves the server. The server keeps only a hash of the token with the account and the
+# expiry, so a logout, a password change or the removal of the account ends it at once.
+
+SESSION_HOURS_DEFAULT = 12.0
+
+
+def session_hours() -> float:
+    """How long a login lasts across reloads: $SUIVI_SESSION_HOURS (hours, default 12;
+    0 keeps a login to the open tab only)."""
+    raw = os.environ.get("SUIVI_SESSION_HOURS", "").strip().replace(",", ".")
+    try:
+        return max(0.0, float(raw)) if raw else SESSION_HOURS_DEFAULT
+    except ValueError:
+        log.warning("SUIVI_SESSION_HOURS illisible (%r) : %s h", raw, SESSION_HOURS_DEFAULT)
+        return SESSION_HOURS_DEFAULT
+
+
+def _secret(con) -> bytes:
+    row = con.execute("SELECT value FROM server_secret WHERE name = 'session'").fetchone()
+    if row is None:
+        con.execute("INSERT OR IGNORE INTO server_secret VALUES ('session', ?)",
+                    [secrets.token_hex(32)])
+        row = con.execute("SELECT value FROM server_secret WHERE name = 'session'").fetchone()
+    return bytes.fromhex(row[0])
+
+
+def _signature(secret: bytes, token: str) -> str:
+    mac = hmac.new(secret, token.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def sign(token: str, db=None) -> str:
+    """The cookie value for a token: « token.signature »."""
+    with accounts(db) as con:
+        return f"{token}.{_signature(_secret(con), token)}"
+
+
+def open_session(name: str, db=None, hours: float | None = None,
+                 now: float | None = None) -> tuple[str, float]:
+    """A new session for an account that just logged in: (cookie value, expiry time)."""
+    name = normalise_name(name)
+    now = time.time() if now is None else now
+    hours = session_hours() if hours is None else hours
+    token = secrets.token_urlsafe(32)
+    expires = now + hours * 3600
+    with accounts(db) as con:
+        con.execute("DELETE FROM web_session WHERE expires_at < ?", [now])
+        con.execute("INSERT INTO web_session VALUES (?, ?, ?, ?)",
+                    [_hash(token), name, now, expires])
+        return f"{token}.{_signature(_secret(con), token)}", expires
+
+
+def session_user(cookie: str | None, db=None, now: float | None = None) -> str | None:
+    """The account a session cookie belongs to, or None when the cookie is missing, forged,
+    expired, ended by a logout or its account is gone."""
+    if not cookie or not isinstance(cookie, str) or cookie.count(".") != 1 or len(cookie) > 200:
+        return None
+    token, signature = cookie.split(".")
+    now = time.time() if now is None else now
+    with accounts(db) as con:
+        if not hmac.compare_digest(signature, _signature(_secret(con), token)):
+            log.warning("cookie de session refusé : signature invalide")
+            return None
+        row = con.execute(
+            "SELECT s.user_name FROM web_session s JOIN user_account a ON a.name = s.user_name "
+            "WHERE s.token_hash = ? AND s.expires_at > ?", [_hash(token), now]).fetchone()
+    return row[0] if row else None
+
+
+def close_session(cookie: str | None, db=None) -> None:
+    """End a session (logout): its cookie opens nothing any more, even if kept."""
+    if cookie and cookie.count(".") == 1:
+        with accounts(db) as con:
+            con.execute("DELETE FROM web_session WHERE token_hash = ?",
+                        [_hash(cookie.split(".")[0])])

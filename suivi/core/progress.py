@@ -101,14 +101,17 @@ class StatusInfo:
 #: Statuses from best to worst, then « Non évaluable ». Icons are plain text symbols:
 #: ✔ achieved, ↗ on track, ⚠ acceleration needed, → limited, ↘ deterioration,
 #: ✘ not achieved, – not assessable.
+#: Colours (checked by tests/test_palette.py, see suivi/core/colours.py): each reaches 3:1
+#: against the white page, and every two stay apart for deuteranopia and protanopia (green,
+#: gold, brown, pink, purple and grey at different lightnesses, after Okabe & Ito).
 STATUSES: list[StatusInfo] = [
-    StatusInfo("achieved", "Objectif atteint", "✔", "#1b7837"),
-    StatusInfo("on_track", "En bonne voie", "↗", "#5aae61"),
-    StatusInfo("acceleration_needed", "Progrès, accélération nécessaire", "⚠", "#e6ab02"),
-    StatusInfo("limited", "Progrès limité", "→", "#e08214"),
-    StatusInfo("deterioration", "Dégradation", "↘", "#c51b7d"),
-    StatusInfo("not_achieved", "Objectif non atteint", "✘", "#762a83"),
-    StatusInfo("not_assessable", "Non évaluable", "–", "#999999"),
+    StatusInfo("achieved", "Objectif atteint", "✔", "#005C42"),
+    StatusInfo("on_track", "En bonne voie", "↗", "#2E9E5B"),
+    StatusInfo("acceleration_needed", "Progrès, accélération nécessaire", "⚠", "#B58500"),
+    StatusInfo("limited", "Progrès limité", "→", "#9A3D00"),
+    StatusInfo("deterioration", "Dégradation", "↘", "#CC79A7"),
+    StatusInfo("not_achieved", "Objectif non atteint", "✘", "#5E2A84"),
+    StatusInfo("not_assessable", "Non évaluable", "–", "#767676"),
 ]
 STATUS_BY_CODE: dict[str, StatusInfo] = {s.code: s for s in STATUSES}
 
@@ -390,11 +393,12 @@ def series_score(assessment: Assessment) -> float | None:
 # --- Trend of a series without a target -------------------------------------------------------
 
 TREND_STATUSES: list[StatusInfo] = [
-    # Trends are never coloured like target statuses: shades of blue and grey only.
+    # Trends are never coloured like target statuses: shades of blue and grey only (3:1 against
+    # the page at least, checked by tests/test_palette.py).
     StatusInfo("favorable", "Tendance favorable", "⊕", "#2166ac"),
-    StatusInfo("stable", "Stable", "=", "#92c5de"),
+    StatusInfo("stable", "Stable", "=", "#4393C3"),
     StatusInfo("defavorable", "Tendance défavorable", "⊖", "#4d4d4d"),
-    StatusInfo("not_assessable", "Tendance non évaluable", "–", "#bbbbbb"),
+    StatusInfo("not_assessable", "Tendance non évaluable", "–", "#8C8C8C"),
 ]
 TREND_BY_CODE: dict[str, StatusInfo] = {s.code: s for s in TREND_STATUSES}
 

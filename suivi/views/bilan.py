@@ -25,7 +25,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from suivi.core import fmt
+from suivi.core import colours, fmt
 from suivi.core import progress as pg
 from suivi.core import projection as pj
 from suivi.core.exports import neutralise_formulas
@@ -245,8 +245,7 @@ def _method(info: dict, th: pg.Thresholds, year: int) -> pd.DataFrame:
 # --- HTML pieces --------------------------------------------------------------------------------
 
 def _text_colour(hex_colour: str) -> str:
-    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
-    return "#000" if 0.299 * r + 0.587 * g + 0.114 * b > 150 else "#fff"
+    return colours.text_on(hex_colour)
 
 
 def svg_status_bars(counts: pd.DataFrame, labels: list[str], title: str) -> str:

@@ -5,10 +5,12 @@ use other palettes so a trend is never mistaken for a target status.
 
 from __future__ import annotations
 
+import textwrap
+
 import pandas as pd
 import plotly.graph_objects as go
 
-from suivi.core import fmt
+from suivi.core import colours, fmt
 from suivi.core import progress as pg
 
 TERRITORY_COLOURS = ["#1f4e79", "#c55a11", "#548235", "#7030a0", "#bf9000", "#2e75b6",
@@ -16,22 +18,57 @@ TERRITORY_COLOURS = ["#1f4e79", "#c55a11", "#548235", "#7030a0", "#bf9000", "#2e
 FONT = dict(family="Marianne, Arial, sans-serif", size=13)
 
 
+LEGEND_ROW = 24  # px per legend row
+
+
+TITLE_WIDTH = 38  # characters per title line (titles do not wrap by themselves in plotly)
+LEGEND_WIDTH = 36  # characters per legend line: an entry fits a chart in a column at 1 024 px
+
+
+def _legend_items(fig: go.Figure) -> int:
+    """Legend lines once long trace names are wrapped (at most one entry per row)."""
+    lines = 0
+    for trace in fig.data:
+        if trace.showlegend is not False and trace.name:
+            if "<br>" not in trace.name:
+                trace.name = wrap(trace.name, LEGEND_WIDTH)
+            lines += trace.name.count("<br>") + 1
+    return lines
+
+
 def _layout(fig: go.Figure, title: str, y_title: str = "", x_title: str = "",
             height: int = 380) -> go.Figure:
-    fig.update_layout(title=dict(text=title, x=0, xanchor="left"), separators=", ",
-                      font=FONT, height=height, margin=dict(l=10, r=10, t=60, b=10),
-                      legend=dict(orientation="h", yanchor="top", y=-0.15, x=0),
+    """Title (wrapped), French separators, axis titles, and the legend under the plot.
+
+    The legend is anchored to the bottom of the figure (container coordinates) and plotly
+    reserves the room it needs below the x-axis title, so the two never overlap; the height
+    grows by one legend row per entry (the worst case, at 1 024 px, is one entry per row), so
+    the plot keeps its own height whatever room the legend takes.
+    """
+    fig.update_layout(title=dict(text=wrap(title, TITLE_WIDTH), x=0, xanchor="left",
+                                 yref="paper", y=1, yanchor="bottom", pad=dict(b=12),
+                                 automargin=True), separators=", ",
+                      font=FONT, height=height + LEGEND_ROW * _legend_items(fig),
+                      margin=dict(l=10, r=10, t=60, b=10),
+                      legend=dict(orientation="h", xref="container", yref="container",
+                                  yanchor="bottom", y=0, x=0),
                       template="plotly_white")
     fig.update_yaxes(title_text=y_title, tickformat=",~r" if y_title != "%" else ",.1f")
     fig.update_xaxes(title_text=x_title)
     return fig
 
 
+def wrap(label: str, width: int = 28) -> str:
+    """An axis label on several lines (plotly's <br>), so long names do not eat the plot."""
+    return "<br>".join(textwrap.wrap(str(label), width)) or str(label)
+
+
 def status_bars(counts: pd.DataFrame, title: str, labels: dict | None = None,
                 height: int | None = None) -> go.Figure:
     """Horizontal stacked bars: series per status for each group (row of `counts`)."""
     fig = go.Figure()
-    groups = [labels.get(g, g) if labels else str(g) for g in counts.index]
+    names = [labels.get(g, g) if labels else str(g) for g in counts.index]
+    groups = [wrap(g) for g in names]
     for info in pg.STATUSES:
         if info.code not in counts.columns:
             continue
@@ -40,12 +77,19 @@ def status_bars(counts: pd.DataFrame, title: str, labels: dict | None = None,
             continue
         fig.add_bar(y=groups, x=values, orientation="h", name=f"{info.icon} {info.label}",
                     marker_color=info.colour, text=[v or "" for v in values],
-                    textposition="inside",
-                    hovertemplate="%{y}<br>" + info.label + " : %{x} série(s)<extra></extra>")
-    fig.update_layout(barmode="stack")
+                    textposition="inside", textangle=0, insidetextanchor="middle",
+                    insidetextfont=dict(color=colours.text_on(info.colour)),
+                    customdata=names,
+                    hovertemplate="%{customdata}<br>" + info.label
+                    + " : %{x} série(s)<extra></extra>")
+    # Legend in the bars' order; counts too small to print at a readable size are left out
+    # (the data table under the chart has them all).
+    fig.update_layout(barmode="stack", legend_traceorder="normal",
+                      uniformtext=dict(minsize=11, mode="hide"))
     fig.update_yaxes(autorange="reversed")
     _layout(fig, title, x_title="nombre de séries",
-            height=height or max(220, 60 + 38 * len(groups)))
+            height=height or max(200, 110 + sum(max(38, 20 * (g.count("<br>") + 1))
+                                               for g in groups)))
     fig.update_yaxes(title_text="")
     return fig
 
@@ -99,6 +143,7 @@ def add_projection(fig: go.Figure, projection, label: str, colour: str = TERRITO
     line = projection.line()
     if not line:
         return fig
+    rows = _legend_items(fig)
     years = [p[0] for p in line]
     if line[0][2] is not None:
         fig.add_scatter(x=years, y=[p[3] for p in line], mode="lines", line=dict(width=0),
@@ -111,6 +156,8 @@ def add_projection(fig: go.Figure, projection, label: str, colour: str = TERRITO
                     name=f"{label} – projection au rythme actuel",
                     line=dict(color=colour, dash="dot", width=2),
                     hovertemplate=f"{label}<br>projection %{{x}} : %{{y}}<extra></extra>")
+    if fig.layout.height:  # room for the new legend rows (names wrapped like the others)
+        fig.update_layout(height=fig.layout.height + LEGEND_ROW * (_legend_items(fig) - rows))
     return fig
 
 

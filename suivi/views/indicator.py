@@ -164,11 +164,6 @@ def chart_rows(obs: pd.DataFrame, quartiers: list[str]) -> pd.DataFrame:
     return obs[keep]
 
 
-def chart_height(traces: int) -> int:
-    """Chart height leaving the plot its size whatever the length of the legend below it."""
-    return 380 + 20 * max(0, traces - 3)
-
-
 def data_table(obs: pd.DataFrame, order: list[str]) -> pd.DataFrame:
     """The values shown beside the chart: territory, year, nature, value, value status."""
     if obs.empty:

@@ -9,7 +9,10 @@ Two ways to log in:
 - local accounts (suivi/accounts/users.py, managed with `python -m etl users ...`): a login form in the
   sidebar; the session keeps only the user name (server-side st.session_state, under a key no
   widget uses) and the role is read again from the accounts file on every run, so removing an
-  account or lowering a role takes effect at the next click;
+  account or lowering a role takes effect at the next click. The login survives a page reload
+  for $SUIVI_SESSION_HOURS hours (default 12) through a cookie holding a random token signed by
+  the server (users.open_session): checked on the server on every run, ended by a logout, a
+  password change or the removal of the account; never the password;
 - OpenID Connect, when a provider is configured in `[auth]` (client_id / server_metadata_url,
   directly or in an `[auth.<name>]` section): st.login / st.user, and roles come from e-mail
   lists in `[auth.roles]` (administrateurs, contributeurs, optionally lecteurs; an entry
@@ -22,6 +25,7 @@ write (load, rollback).
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Mapping
@@ -33,7 +37,8 @@ from suivi.accounts import users
 from suivi.accounts.users import RANK, ROLES, check_role
 
 SESSION_KEY = "_suivi_auth"  # written only here, never a widget key
-SESSION_HOURS = 12
+COOKIE = "suivi_session"
+_COOKIE_OUT = "_suivi_cookie_out"  # a cookie to set or delete in the browser at the next run
 PROVIDER_KEYS = ("client_id", "server_metadata_url")
 ACTIONS = {
     "lecteur": "la consultation du tableau de bord",
@@ -127,8 +132,14 @@ def current_user() -> User | None:
         return _oidc_user()
     state = st.session_state.get(SESSION_KEY)
     if not isinstance(state, dict):
-        return None
-    if time.time() - state.get("since", 0) > SESSION_HOURS * 3600:
+        state = _from_cookie()
+        if state is None:
+            return None
+    if state.get("cookie"):  # checked on the server on every run: logout, expiry, revocation
+        if users.session_user(state["cookie"]) != state.get("name"):
+            del st.session_state[SESSION_KEY]
+            return None
+    elif time.time() - state.get("since", 0) > users.SESSION_HOURS_DEFAULT * 3600:
         del st.session_state[SESSION_KEY]
         return None
     role = users.get_role(state.get("name"))
@@ -193,7 +204,12 @@ def _login_form(container, prefix: str) -> None:
     if submitted:
         result = users.authenticate(name, password, origin="app")
         if result.ok:
-            st.session_state[SESSION_KEY] = {"name": result.name, "since": time.time()}
+            state = {"name": result.name, "since": time.time(), "cookie": None}
+            hours = users.session_hours()
+            if hours > 0:
+                state["cookie"], _ = users.open_session(result.name, hours=hours)
+                st.session_state[_COOKIE_OUT] = (state["cookie"], int(hours * 3600))
+            st.session_state[SESSION_KEY] = state
             st.rerun()
         container.error(result.message, icon="🔒")
 
@@ -206,7 +222,48 @@ def _oidc_login(provider: str | None) -> None:
 
 
 def logout() -> None:
-    st.session_state.pop(SESSION_KEY, None)
+    """End the session here and on the server; the browser forgets its cookie at the next
+    run (a kept copy opens nothing any more)."""
+    state = st.session_state.pop(SESSION_KEY, None)
+    for cookie in {(state or {}).get("cookie"), _browser_cookie()}:
+        users.close_session(cookie)
+    st.session_state[_COOKIE_OUT] = ("", 0)
+
+
+def _browser_cookie() -> str | None:
+    try:
+        return st.context.cookies.get(COOKIE)
+    except Exception:  # noqa: BLE001 - no browser request behind this run (tests, scripts)
+        return None
+
+
+def _from_cookie() -> dict | None:
+    """A login restored from the session cookie the browser sent when the page was opened."""
+    if oidc_provider()[0]:
+        return None
+    cookie = _browser_cookie()
+    name = users.session_user(cookie) if cookie else None
+    if name is None:
+        return None
+    state = {"name": name, "since": time.time(), "cookie": cookie}
+    st.session_state[SESSION_KEY] = state
+    return state
+
+
+def sync_cookie() -> None:
+    """Set or delete the session cookie in the browser after a login or a logout.
+
+    Streamlit reads cookies (st.context.cookies) but cannot set them: a one-line script does,
+    once, at the run after the login. The value is ours (token.signature, URL-safe), quoted as
+    a JavaScript string; SameSite=Strict, and Secure over HTTPS.
+    """
+    out = st.session_state.pop(_COOKIE_OUT, None)
+    if out is None:
+        return
+    value, max_age = out
+    cookie = json.dumps(f"{COOKIE}={value}; Max-Age={max_age}; Path=/; SameSite=Strict")
+    st.html(f"<script>document.cookie = {cookie} + (location.protocol === 'https:' ? "
+            "'; Secure' : '');</script>", unsafe_allow_javascript=True)
 
 
 def sidebar() -> None:

@@ -20,6 +20,7 @@ from etl.readers import Workbook
 from etl.sources import LAYOUTS, Options
 from etl.template import write_template
 from suivi.core.exports import csv_bytes
+from suivi.core.steps import Progress, describe
 from suivi.store import history, open_store
 from suivi.store.load import LoadResult
 
@@ -51,6 +52,7 @@ class Upload:
     preview: pd.DataFrame | None
     version: tuple
     result: LoadResult | None = None
+    steps: list[str] = field(default_factory=list)  # what the check, then the load, did
 
     @property
     def unmapped(self) -> list[str]:
@@ -66,13 +68,20 @@ class Uploads:
 
     items: dict[str, Upload] = field(default_factory=dict)
 
-    def current(self, db, data: bytes, name: str, settings: tuple, version: tuple) -> Upload:
+    def needs_check(self, data: bytes, settings: tuple, version: tuple) -> bool:
+        """Whether `current` will check the file (it is new, or the store changed since)."""
+        entry = self.items.get(digest(data + repr(settings).encode()))
+        return entry is None or (entry.result is None and entry.version != version)
+
+    def current(self, db, data: bytes, name: str, settings: tuple, version: tuple,
+                progress: Progress | None = None) -> Upload:
         key = digest(data + repr(settings).encode())
         entry = self.items.get(key)
         if entry is None or (entry.result is None and entry.version != version):
-            checked = check(data, name=name, db=db, options=options(*settings))
-            preview = preview_changes(checked, db) if checked.ok else None
-            entry = Upload(name, checked, preview, version)
+            log = StepLog(progress)
+            checked = check(data, name=name, db=db, options=options(*settings), progress=log)
+            preview = preview_changes(checked, db, progress=log) if checked.ok else None
+            entry = Upload(name, checked, preview, version, steps=log.lines)
             self.items = {key: entry}  # keep only the current upload in memory
         return entry
 
@@ -83,10 +92,30 @@ class Uploads:
                 item.result = None
 
 
-def load(entry: Upload, db, user: str | None = None) -> bool:
+class StepLog:
+    """Passes each stage on to `progress` (the page's status box) and keeps the last line of
+    each stage, in French, to show once the work is done."""
+
+    def __init__(self, progress: Progress | None = None):
+        self.progress = progress
+        self.done: dict[str, str] = {}
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        self.done[stage] = describe(stage, done, total)
+        if self.progress is not None:
+            self.progress(stage, done, total)
+
+    @property
+    def lines(self) -> list[str]:
+        return list(self.done.values())
+
+
+def load(entry: Upload, db, user: str | None = None, progress: Progress | None = None) -> bool:
     """Load a checked upload as one batch (revalidated under the write lock if the store
     changed since, all or nothing). False when the new check refused it."""
-    checked, result = load_checked(entry.checked, db, user or APP_USER)
+    log = StepLog(progress)
+    checked, result = load_checked(entry.checked, db, user or APP_USER, progress=log)
+    entry.steps = log.lines
     if result is None:
         entry.checked, entry.preview = checked, None
         return False

@@ -7,12 +7,14 @@ version, so every cached result is invalidated at once, in every replica.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
 
 from suivi.core import progress as pg
+from suivi.core import steps
 from suivi.core.config import db_url
 from suivi.store import open_store, queries
 from suivi.store.schema import upgrade
@@ -148,8 +150,12 @@ def sidebar() -> Selection:
     codes = contracts["code"].tolist()
     names = dict(zip(contracts["code"], contracts["name"]))
     from_url("contrat", codes, "AMBOISE-2015" if "AMBOISE-2015" in codes else codes[0])
+    # The box shows the code (a full contract name never fits the sidebar and a text box
+    # cannot wrap); the full name is written right under it.
     contract = st.sidebar.selectbox("Contrat", codes, key="contrat",
-                                    format_func=lambda c: f"{names[c]} ({c})")
+                                    help="Code du contrat ; son intitulé complet est "
+                                         "affiché dessous.")
+    st.sidebar.caption(names[contract])
 
     quarts = query("quartiers", contract)
     q_codes = [""] + quarts["code"].tolist()
@@ -215,3 +221,66 @@ def number_column(label: str, unit: str | None = None, help: str | None = None):
     return st.column_config.NumberColumn(label, format="localized", help=help) if not suffix \
         else st.column_config.NumberColumn(f"{label} ({suffix.strip()})", format="localized",
                                            help=help)
+
+
+# Streamlit cuts metric labels and values, page links and button labels with an ellipsis when
+# the column is narrow (« Progrès, accélération néces… » at 1 024 px): they wrap instead, so
+# no status or label is ever cut. tests/test_browser_a11y.py checks every page at 1 400 and
+# 1 024 px (scrollWidth <= clientWidth).
+WRAP_CSS = """<style>
+[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] *,
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] *,
+[data-testid="stPageLink"] p, [data-testid="stBaseButton-secondary"] p,
+[data-testid="stBaseButton-primary"] p, .stDownloadButton button p, .stButton button p {
+  white-space: normal !important; overflow: visible !important;
+  text-overflow: clip !important; overflow-wrap: anywhere;
+}
+[data-testid="stMetricLabel"], [data-testid="stMetricValue"] { height: auto !important; }
+/* A slightly wider sidebar: quartier names such as « Patte d'Oie / Malétrenne / Plaisance »
+   fit the picker (a text box cannot wrap). */
+section[data-testid="stSidebar"] { width: 21rem !important; min-width: 21rem !important; }
+/* Chosen options of a multiselect (indicator names, territories) wrap inside their tag. */
+[data-testid="stMultiSelect"] div:has(> [data-testid="stMultiSelectTagsContainer"]),
+[data-testid="stMultiSelect"] div:has(> div > [data-testid="stMultiSelectTagsContainer"]) {
+  height: auto !important; max-height: none !important;
+}
+[data-testid="stMultiSelectTagsContainer"] {
+  flex-wrap: wrap !important; height: auto !important; overflow: visible !important;
+  mask-image: none !important; -webkit-mask-image: none !important;
+}
+[data-testid="stMultiSelectTagsContainer"] [role="group"],
+[data-testid="stMultiSelectTagsContainer"] [role="group"] span {
+  height: auto !important; max-width: 100% !important; white-space: normal !important;
+  overflow: visible !important; text-overflow: clip !important;
+}
+</style>"""
+
+
+def page_style() -> None:
+    """Layout fixes applied to every page (a style block takes no room in the page)."""
+    st.html(WRAP_CSS)
+
+
+@contextmanager
+def stages(label: str, done_label: str):
+    """Live progress of long work: an st.status box with a bar and one line per stage
+    (« Contrôle des valeurs : 1 234 / 1 234 ligne(s) contrôlée(s) »). Yields the callback to
+    pass down (suivi/core/steps.py); the box closes as complete when the work ends."""
+    box = st.status(label, expanded=True)
+    bar = box.progress(0.0, text=label)
+    lines: dict[str, object] = {}
+
+    def report(stage: str, done: int, total: int | None) -> None:
+        text = steps.describe(stage, done, total)
+        bar.progress(steps.fraction(done, total), text=text)
+        if stage not in lines:
+            lines[stage] = box.empty()
+        finished = total is not None and done >= total
+        lines[stage].markdown(("✔ " if finished else "⏳ ") + text)
+
+    try:
+        yield report
+    except BaseException:
+        box.update(label=label + " : interrompu", state="error")
+        raise
+    box.update(label=done_label, state="complete", expanded=False)

@@ -17,7 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from suivi.core import fmt
+from suivi.core import colours, fmt
 from suivi.core import progress as pg
 
 DPI = 130
@@ -66,9 +66,8 @@ def status_bars(counts: pd.DataFrame, labels: list[str], title: str) -> bytes:
                 height=0.7)
         for y, (x0, v) in enumerate(zip(left, values)):
             if v >= max(1.0, 0.04 * max(counts.sum(axis=1).max(), 1)):
-                colour = "white" if info.code in ("achieved", "deterioration", "not_achieved") \
-                    else "black"
-                ax.text(x0 + v / 2, y, fmt.number(v), ha="center", va="center", color=colour,
+                ax.text(x0 + v / 2, y, fmt.number(v), ha="center", va="center",
+                        color=colours.text_on(info.colour),
                         fontdict=FONT)
         left = [a + b for a, b in zip(left, values)]
     ax.set_yticks(ys, [_short(label) for label in labels], fontdict=FONT)
