@@ -106,8 +106,10 @@ else:
             "Évolution", color="gray", help="Valeurs réalisées jusqu'à l'année choisie."),
     })
     labels = dict(zip(rows["indicator_code"], rows["indicator_label"]))
-    pick = st.selectbox("Voir la fiche d'un indicateur", list(labels),
-                        format_func=lambda c: f"{c} – {ov.short(labels[c], 80)}")
+    # The box shows the code (a long label would be cut at 1 024 px); the label is written
+    # out in full underneath.
+    pick = st.selectbox("Voir la fiche d'un indicateur", list(labels))
+    st.caption(labels[pick])
     st.page_link("app_pages/fiche_indicateur.py", label=f"Fiche {pick}", icon="🔎",
                  query_params={"contrat": sel.contract, "annee": str(sel.year),
                                "quartier": code, "indicateur": pick})
@@ -145,8 +147,8 @@ else:
     names = dict(zip(summary["indicator_code"], summary["indicator_label"]))
     texts = {c: f" : {t} avec {ref_name}" for c, t in
              zip(nearest["indicator_code"], nearest["trend_text"])}
-    ind = st.selectbox("Indicateur", sorted(names), key="ecart",
-                       format_func=lambda c: f"{c} – {ov.short(names[c], 80)}{texts.get(c, '')}")
+    ind = st.selectbox("Indicateur", sorted(names), key="ecart")
+    st.caption(f"{names[ind]}{texts.get(ind, '')}")
     part = series[series["indicator_code"] == ind]
     first = summary[summary["indicator_code"] == ind].iloc[0]
     unit = first["unit"]

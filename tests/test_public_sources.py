@@ -258,7 +258,8 @@ def test_predecessor_series_on_the_indicator_page(scenario, app, tmp_path):
     new = data[data["Territoire"] == "Sanitas (test)"]
     assert new["Année"].tolist() == [2021]  # two series, never merged
     chart = json.loads(at.get("plotly_chart")[0].proto.spec)
-    traces = [t.get("name", "") for t in chart["data"]]
+    # Long legend entries are wrapped on two lines (<br>) so they fit a column at 1 024 px.
+    traces = [(t.get("name") or "").replace("<br>", " ") for t in chart["data"]]
     assert any(n.startswith("QPV 2015 correspondant : Sanitas 2015 (test)") for n in traces)
     assert any(n.startswith("Sanitas (test) –") for n in traces)
 

@@ -248,6 +248,12 @@ section[data-testid="stSidebar"] { width: 21rem !important; min-width: 21rem !im
   flex-wrap: wrap !important; height: auto !important; overflow: visible !important;
   mask-image: none !important; -webkit-mask-image: none !important;
 }
+/* The file uploader's hint (size limit and accepted types, a long list since contours are
+   accepted) wraps instead of ending in « … ». */
+[data-testid="stFileUploaderDropzoneInstructions"] span,
+[data-testid="stFileUploaderDropzoneInstructions"] small {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+}
 [data-testid="stMultiSelectTagsContainer"] [role="group"],
 [data-testid="stMultiSelectTagsContainer"] [role="group"] span {
   height: auto !important; max-width: 100% !important; white-space: normal !important;
