@@ -133,6 +133,9 @@ class PgStore(Store):
                 yield
             finally:
                 con.execute("SELECT pg_advisory_unlock(%s)", [WRITE_LOCK_KEY])
+                # This process wrote (or may have): its next page run reads the batch log
+                # again instead of a token cached before the write.
+                self._version = (0.0, None)
         finally:
             con.close()
 
