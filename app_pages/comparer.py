@@ -110,11 +110,8 @@ if mapview.enabled():
                                disabled=map_mode != "ecart") if chosen_r else None
         map_values = compare.up_to(ui.query("values_for", sel.contract, [map_ind],
                                             [*q_codes, *chosen_r]), sel.year)
-        if map_mode == "ecart":
-            colouring = maps.reference_gaps(map_values, map_ind, quartiers, map_ref,
-                                            territories)
-        else:
-            colouring = maps.latest_values(map_values, map_ind, quartiers)
+        colouring = maps.indicator_colouring(map_values, map_ind, quartiers, map_mode, map_ref,
+                                             territories)
         fig = maps.choropleth(contours, colouring, f"{map_ind} : {colouring.title}, jusqu'à "
                               f"{sel.year}", *mapview.tiles())
         mapview.show(fig, maps.map_table(contours, quartiers, colouring), contours,

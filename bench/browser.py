@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,11 +31,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, free_port  # the tests' own browser setup
+
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-dev-shm-usage"]
 # Sidebar link text -> the text the page's title holds.
 PAGES = {"Vue d'ensemble": "Vue d'ensemble", "Priorités": "Priorités", "Quartiers": "Quartiers",
          "Comparer": "Comparer", "Fiche indicateur": "Fiche indicateur",
@@ -60,12 +57,6 @@ READY_JS = """
   return performance.now() - window.__readySince >= 150 ? window.__readySince : false;
 }
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def serve(db: str, port: int, log: Path) -> subprocess.Popen:

@@ -46,13 +46,18 @@ def map_unique(values: pd.Series, func) -> pd.Series:
     return pd.Series(mapped[codes], index=values.index)
 
 
+def _distinct(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Each row's position among the distinct values (-1 for missing), and those values: a
+    categorical column already holds them."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy(), values.cat.categories
+    return pd.factorize(values, use_na_sentinel=True)
+
+
 def map_values(values: pd.Series, mapping: pd.Series) -> pd.Series:
     """`values.map(mapping)` looked up once per distinct value: on Arrow strings pandas
     casts the result back element by element, seconds on a national file."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        positions, uniques = values.cat.codes.to_numpy(), values.cat.categories
-    else:
-        positions, uniques = pd.factorize(values, use_na_sentinel=True)
+    positions, uniques = _distinct(values)
     looked_up = pd.Series(uniques, dtype=object).map(mapping)
     if looked_up.empty:
         return pd.Series(pd.NA, index=values.index, dtype=object)
@@ -64,10 +69,7 @@ def isin(values: pd.Series, codes: set) -> pd.Series:
     """`values.isin(codes)` for a large set (the register's 36 000 codes): pandas walks the
     whole set in Python on every call for Arrow strings; here each distinct value is looked
     up once in the set instead."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        positions, uniques = values.cat.codes.to_numpy(), values.cat.categories
-    else:
-        positions, uniques = pd.factorize(values, use_na_sentinel=True)
+    positions, uniques = _distinct(values)
     hit = np.fromiter((u in codes for u in uniques), dtype=bool, count=len(uniques))
     return pd.Series(np.append(hit, False)[positions], index=values.index)
 

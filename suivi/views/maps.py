@@ -157,6 +157,15 @@ def reference_gaps(values: pd.DataFrame, indicator: str, quartiers: pd.DataFrame
                      texts, -bound, bound, LAG_SCALE, ticks, [_signed(t) for t in ticks])
 
 
+def indicator_colouring(values: pd.DataFrame, indicator: str, quartiers: pd.DataFrame,
+                        mode: str, reference: str | None,
+                        territories: pd.DataFrame) -> Colouring:
+    """The Comparer map's colours: the gap to `reference` (mode "ecart") or the latest value."""
+    if mode == "ecart":
+        return reference_gaps(values, indicator, quartiers, reference, territories)
+    return latest_values(values, indicator, quartiers)
+
+
 def _range(values: pd.Series) -> tuple[float, float]:
     known = values.dropna()
     if known.empty:
