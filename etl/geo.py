@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 PREFIXES = {"commune": "COM-", "arrondissement_municipal": "COM-", "epci": "EPCI-",
@@ -35,13 +36,13 @@ def is_qpv(codes: pd.Series) -> pd.Series:
     return codes.astype("string").str.fullmatch(QPV_ANY).fillna(False).astype(bool)
 
 
-def geography_of_qpv(code: str) -> str | None:
+def geography_of_qpv(codes: pd.Series) -> pd.Series:
     """qpv2024 for `QN…`, qpv2015 for `QP…`: the generation is part of the code."""
-    if code.startswith("QN"):
-        return "qpv2024"
-    if code.startswith("QP"):
-        return "qpv2015"
-    return None
+    text = codes.astype("string")
+    generation = np.select([text.str.startswith("QN").fillna(False).to_numpy(bool),
+                            text.str.startswith("QP").fillna(False).to_numpy(bool)],
+                           ["qpv2024", "qpv2015"], default=None)
+    return pd.Series(generation, index=codes.index, dtype=object)
 
 
 def department_of_qpv2015(code: str) -> str | None:

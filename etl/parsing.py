@@ -10,8 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-# Spaces used as thousands separators: normal, no-break, narrow no-break, thin.
-_SPACES = r"[\s\u00a0\u202f\u2009]"
+# Spaces used as thousands separators: normal, no-break, narrow no-break, thin. Written as
+# the characters themselves, and digits as [0-9] below: `\s`, `\d` or a `\u` escape make
+# pandas run the regex in Python, once per cell, instead of in Arrow's RE2.
+_SPACES = "[ \t\n\r\x0b\x0c\u00a0\u202f\u2009]"
 
 
 def as_text(col: pd.Series) -> pd.Series:
@@ -20,8 +22,12 @@ def as_text(col: pd.Series) -> pd.Series:
     Numbers read from xlsx arrive as floats: 2019.0 becomes '2019', not '2019.0'. Everything
     runs in Arrow's string kernels, never one Python call per cell. A categorical column (codes
     repeated over a national file) is trimmed once per category and stays categorical, with
-    "" among its categories so that `.fillna("")` works as on text.
+    "" among its categories so that `.fillna("")` works as on text. A categorical column of
+    mostly distinct values (the register's codes and names) becomes plain text: string
+    methods on a categorical run in Python, once per row.
     """
+    if isinstance(col.dtype, pd.CategoricalDtype) and len(col.cat.categories) * 2 > len(col):
+        col = col.astype("string")
     if isinstance(col.dtype, pd.CategoricalDtype):
         text = as_text(pd.Series(col.cat.categories, dtype=object))
         inverse, categories = pd.factorize(text, use_na_sentinel=True)
@@ -33,7 +39,7 @@ def as_text(col: pd.Series) -> pd.Series:
         return pd.Series(pd.Categorical.from_codes(mapped, categories=categories),
                          index=col.index)
     out = col.astype("string").str.strip()
-    whole = out.str.fullmatch(r"[+-]?\d+\.0+").fillna(False)
+    whole = out.str.fullmatch(r"[+-]?[0-9]+\.0+").fillna(False)
     if whole.any():
         out = out.mask(whole, out.str.replace(r"\.0+$", "", regex=True))
     return out.mask(out.isin(["", "nan", "NaN", "None", "<NA>"]))
@@ -67,10 +73,14 @@ def map_values(values: pd.Series, mapping: pd.Series) -> pd.Series:
 
 def isin(values: pd.Series, codes: set) -> pd.Series:
     """`values.isin(codes)` for a large set (the register's 36 000 codes): pandas walks the
-    whole set in Python on every call for Arrow strings; here each distinct value is looked
-    up once in the set instead."""
+    whole set in Python on every call for Arrow strings. Here a few distinct values are
+    looked up in the set one by one; many are matched against a hash table of the set, in C."""
     positions, uniques = _distinct(values)
-    hit = np.fromiter((u in codes for u in uniques), dtype=bool, count=len(uniques))
+    if len(uniques) * 8 < len(codes):
+        hit = np.fromiter((u in codes for u in uniques.tolist()), dtype=bool,
+                          count=len(uniques))
+    else:
+        hit = pd.Index(uniques, dtype=object).isin(list(codes))
     return pd.Series(np.append(hit, False)[positions], index=values.index)
 
 
