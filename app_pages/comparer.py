@@ -71,8 +71,11 @@ if not chosen_ind or not (chosen_q or chosen_r):
     st.info("Choisissez au moins un indicateur et un territoire.")
     st.stop()
 
-values = ui.query("values_for", sel.contract, chosen_ind, [*chosen_q, *chosen_r])
-values = compare.up_to(values, sel.year)
+# What follows is derived from the selection alone: built once per data version and
+# selection (ui.memo), so that a rerun (a widget, a download) only sends it again.
+picked = (sel.contract, sel.year, tuple(chosen_ind), tuple(chosen_q), tuple(chosen_r))
+values = ui.memo(("cmp_values", *picked), lambda: compare.up_to(
+    ui.query("values_for", sel.contract, chosen_ind, [*chosen_q, *chosen_r]), sel.year))
 st.caption(f"Valeurs réalisées jusqu'à {sel.year} (année d'évaluation choisie dans le panneau "
            "latéral).")
 if values.empty:
@@ -84,9 +87,11 @@ for unit, part in values.groupby("unit", sort=False):
     codes = part["indicator_code"].unique().tolist()
     title = ind_labels[codes[0]] if len(codes) == 1 else \
         f"Indicateurs en {fmt.unit_label(unit)} : {', '.join(codes)}"
-    st.plotly_chart(charts.comparison_chart(part, title), key=f"cmp_chart_{unit}")
+    st.plotly_chart(ui.memo(("cmp_chart", *picked, unit), lambda part=part, title=title: (
+        charts.freeze(charts.comparison_chart(part, title)))), key=f"cmp_chart_{unit}")
 with st.expander("Données du graphique"):
-    st.dataframe(compare.values_table(values, [*chosen_q, *chosen_r]), hide_index=True,
+    st.dataframe(ui.memo(("cmp_values_table", *picked), lambda: compare.values_table(
+        values, [*chosen_q, *chosen_r])), hide_index=True,
                  placeholder="–", key="cmp_values",
                  column_config={"Année": st.column_config.NumberColumn(format="%d"),
                                 "Valeur": ui.number_column("Valeur")})
@@ -108,21 +113,30 @@ if mapview.enabled():
         map_ref = m3.selectbox("Territoire de référence de l'écart", chosen_r,
                                key="cmp_map_ref", format_func=lambda c: ter_labels.get(c, c),
                                disabled=map_mode != "ecart") if chosen_r else None
-        map_values = compare.up_to(ui.query("values_for", sel.contract, [map_ind],
-                                            [*q_codes, *chosen_r]), sel.year)
-        colouring = maps.indicator_colouring(map_values, map_ind, quartiers, map_mode, map_ref,
-                                             territories)
-        fig = maps.choropleth(contours, colouring, f"{map_ind} : {colouring.title}, jusqu'à "
-                              f"{sel.year}", *mapview.tiles())
-        mapview.show(fig, maps.map_table(contours, quartiers, colouring), contours,
-                     key="cmp_map")
+        shown = (sel.contract, sel.year, map_ind, map_mode, map_ref, mapview.tiles())
+
+        def colour():
+            map_values = compare.up_to(ui.query("values_for", sel.contract, [map_ind],
+                                                [*q_codes, *chosen_r]), sel.year)
+            return maps.indicator_colouring(map_values, map_ind, quartiers, map_mode,
+                                            map_ref, territories)
+
+        colouring = ui.memo(("cmp_map_colours", *shown), colour)
+        # The quartiers' outlines are parsed once per contract, whatever the indicator.
+        shapes = ui.memo(("map_rings", sel.contract), lambda: maps.rings(contours["geometry"]))
+        fig = ui.memo(("cmp_map", *shown), lambda: charts.freeze(maps.choropleth(
+            contours, colouring, f"{map_ind} : {colouring.title}, jusqu'à {sel.year}",
+            *mapview.tiles(), shapes=shapes)))
+        mapview.show(fig, ui.memo(("cmp_map_table", *shown), lambda: maps.map_table(
+            contours, quartiers, colouring)), contours, key="cmp_map")
 
 st.subheader("Écarts entre quartiers et territoires de référence")
 st.caption("Écart = d × (référence − quartier), d = +1 si plus haut = mieux, −1 si plus bas = "
            "mieux : un écart positif signifie que le quartier est en retard. Taux, parts et "
            "scores sont comparés en points ; un effectif l'est pour 1 000 habitants quand les "
            "deux populations sont connues, sinon il n'est pas comparé.")
-gaps = compare.gap_table(values, chosen_q, chosen_r, territories)
+gaps = ui.memo(("cmp_gaps", *picked),
+              lambda: compare.gap_table(values, chosen_q, chosen_r, territories))
 if gaps.empty:
     st.info("Choisissez au moins un quartier et un territoire de référence pour voir les écarts.")
 else:
@@ -130,7 +144,8 @@ else:
     localized = number(format="localized")
     # The values a gap is computed on differ from the values only for counts (per 1 000 hab.).
     base = localized if (gaps["basis"] == compare.GAP_BASIS["count"]).any() else None
-    st.dataframe(compare.gap_table_fr(gaps), hide_index=True, placeholder="–", key="cmp_gaps",
+    st.dataframe(ui.memo(("cmp_gaps_fr", *picked), lambda: compare.gap_table_fr(gaps)),
+                 hide_index=True, placeholder="–", key="cmp_gaps",
                  column_config={
                      "Année": number(format="%d"),
                      "Valeur quartier": localized,
@@ -141,7 +156,7 @@ else:
                          format="localized", help="Unité : voir « Écart exprimé en »."),
                      "Ratio quartier / réf.": localized,
                  })
-    summary = compare.gap_summary(gaps)
+    summary = ui.memo(("cmp_summary", *picked), lambda: compare.gap_summary(gaps))
     if len(summary):
         st.markdown("**Évolution de l'écart** (de la première à la dernière année comparée)")
         st.dataframe(compare.summary_table_fr(summary), hide_index=True, placeholder="–",
@@ -151,15 +166,23 @@ else:
                                     "Écart initial": localized, "Dernier écart": localized,
                                     "Variation par an": localized})
 
-sheets = compare.download_sheets(values, gaps, [*chosen_q, *chosen_r])
+
+
+def download_files() -> tuple[bytes, bytes, bytes]:
+    sheets = compare.download_sheets(values, gaps, [*chosen_q, *chosen_r])
+    return (compare.csv_bytes(sheets["ecarts"]), compare.csv_bytes(sheets["valeurs"]),
+            compare.xlsx_bytes(sheets))
+
+
+downloads = ui.memo(("cmp_downloads", *picked), download_files)
 stem = f"comparaison-{sel.contract}-{sel.year}"
 d1, d2, d3 = st.columns(3)
-d1.download_button("Télécharger les écarts (CSV)", compare.csv_bytes(sheets["ecarts"]),
+d1.download_button("Télécharger les écarts (CSV)", downloads[0],
                    file_name=f"{stem}-ecarts.csv", mime="text/csv", on_click="ignore",
                    icon="⬇️", key="cmp_dl_gaps")
-d2.download_button("Télécharger les valeurs (CSV)", compare.csv_bytes(sheets["valeurs"]),
+d2.download_button("Télécharger les valeurs (CSV)", downloads[1],
                    file_name=f"{stem}-valeurs.csv", mime="text/csv", on_click="ignore",
                    icon="⬇️", key="cmp_dl_values")
-d3.download_button("Télécharger valeurs et écarts (xlsx)", compare.xlsx_bytes(sheets),
+d3.download_button("Télécharger valeurs et écarts (xlsx)", downloads[2],
                    file_name=f"{stem}.xlsx", on_click="ignore", icon="⬇️", key="cmp_dl_xlsx",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -48,16 +48,26 @@ if len(options) > 1:
 
 territories = ui.query("territories", sel.contract)
 names = dict(zip(territories["code"], territories["label"]))
-all_obs = ui.query("observations", code, None, breakdown[0], breakdown[1])
-shown_q, n_with_values = det.shown_quartiers(all_obs, territories, sel.quartier)
+# What follows depends on the indicator, the breakdown and the sidebar only: derived once per
+# data version (ui.memo), so that a rerun (an expander, a widget) only sends it again.
+key = ("fiche", sel.contract, sel.year, sel.quartier, code, breakdown)
+
+
+def shown():
+    all_obs = ui.query("observations", code, None, breakdown[0], breakdown[1])
+    shown_q, n_with_values = det.shown_quartiers(all_obs, territories, sel.quartier)
+    references = ui.query("references_of", shown_q[0]) if shown_q else territories.iloc[0:0]
+    predecessors = ui.query("predecessors", shown_q)
+    order, obs, n_known = det.shown_values(all_obs, territories, shown_q, references,
+                                           predecessors, sel.year)
+    return shown_q, n_with_values, predecessors, order, obs, n_known
+
+
+shown_q, n_with_values, predecessors, order, obs, n_known = ui.memo(key, shown)
 if n_with_values > len(shown_q):
     st.info(f"{n_with_values} quartiers ont des valeurs pour cet indicateur : les "
             f"{det.MAX_QUARTIERS} premiers sont affichés. Choisissez un quartier dans le "
             "panneau latéral pour voir le sien.")
-references = ui.query("references_of", shown_q[0]) if shown_q else territories.iloc[0:0]
-predecessors = ui.query("predecessors", shown_q)
-order, obs, n_known = det.shown_values(all_obs, territories, shown_q, references,
-                                       predecessors, sel.year)
 scope = names.get(sel.quartier, sel.quartier) if sel.quartier else "tous les quartiers"
 st.subheader(f"Valeurs : {scope} et territoires de référence")
 if n_known is not None:
@@ -75,19 +85,25 @@ if obs.empty:
 else:
     left, right = st.columns([3, 2])
     with left:
-        title = f"{code} – {ind['label']}"
-        fig = charts.indicator_chart(det.chart_rows(obs, shown_q), unit, title,
-                                     main_territory=order[0])
-        projections = {q: det.project_territory(obs, q, ind["polarity"]) for q in shown_q
-                       if q in set(obs["territory_code"])}
-        if order[0] in projections:
-            charts.add_projection(fig, projections[order[0]], names.get(order[0], order[0]))
-        st.plotly_chart(fig, key="fiche_chart")
+        projections = ui.memo(("fiche_projections", *key), lambda: {
+            q: det.project_territory(obs, q, ind["polarity"]) for q in shown_q
+            if q in set(obs["territory_code"])})
+
+        def figure():
+            fig = charts.indicator_chart(det.chart_rows(obs, shown_q), unit,
+                                         f"{code} – {ind['label']}", main_territory=order[0])
+            if order[0] in projections:
+                charts.add_projection(fig, projections[order[0]],
+                                      names.get(order[0], order[0]))
+            return charts.freeze(fig)
+
+        st.plotly_chart(ui.memo(("fiche_chart", *key), figure), key="fiche_chart")
         for q, p in projections.items():
             st.markdown(f"**{names.get(q, q)}** : {p.sentence}")
     with right:
         st.markdown("**Données du graphique**")
-        st.dataframe(det.data_table(obs, order), hide_index=True, placeholder="–",
+        st.dataframe(ui.memo(("fiche_data", *key), lambda: det.data_table(obs, order)),
+                     hide_index=True, placeholder="–",
                      key="fiche_data",
                      column_config={"Année": st.column_config.NumberColumn(format="%d"),
                                     "Valeur": ui.number_column("Valeur", unit)})
@@ -103,17 +119,20 @@ with st.expander("Détail du calcul", expanded=bool(sel.quartier)):
     st.caption(f"Statut au regard de la situation visée, avec les réalisés jusqu'à {sel.year}. "
                "Méthode : atteinte A = (V − B) / (C − B), temps écoulé E, rythme P = A / E "
                "comparé aux seuils du contrat.")
-    for q in shown_q:
-        a = det.assess_territory(obs, q, ind["polarity"], thresholds)
+    assessments = ui.memo(("fiche_assessments", *key), lambda: [
+        (q, det.assess_territory(obs, q, ind["polarity"], thresholds),
+         det.project_territory(obs, q, ind["polarity"])) for q in shown_q])
+    for q, a, projection in assessments:
         st.markdown(f"#### {names.get(q, q)} : {ui.status_text(a.status)}")
         st.markdown("\n".join(f"- {line}" for line in a.explain()))
         st.table(det.calculation_table(a), hide_index=True, border="horizontal")
         st.markdown("**Projection au rythme actuel**\n" + "\n".join(
-            f"- {line}" for line in det.project_territory(obs, q, ind["polarity"]).explain(unit)))
+            f"- {line}" for line in projection.explain(unit)))
 
 # --- History of values ------------------------------------------------------------------------
 st.subheader("Historique des valeurs")
-history = det.history_table(ui.query("value_history", code), names, order, breakdown)
+history = ui.memo(("fiche_history", *key), lambda: det.history_table(
+    ui.query("value_history", code), names, order, breakdown))
 superseded = int((history["Version"] == "✘ remplacée").sum()) if len(history) else 0
 history_columns = {"Année": st.column_config.NumberColumn(format="%d"),
                    "Lot": st.column_config.NumberColumn(format="%d"),

@@ -40,15 +40,23 @@ if not sel.quartier and len(scope) > ov.MAX_SERIES:
             "le panneau latéral pour afficher le détail de chaque indicateur. Répartition des "
             "statuts par priorité :")
     level = ov.level_name(nodes, 2, "priorité")
-    counts = ov.group_counts(scope[scope["status"].isin(ov.LATE_STATUSES)] if late_only
-                             else scope, nodes, 2)
-    st.dataframe(ov.counts_table(counts, level.capitalize()), hide_index=True, width="stretch")
+    table = ui.memo(("priority_counts", sel.contract, sel.year, late_only), lambda: (
+        ov.counts_table(ov.group_counts(scope[scope["status"].isin(ov.LATE_STATUSES)]
+                                        if late_only else scope, nodes, 2),
+                        level.capitalize())))
+    st.dataframe(table, hide_index=True, width="stretch")
     st.stop()
 
-actuals = ui.query("values_for", sel.contract, sorted(scope["indicator_code"].unique()),
-                   sorted(scope["territory_code"].unique()))
-rows = ov.progress_rows(scope, catalogue, nodes, actuals, territories["code"].tolist(),
-                        sel.year, late_only=late_only)
+
+def progress_rows() -> pd.DataFrame:
+    actuals = ui.query("values_for", sel.contract, sorted(scope["indicator_code"].unique()),
+                       sorted(scope["territory_code"].unique()))
+    return ov.progress_rows(scope, catalogue, nodes, actuals, territories["code"].tolist(),
+                            sel.year, late_only=late_only)
+
+
+rows = ui.memo(("progress_rows", sel.contract, sel.year, sel.quartier, late_only),
+               progress_rows)
 shown = rows.drop_duplicates(["indicator_code", "territory_code", "breakdown", "modality"]) \
     if len(rows) else rows
 st.caption(f"{fmt.number(len(shown))} série(s) affichée(s) sur {fmt.number(len(scope))} : "

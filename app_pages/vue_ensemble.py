@@ -54,29 +54,36 @@ st.page_link("app_pages/fiche_indicateur.py", label="Fiche indicateur : détail 
 if counts["not_assessable"]:
     with st.expander(f"Pourquoi {fmt.number(counts['not_assessable'])} série(s) sont "
                      "non évaluables"):
-        st.dataframe(ov.reasons_table(scope), hide_index=True, width="stretch")
+        st.dataframe(ui.memo(("reasons", sel.contract, sel.year, sel.quartier),
+                             lambda: ov.reasons_table(scope)), hide_index=True, width="stretch")
 if not total:
     st.info("Aucune valeur pour ce périmètre : aucun statut ne peut être calculé. "
             "Voir ci-dessous ce qui manque.")
 
 
 # --- Stacked bars per pillar, priority, quartier -------------------------------------------------
-def status_chart(frame, title: str, group_title: str, key: str) -> None:
-    """A stacked status bar chart with its data table (counts and demo series)."""
+def status_chart(frame, title: str, group_title: str, key: str, memo_key: tuple) -> None:
+    """A stacked status bar chart with its data table (counts and demo series); the figure
+    and the table are built once per data version."""
     if frame.empty:
         return
     shown = ov.most_late(frame)
     if len(shown) < len(frame):
         title += f" ({len(shown)} sur {len(frame)} : ceux qui ont le plus de séries en retard)"
-    chart_counts, labels = ov.chart_counts(shown)
+
+    def figure():
+        chart_counts, labels = ov.chart_counts(shown)
+        return charts.freeze(charts.status_bars(chart_counts, title, labels=labels))
+
     if frame["total"].sum():
-        st.plotly_chart(charts.status_bars(chart_counts, title, labels=labels),
-                        width="stretch", key=key)
+        st.plotly_chart(ui.memo(("figure", key, *memo_key), figure), width="stretch", key=key)
     else:
         st.markdown(f"**{title}**")
         st.caption("Aucune série pour le moment.")
     with st.expander("Données du graphique"):
-        st.dataframe(ov.counts_table(frame, group_title), hide_index=True, width="stretch")
+        st.dataframe(ui.memo(("table", key, *memo_key),
+                             lambda: ov.counts_table(frame, group_title)),
+                     hide_index=True, width="stretch")
         if frame["demo"].sum():
             st.caption("« dont démo » : séries calculées avec des valeurs de démonstration.")
 
@@ -87,10 +94,10 @@ if total:
     key = (sel.contract, sel.year, sel.quartier)
     status_chart(ui.memo(("pillars", *key), lambda: ov.group_counts(scope, nodes, 1)),
                  f"Statut des séries par {pillar}",
-                 pillar.capitalize(), "bars_pillar")
+                 pillar.capitalize(), "bars_pillar", key)
     status_chart(ui.memo(("priorities", *key), lambda: ov.group_counts(scope, nodes, 2)),
                  f"Statut des séries par {priority}",
-                 priority.capitalize(), "bars_priority")
+                 priority.capitalize(), "bars_priority", key)
     st.caption("Une série compte sous le premier objectif que son indicateur mesure.")
 
     if sel.quartier:
@@ -99,7 +106,7 @@ if total:
     elif len(quartiers):
         status_chart(ui.memo(("quartiers", *key), lambda: ov.territory_counts(scope, quartiers)),
                      "Statut des séries par quartier",
-                     "Quartier", "bars_quartier")
+                     "Quartier", "bars_quartier", key)
 
 # --- Map of the quartiers ----------------------------------------------------------------------
 if not sel.quartier and len(quartiers) and mapview.enabled():
@@ -118,16 +125,18 @@ if not sel.quartier and len(quartiers) and mapview.enabled():
         # A national contract draws some 1 400 quartiers: the figure is built once per data
         # version (reruns only send it again).
         fig = ui.memo(("carte", sel.contract, sel.year, colour_by, mapview.tiles()),
-                      lambda: maps.choropleth(contours, colouring,
-                                              f"{colouring.title}, {sel.year}",
-                                              *mapview.tiles()))
-        mapview.show(fig, maps.map_table(contours, quartiers, colouring), contours,
-                     key="carte_vue")
+                      lambda: charts.freeze(maps.choropleth(contours, colouring,
+                                                            f"{colouring.title}, {sel.year}",
+                                                            *mapview.tiles())))
+        mapview.show(fig, ui.memo(("carte_table", sel.contract, sel.year, colour_by),
+                                  lambda: maps.map_table(contours, quartiers, colouring)),
+                     contours, key="carte_vue")
 
 # --- What has no data yet ----------------------------------------------------------------------
 st.subheader("Ce qui n'a pas encore de données")
 catalogue = ui.query("indicators", sel.contract)
-gaps = ov.data_gaps(catalogue, statuses, sel.year, sel.quartier)
+gaps = ui.memo(("data_gaps", sel.contract, sel.year, sel.quartier),
+               lambda: ov.data_gaps(catalogue, statuses, sel.year, sel.quartier))
 missing = ov.data_gap_counts(gaps)
 since = pg.recent_since(sel.year)
 cols = st.columns(4)

@@ -247,3 +247,24 @@ def test_tile_setting_draws_the_same_traces_over_a_raster_layer(monkeypatch):
     assert tiled.data[0].lon == plain.data[0].x
     go.Figure(tiled.to_dict())  # what plotly's validation accepts
     go.Figure(plain.to_dict())
+
+
+def test_a_frozen_figure_computes_its_dict_once_and_sends_the_same_figure():
+    """Pages keep their finished figures (ui.memo) frozen: st.plotly_chart's `to_dict()` on
+    every rerun must return the figure as it was built, without redoing the deep copy."""
+    from etl.synthetic_contours import synthetic_collection
+    from suivi.views import charts
+
+    doc = synthetic_collection(["A", "B"], centre=(0.98, 47.41), spacing=0.02)
+    contours = pd.DataFrame({
+        "code": ["A", "B"], "label": ["Alpha", "Bêta"], "synthetic": True, "source": "x",
+        "geometry": [json.dumps(f["geometry"]) for f in doc["features"]]})
+    colouring = maps.Colouring("Part", pd.Series({"A": 25.0, "B": 80.0}),
+                               pd.Series({"A": "25 %", "B": "80 %"}), 0, 100)
+    expected = maps.choropleth(contours, colouring, "t").to_dict()
+    frozen = charts.freeze(maps.choropleth(contours, colouring, "t"))
+    assert isinstance(frozen, charts.FrozenFigure)
+    first = frozen.to_dict()
+    assert first == expected
+    assert frozen.to_dict() is first  # kept, not recomputed
+    assert [t.meta["code"] for t in frozen.data[:2]] == ["A", "B"]  # still a figure

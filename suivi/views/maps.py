@@ -246,10 +246,12 @@ def _trace(tiles, lon, lat, **kwargs) -> dict:
 
 
 def choropleth(contours: pd.DataFrame, colouring: Colouring, title: str,
-               tiles: str | None = None, attribution: str = "") -> go.Figure:
-    """One filled trace per quartier, coloured by `colouring`, and the colour bar."""
+               tiles: str | None = None, attribution: str = "",
+               shapes: list | None = None) -> go.Figure:
+    """One filled trace per quartier, coloured by `colouring`, and the colour bar; `shapes`
+    are `rings(contours["geometry"])` when the caller keeps them."""
     colours = colouring.colours(contours["code"])
-    shapes = rings(contours["geometry"])
+    shapes = rings(contours["geometry"]) if shapes is None else shapes
     traces = []
     for row, colour, (lon, lat) in zip(contours.itertuples(index=False), colours, shapes):
         value = colouring.values.get(row.code)

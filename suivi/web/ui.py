@@ -7,6 +7,8 @@ version, so every cached result is invalidated at once, in every replica.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -72,22 +74,32 @@ def query(name: str, *args):
     return result.copy() if hasattr(result, "copy") else result
 
 
+MEMO_ENTRIES = 128  # a national map figure weighs tens of MB: the oldest entries go first
+_MEMO_LOCK = threading.Lock()
+
+
 @st.cache_resource(show_spinner=False)
-def _memo_store() -> dict:
-    return {}
+def _memo_store() -> OrderedDict:
+    return OrderedDict()
 
 
 def memo(key: tuple, compute):
-    """Cache a derived result (a roll-up computed from query results) under `key` and the
-    data version: national roll-ups take a few hundred milliseconds, so a page only pays
-    them once per data version, like its queries."""
+    """Cache a derived result (a roll-up computed from query results, a finished figure)
+    under `key` and the data version: national roll-ups and figures take a few hundred
+    milliseconds, so a page only pays them once per data version and selection, like its
+    queries. Figures are kept frozen (charts.freeze): they must not be changed."""
     store = _memo_store()
     full = (db_file(), data_version(), *key)
-    if full not in store:
-        if len(store) > 256:
-            store.clear()
-        store[full] = compute()
-    result = store[full]
+    with _MEMO_LOCK:  # sessions run in threads of one process
+        result = store.get(full)
+        if result is not None:
+            store.move_to_end(full)
+    if result is None:
+        result = compute()
+        with _MEMO_LOCK:
+            store[full] = result
+            while len(store) > MEMO_ENTRIES:
+                store.popitem(last=False)
     return result.copy() if hasattr(result, "copy") else result
 
 
