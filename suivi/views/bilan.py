@@ -214,7 +214,7 @@ def _gap_summary(gaps: pd.DataFrame) -> pd.DataFrame:
 
 def _without_data(catalogue: pd.DataFrame, statuses: pd.DataFrame, year: int) -> pd.DataFrame:
     """Indicators with no actual value up to `year` in the report's territories, and why."""
-    with_actual = set(statuses.loc[statuses["last_actual_year"].notna(), "indicator_code"])
+    with_actual = set(statuses.loc[statuses["last_actual_year"].notna(), "indicator_code"].unique())
     rows = catalogue[~catalogue["code"].isin(with_actual)]
     reason = pd.Series(f"Aucune valeur réalisée jusqu'en {year}.", index=rows.index,
                        dtype="object")
