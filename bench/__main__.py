@@ -526,7 +526,7 @@ def bench_carte(table: Table, data: Path, runs: int) -> None:
         contours, maps.on_track_share(statuses, quartiers), "bench"))
     encode, spec = timed(lambda: pio.to_json(fig.to_dict(), validate=False))
     table.add("carte", f"map figure of {n} quartiers: build", build, "s",
-              note=f"{len(maps.quartier_codes(fig))} traces, one per quartier")
+              note=f"{len(fig.data)} traces for {len(maps.quartier_codes(fig))} quartiers")
     table.add("carte", "map figure: JSON sent to the browser", len(spec) / 1e6, "MB",
               note=f"serialised in {encode:.2f} s")
     with_map = page_times("duckdb", "carte", db, runs, [MAP_PAGE])["pages"][MAP_PAGE]
