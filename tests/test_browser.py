@@ -88,20 +88,37 @@ def page(browser) -> Page:
     context.close()
 
 
-def wait_ready(page: Page, timeout: float = 60.0) -> None:
-    """Streamlit renders in several passes: wait until the page has stopped changing."""
+# Ready: the page's title shown (every page has one; an empty main area is a script not yet
+# started), no skeleton or stale element, the script not running, every chart drawn (plotly's
+# code is loaded on the first chart of a fresh tab), and the main area's text unchanged for
+# `hold` ms (Streamlit renders in several passes). Polled in the page.
+READY_JS = """
+(hold) => {
+  const main = document.querySelector('[data-testid="stMain"]');
+  const status = document.querySelector('[data-testid="stStatusWidget"]');
+  const busy = !main || !main.querySelector('h1')
+    || !!main.querySelector('[data-testid="stSkeleton"], [data-stale="true"]')
+    || !!(status && /Stop|Running/i.test(status.innerText))
+    || [...main.querySelectorAll('[data-testid="stPlotlyChart"]')]
+         .some(c => !c.querySelector('.main-svg'));
+  const text = busy ? null : main.innerText;
+  const now = performance.now();
+  if (busy || text !== window.__readyText) {
+    window.__readyText = text;
+    window.__readySince = now;
+    return false;
+  }
+  return now - window.__readySince >= hold;
+}
+"""
+
+
+def wait_ready(page: Page, timeout: float = 60.0, hold_ms: int = 500) -> None:
+    """Wait until the page has stopped changing: awaited in the page (a condition polled every
+    50 ms), not slept for."""
     page.wait_for_selector("[data-testid='stMain']", timeout=60_000)
-    deadline = time.monotonic() + timeout
-    previous, stable = None, 0
-    while time.monotonic() < deadline:
-        page.wait_for_timeout(400)
-        running = page.locator("[data-testid='stSkeleton'], [data-testid='stStatusWidget'] "
-                               "button:has-text('Stop')").count()
-        text = page.locator("[data-testid='stMain']").inner_text()
-        stable = stable + 1 if (text == previous and not running) else 0
-        if stable >= 3:
-            return
-        previous = text
+    page.evaluate("() => { window.__readyText = null; window.__readySince = null; }")
+    page.wait_for_function(READY_JS, arg=hold_ms, polling=50, timeout=timeout * 1000)
 
 
 def assert_no_error(page: Page) -> None:
