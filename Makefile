@@ -60,7 +60,7 @@ postgresql:
 test: $(DEVSTAMP) chromium postgresql
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q -n auto
+	$(BIN)/python -m pytest -q -n auto --dist worksteal
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check .
