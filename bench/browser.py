@@ -7,13 +7,14 @@ once on the national database. Two measures, both in the browser's own clock
 (performance.now), localhost only, every wait bounded:
 
 - *sidebar click*: from the click on a page's link in the sidebar to the moment the page's
-  title is shown, no element is stale or still loading, the script has finished and every
-  plotly chart of the page has drawn its SVG; each page is visited `clicks` times in a cycle;
+  title is shown, no element is stale or still loading, the script has finished, every
+  plotly chart of the page has drawn its SVG and the text has stopped changing (the tests'
+  rule, tests/test_browser.READY_JS); each page is visited `clicks` times in a cycle;
 - *shared link*: a fresh browser context (nothing cached, a new Streamlit session) opens the
   Vue d'ensemble link of a contract and year, until the same condition holds (after one
   untimed opening: the server's first run pays its imports once, as a deployment has).
 
-The moment the condition first holds is what is reported; the page must then stay so for
+The moment the page reaches that state is what is reported; it must then stay so for
 150 ms (a script still running would change it), which costs wall time but is not counted.
 Prints one JSON line (the medians, worsts and every sample).
 """
@@ -31,7 +32,12 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, free_port  # the tests' own browser setup
+from tests.test_browser import (  # the tests' own browser setup and readiness rule
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    free_port,
+    ready_since,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 # Sidebar link text -> the text the page's title holds.
@@ -39,24 +45,6 @@ PAGES = {"Vue d'ensemble": "Vue d'ensemble", "Priorités": "Priorités", "Quarti
          "Comparer": "Comparer", "Fiche indicateur": "Fiche indicateur",
          "Catalogue": "Catalogue", "Bilan annuel": "Bilan annuel"}
 TIMEOUT_MS = 60_000
-
-# Ready: the title, nothing stale or loading, the script finished, every chart drawn; returns
-# the time it first became so once it has held for 150 ms, else false.
-READY_JS = """
-(title) => {
-  const main = document.querySelector('[data-testid="stMain"]');
-  const status = document.querySelector('[data-testid="stStatusWidget"]');
-  const h1 = main && main.querySelector('h1');
-  const charts = main ? [...main.querySelectorAll('[data-testid="stPlotlyChart"]')] : [];
-  const ready = !!h1 && h1.innerText.includes(title)
-    && !(status && /Stop|Running/i.test(status.innerText))
-    && !main.querySelector('[data-stale="true"], [data-testid="stSkeleton"]')
-    && charts.every(c => c.querySelector('.main-svg'));
-  if (!ready) { window.__readySince = null; return false; }
-  if (!window.__readySince) { window.__readySince = performance.now(); return false; }
-  return performance.now() - window.__readySince >= 150 ? window.__readySince : false;
-}
-"""
 
 
 def serve(db: str, port: int, log: Path) -> subprocess.Popen:
@@ -81,9 +69,9 @@ def serve(db: str, port: int, log: Path) -> subprocess.Popen:
 
 
 def ready_at(page, title: str) -> float:
-    page.evaluate("() => { window.__readySince = null; }")
-    handle = page.wait_for_function(READY_JS, arg=title, polling=20, timeout=TIMEOUT_MS)
-    return float(handle.json_value())
+    """The tests' readiness rule (tests/test_browser.READY_JS) for the page titled `title`,
+    held for 150 ms: the moment it first held, in the browser's clock."""
+    return ready_since(page, TIMEOUT_MS / 1000, 150, title, polling=20)
 
 
 def click_times(browser, url: str, clicks: int) -> dict[str, list[float]]:

@@ -89,14 +89,16 @@ def page(browser) -> Page:
 
 
 # Ready: the page's title shown (every page has one; an empty main area is a script not yet
-# started), no skeleton or stale element, the script not running, every chart drawn (plotly's
-# code is loaded on the first chart of a fresh tab), and the main area's text unchanged for
-# `hold` ms (Streamlit renders in several passes). Polled in the page.
+# started; `title`, when given, must be in it), no skeleton or stale element, the script not
+# running, every chart drawn (plotly's code is loaded on the first chart of a fresh tab), and
+# the main area's text unchanged for `hold` ms (Streamlit renders in several passes). Polled in
+# the page; returns the moment (performance.now) the page reached that state.
 READY_JS = """
-(hold) => {
+({hold, title}) => {
   const main = document.querySelector('[data-testid="stMain"]');
   const status = document.querySelector('[data-testid="stStatusWidget"]');
-  const busy = !main || !main.querySelector('h1')
+  const h1 = main && main.querySelector('h1');
+  const busy = !h1 || (title && !h1.innerText.includes(title))
     || !!main.querySelector('[data-testid="stSkeleton"], [data-stale="true"]')
     || !!(status && /Stop|Running/i.test(status.innerText))
     || [...main.querySelectorAll('[data-testid="stPlotlyChart"]')]
@@ -108,17 +110,24 @@ READY_JS = """
     window.__readySince = now;
     return false;
   }
-  return now - window.__readySince >= hold;
+  return now - window.__readySince >= hold ? window.__readySince : false;
 }
 """
 
 
-def wait_ready(page: Page, timeout: float = 60.0, hold_ms: int = 500) -> None:
-    """Wait until the page has stopped changing: awaited in the page (a condition polled every
-    50 ms), not slept for."""
-    page.wait_for_selector("[data-testid='stMain']", timeout=60_000)
+def ready_since(page: Page, timeout: float = 60.0, hold_ms: int = 500, title: str = "",
+                polling: int = 50) -> float:
+    """Wait until the page has stopped changing (awaited in the page, not slept for) and
+    return the moment, in the page's clock, it reached that state."""
     page.evaluate("() => { window.__readyText = null; window.__readySince = null; }")
-    page.wait_for_function(READY_JS, arg=hold_ms, polling=50, timeout=timeout * 1000)
+    handle = page.wait_for_function(READY_JS, arg={"hold": hold_ms, "title": title},
+                                    polling=polling, timeout=timeout * 1000)
+    return float(handle.json_value())
+
+
+def wait_ready(page: Page, timeout: float = 60.0, hold_ms: int = 500) -> None:
+    page.wait_for_selector("[data-testid='stMain']", timeout=60_000)
+    ready_since(page, timeout, hold_ms)
 
 
 def assert_no_error(page: Page) -> None:
