@@ -91,19 +91,21 @@ def page(browser) -> Page:
 # Ready: the page's title shown (every page has one; an empty main area is a script not yet
 # started; `title`, when given, must be in it), no skeleton or stale element, the script not
 # running, every chart drawn (plotly's code is loaded on the first chart of a fresh tab), and
-# the main area's text unchanged for `hold` ms (Streamlit renders in several passes). Polled in
+# the text of the main area and the sidebar unchanged for `hold` ms (Streamlit renders in
+# several passes; a form filled while the sidebar is still being drawn loses its input). Polled in
 # the page; returns the moment (performance.now) the page reached that state.
 READY_JS = """
 ({hold, title}) => {
   const main = document.querySelector('[data-testid="stMain"]');
+  const side = document.querySelector('[data-testid="stSidebar"]');
   const status = document.querySelector('[data-testid="stStatusWidget"]');
   const h1 = main && main.querySelector('h1');
   const busy = !h1 || (title && !h1.innerText.includes(title))
-    || !!main.querySelector('[data-testid="stSkeleton"], [data-stale="true"]')
+    || !!document.querySelector('[data-testid="stSkeleton"], [data-stale="true"]')
     || !!(status && /Stop|Running/i.test(status.innerText))
     || [...main.querySelectorAll('[data-testid="stPlotlyChart"]')]
          .some(c => !c.querySelector('.main-svg'));
-  const text = busy ? null : main.innerText;
+  const text = busy ? null : main.innerText + (side ? side.innerText : '');
   const now = performance.now();
   if (busy || text !== window.__readyText) {
     window.__readyText = text;
