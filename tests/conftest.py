@@ -20,6 +20,7 @@ import pytest
 
 from etl.pipeline import init, load
 from suivi.store import open_store, stored_status
+from suivi.store.projection_sql import projection_sql
 from suivi.store.schema import ENTITIES, LOAD_ORDER
 from suivi.store.status_sql import SERIES_KEY, fetch_series_status
 from tests.workbooks import full_workbook
@@ -73,7 +74,7 @@ def _sorted(df: pd.DataFrame) -> pd.DataFrame:
 
 def assert_stored_equal_recomputed(db) -> int:
     """Every year from before the first value to after the last, and the latest (None):
-    the stored rows equal the statuses computed from the observations. Returns the number
+    the stored rows equal the statuses and projections computed from the observations. Returns the number
     of (year, series) pairs compared."""
     compared = 0
     with connection(db) as s:
@@ -83,6 +84,11 @@ def assert_stored_equal_recomputed(db) -> int:
             stored = _sorted(stored_status.read(s, None, as_of)).drop(columns=["demo"])
             pd.testing.assert_frame_equal(stored, fresh, check_dtype=False,
                                           obj=f"statuses as of {as_of}")
+            columns = [*SERIES_KEY, "target_year", *stored_status.PROJECTION_COLUMNS]
+            fresh = _sorted(s.df(*projection_sql(None, as_of, dialect=s.dialect))[columns])
+            stored = _sorted(stored_status.read_projections(s, None, as_of))
+            pd.testing.assert_frame_equal(stored, fresh, check_dtype=False,
+                                          obj=f"projections as of {as_of}")
             compared += len(fresh)
     return compared
 

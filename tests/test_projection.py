@@ -10,6 +10,7 @@ import pytest
 from suivi.core import progress as pg
 from suivi.core import projection as pj
 from suivi.core.projection import project
+from suivi.store import queries
 from suivi.store.projection_sql import fetch_projections
 from suivi.store.status_sql import SERIES_KEY, pick_series_inputs
 from tests.conftest import connection
@@ -135,10 +136,12 @@ def python_projections(db, contract: str, as_of: int) -> dict[tuple, pj.Projecti
 
 
 @pytest.mark.parametrize("as_of", [2021, 2023])
-def test_sql_equals_python_on_every_series(default_db, as_of):
+@pytest.mark.parametrize("source", ["computed", "stored"])
+def test_sql_equals_python_on_every_series(default_db, as_of, source):
     expected = python_projections(default_db, "AMBOISE-2015", as_of)
     with connection(default_db, read_only=True) as con:
-        sql = fetch_projections(con, "AMBOISE-2015", as_of)
+        sql = (fetch_projections if source == "computed" else queries.projections)(
+            con, "AMBOISE-2015", as_of)
     assert len(sql) == len(expected) > 200
     outcomes = set()
     for row in sql.to_dict("records"):
@@ -161,10 +164,11 @@ def test_sql_equals_python_on_every_series(default_db, as_of):
     assert {"on_time", "late", "never", "not_projectable"} <= outcomes
 
 
-def test_sql_for_a_few_territories_equals_the_whole_contract(default_db):
+def test_stored_projections_of_a_few_territories_equal_the_whole_contracts(default_db):
     with connection(default_db, read_only=True) as con:
-        whole = fetch_projections(con, "AMBOISE-2015", 2023)
-        some = fetch_projections(con, "AMBOISE-2015", 2023, ["AMB-QPV-VE", "COM-37003"])
+        whole = queries.projections(con, "AMBOISE-2015", 2023)
+        some = queries.projections(con, "AMBOISE-2015", 2023, ["AMB-QPV-VE", "COM-37003"])
+    assert set(some["territory_code"]) == {"AMB-QPV-VE", "COM-37003"}
     key = list(SERIES_KEY)
     whole = whole[whole["territory_code"].isin(["AMB-QPV-VE", "COM-37003"])]
     pd.testing.assert_frame_equal(whole.sort_values(key).reset_index(drop=True),

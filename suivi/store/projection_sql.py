@@ -1,11 +1,16 @@
 """The projection of every series of a contract, computed in SQL.
 
-The bilan and the report need a projection for thousands of series; DuckDB computes the
+The bilan and the report need a projection for thousands of series; the engine computes the
 weighted sums of suivi/core/projection.py with one GROUP BY instead of a Python loop per series.
 The SQL is a transcription of `suivi.core.projection.project`, rule for rule and with the same
 sums (x = year - first year, w = 1 + x), and its constants come from suivi/core/projection.py and
 suivi/core/progress.py; tests/test_projection.py checks that both give the same outcome, reach
 year, expected value and band for every series of the embedded default.
+
+The projection of every series is stored with its status, for every year at once
+(suivi/store/stored_status.py, `with_projection_steps` on the status steps that carry the
+running sums), and pages read it; `projection_sql` computes it from the observations, and
+tests check the stored one against it.
 
 Series inputs follow suivi/store/status_sql.py: the baseline year is the latest `reference` year
 with a value, the target the latest `cible` row with a value, and the points are the
@@ -20,12 +25,14 @@ import pandas as pd
 from suivi.core import progress as pg
 from suivi.core import projection as pj
 from suivi.store.dialect import DUCKDB, Dialect
-from suivi.store.status_sql import SERIES_KEY, _double, _polarity_sign_sql, _texts
+from suivi.store.status_sql import SERIES_KEY, _double, _polarity_sign_sql, _texts, point_sums
 
 _KEY = ", ".join(SERIES_KEY)
 
-_SQL = """
-WITH obs AS (
+# The observations in scope, the baseline and target of each series, and its points: the
+# actuals with a value strictly after the baseline, x counted from the first of them.
+_INPUTS = """
+obs AS (
     SELECT o.indicator_code, o.territory_code, o.breakdown, o.modality, o.year, o.nature,
            CASE WHEN {nan} THEN NULL ELSE o.value END AS value
     FROM observation o
@@ -45,24 +52,37 @@ points AS (
     FROM obs o JOIN heads h USING ({key})
     WHERE o.nature = 'realise' AND o.value IS NOT NULL
       AND (h.baseline_year IS NULL OR o.year > h.baseline_year)
-),
+)"""
+
+# As of one year (the later actuals already filtered out by `{where}`): the sums of each
+# series' points, next to its baseline and target.
+_SOURCE_AS_OF = """
 sums AS (
     SELECT {key}, count(*) AS n_points, min(year) AS first_year, max(year) AS last_year,
-        {last_value} AS last_value,
-        sum(1 + x) AS sw, sum((1 + x) * x) AS swx, sum((1 + x) * value) AS swy,
-        sum((1 + x) * x * x) AS swxx, sum((1 + x) * x * value) AS swxy,
-        sum((1 + x) * value * value) AS swyy
+        {last_value} AS last_value, {point_sums}
     FROM points GROUP BY {key}
 ),
-fit AS (
-    SELECT h.*, s.n_points, s.first_year, s.last_year, s.last_value, s.sw,
-        i.polarity, {sign} AS d,
-        s.swx / s.sw AS mx, s.swy / s.sw AS my,
-        s.swxx - s.swx * s.swx / s.sw AS sxx,
-        s.swxy - s.swx * s.swy / s.sw AS sxy,
-        s.swyy - s.swy * s.swy / s.sw AS syy
+source AS (
+    SELECT h.*, s.n_points, s.first_year, s.last_year, s.last_value,
+        s.sw, s.swx, s.swy, s.swxx, s.swxy, s.swyy, i.polarity, {sign} AS d
     FROM heads h LEFT JOIN sums s USING ({key})
     JOIN indicator i ON i.code = h.indicator_code
+)"""
+
+# For every year at once: the rows of the status steps, which carry the running sums
+# (status_sql.status_steps_sql).
+_SOURCE_STEPS = """
+source AS ({steps})"""
+
+# suivi.core.projection.project on the sums of `source` (whichever way they were summed).
+_FORMULA = """
+fit AS (
+    SELECT src.*,
+        src.swx / src.sw AS mx, src.swy / src.sw AS my,
+        src.swxx - src.swx * src.swx / src.sw AS sxx,
+        src.swxy - src.swx * src.swy / src.sw AS sxy,
+        src.swyy - src.swy * src.swy / src.sw AS syy
+    FROM source src
 ),
 lines AS (
     SELECT *,
@@ -91,8 +111,7 @@ outcome AS (
              END AS reach0
     FROM reasons
 )
-SELECT indicator_code, territory_code, breakdown, modality, polarity, d,
-    baseline_year, target_year, target, n_points, first_year, last_year, last_value, slope,
+SELECT {columns},
     CASE WHEN early_reason IS NULL THEN my + slope * (target_year - first_year - mx) END
         AS expected,
     CASE WHEN early_reason IS NULL AND s2 IS NOT NULL
@@ -114,62 +133,73 @@ SELECT indicator_code, territory_code, breakdown, modality, polarity, d,
         WHEN reach0 - last_year > {horizon} THEN 'beyond_horizon'
     END AS projection_reason,
     CASE WHEN reach0 - last_year <= {horizon} THEN CAST(reach0 AS INTEGER) END AS reach_year
-FROM outcome
-"""
+FROM outcome"""
+
+_AS_OF_COLUMNS = ("indicator_code, territory_code, breakdown, modality, polarity, d, "
+                  "baseline_year, target_year, target, n_points, first_year, last_year, "
+                  "last_value, slope")
+
+#: What the stored statuses (suivi/store/stored_status.py) keep of each step's projection.
+STORED_COLUMNS = ("n_points", "first_year", "last_year", "last_value", "slope", "expected",
+                  "half_band", "projection", "projection_reason", "reach_year")
+
+
+def _parts(dialect: Dialect, where: str = "", columns: str = "") -> dict:
+    return dict(
+        where=where, columns=columns, key=_KEY, nan=dialect.is_nan("o.value"),
+        target=dialect.latest("value", "year", "nature = 'cible' AND value IS NOT NULL"),
+        last_value=dialect.latest("value", "year", "TRUE"),
+        okey=", ".join(f"o.{k}" for k in SERIES_KEY),
+        sign=_polarity_sign_sql("i.polarity"),
+        neutral=_texts(sorted(pg.NEUTRAL_POLARITIES)),
+        min_points=int(pj.MIN_POINTS), band_points=int(pj.BAND_POINTS),
+        tol=_double(pg.TOLERANCE), rss_floor=_double(pj.RSS_FLOOR), eps=_double(pj.REACH_EPSILON),
+        z=_double(pj.BAND_Z), horizon=int(pj.HORIZON), point_sums=point_sums(),
+    )
 
 
 def projection_sql(contract_code: str | None = None, as_of: int | None = None,
-                   territory_code: str | None = None,
                    dialect: Dialect = DUCKDB) -> tuple[str, list]:
-    """SQL text and parameters: one row per series with at least one observation.
+    """SQL text and parameters: one row per series with at least one observation, computed
+    from the observations (the stored projections are checked against it).
 
     Columns: the series key, polarity, d, baseline_year, target_year, target, n_points,
     first_year, last_year, last_value, slope, expected, half_band, projection (status code),
-    projection_reason, reach_year. Restricted to one contract, to actuals up to `as_of` and to
-    one territory when given (an equality DuckDB pushes below the window, see
-    queries.series_status_for).
+    projection_reason, reach_year. Restricted to one contract and to actuals up to `as_of`
+    when given.
     """
     conditions, params = [], []
     if contract_code is not None:
         conditions.append("i.contract_code = ?")
         params.append(contract_code)
-    if territory_code is not None:
-        conditions.append("o.territory_code = ?")
-        params.append(territory_code)
     if as_of is not None:
         conditions.append("(o.nature <> 'realise' OR o.year <= ?)")
         params.append(int(as_of))
     where = ("WHERE " + " AND ".join(conditions)) if conditions else ""
-    sql = _SQL.format(
-        where=where, key=_KEY, nan=dialect.is_nan("o.value"),
-        target=dialect.latest("value", "year", "nature = 'cible' AND value IS NOT NULL"),
-        last_value=dialect.latest("value", "year", "TRUE"), okey=", ".join(f"o.{k}" for k in SERIES_KEY),
-        sign=_polarity_sign_sql("i.polarity"),
-        neutral=_texts(sorted(pg.NEUTRAL_POLARITIES)),
-        min_points=int(pj.MIN_POINTS), band_points=int(pj.BAND_POINTS),
-        tol=_double(pg.TOLERANCE), rss_floor=_double(pj.RSS_FLOOR), eps=_double(pj.REACH_EPSILON), z=_double(pj.BAND_Z),
-        horizon=int(pj.HORIZON),
-    )
+    parts = _parts(dialect, where=where, columns=_AS_OF_COLUMNS)
+    sql = "WITH " + ",".join(t.format(**parts) for t in (_INPUTS, _SOURCE_AS_OF, _FORMULA))
     return sql, params
 
 
-def fetch_projections(s, contract_code: str | None = None, as_of: int | None = None,
-                      territory_codes=None) -> pd.DataFrame:
-    """Projections as a DataFrame, with the French sentence and short text of
-    suivi/core/projection.py; one query per territory when `territory_codes` is given."""
-    if territory_codes is None:
-        sql, params = projection_sql(contract_code, as_of, dialect=s.dialect)
-        return describe(s.df(sql, params))
-    parts = []
-    for code in dict.fromkeys([*territory_codes, None]):  # None: an empty frame's columns
-        sql, params = projection_sql(contract_code, as_of, code, s.dialect)
-        if code is None:
-            parts.append(s.df(f"SELECT * FROM ({sql}) q WHERE 1 = 0", params))
-        else:
-            parts.append(s.df(sql, params))
-    found = [p for p in parts if len(p)]
-    df = pd.concat(found, ignore_index=True) if found else parts[-1]
-    return describe(df)
+def with_projection_steps(status_steps: str, columns: str, dialect: Dialect) -> str:
+    """SQL text: the rows of `status_steps` (status_sql.status_steps_sql, its output columns
+    to keep listed in `columns`) each with the projection as of its step, STORED_COLUMNS
+    last.
+
+    A step starts at each actual with a value, and only those change the points, so the
+    projection as of any year is the one of the step holding it."""
+    kept = ", ".join(c for c in STORED_COLUMNS if c not in
+                     ("expected", "half_band", "projection", "projection_reason", "reach_year"))
+    parts = _parts(dialect, columns=f"{columns}, {kept}")
+    return "WITH " + ",".join(t.format(**parts, steps=status_steps)
+                              for t in (_SOURCE_STEPS, _FORMULA))
+
+
+def fetch_projections(s, contract_code: str | None = None,
+                      as_of: int | None = None) -> pd.DataFrame:
+    """Projections computed from the observations, with the French sentence and short text
+    of suivi/core/projection.py (pages read the stored ones: queries.projections)."""
+    return describe(s.df(*projection_sql(contract_code, as_of, dialect=s.dialect)))
 
 
 def describe(df: pd.DataFrame) -> pd.DataFrame:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from suivi.core.vocab import COMPARABLE_UNITS, MEASURABLE_UNITS, QUARTIER_KINDS, sql_list
 from suivi.store import stored_status
+from suivi.store.projection_sql import describe as describe_projections
 from suivi.store.status_sql import gap_sql
 
 
@@ -150,6 +151,16 @@ def series_status(s, contract_code: str, as_of: int | None = None) -> pd.DataFra
     if st.empty:
         return st
     return _describe_series(s, contract_code, st)
+
+
+def projections(s, contract_code: str, as_of: int | None = None,
+                territory_codes=None) -> pd.DataFrame:
+    """The projection to its target year of every series of the contract as of `as_of` (kept
+    up to date by each write with the statuses), among `territory_codes` when given: the
+    series key, target_year, suivi.store.projection_sql.STORED_COLUMNS, then the French
+    sentence and short text."""
+    return describe_projections(stored_status.read_projections(s, contract_code, as_of,
+                                                               territory_codes))
 
 
 def _describe_series(s, contract_code: str, st: pd.DataFrame) -> pd.DataFrame:

@@ -126,7 +126,8 @@ PG_INDEXES = [
     "WHERE superseded_batch IS NULL",
 ]
 
-SCHEMA_VERSION = 4  # 3: stored statuses (suivi/store/stored_status.py); 4: contours
+SCHEMA_VERSION = 5  # 3: stored statuses (suivi/store/stored_status.py); 4: contours;
+# 5: stored projections (columns of the stored statuses)
 
 # The territories a contract may hold values for: those it lists, their reference territories
 # (commune, EPCI, département... from the register) and the QPVs of the previous generation
@@ -158,7 +159,8 @@ def schema_version(s) -> int:
 def ensure_schema(s) -> None:
     """Create missing tables and views; safe to call on every session that writes, and cheap
     once the database is at the current version (one query instead of 25 DDL)."""
-    if schema_version(s) >= SCHEMA_VERSION:
+    version = schema_version(s)
+    if version >= SCHEMA_VERSION:
         return
     s.execute(BATCH_DDL)
     s.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
@@ -168,6 +170,8 @@ def ensure_schema(s) -> None:
     s.execute(SCOPE_DDL)
     from suivi.store import stored_status
 
+    if version < 5:  # derived rows without their projection: computed again below
+        s.execute(f"DROP TABLE IF EXISTS {stored_status.TABLE}")
     had_statuses = s.scalar("SELECT count(*) FROM information_schema.tables WHERE "
                             "table_schema = current_schema() AND table_name = ?",
                             [stored_status.TABLE])

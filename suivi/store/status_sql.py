@@ -99,6 +99,9 @@ picked AS (
 # (it becomes the latest actual, after the baseline or not); before the first one, a series
 # exists from its first row of any nature, as in the query for one year (which keeps every
 # reference and target row and the actuals up to the year, valued or not).
+# Each step also carries the running sums of the projection (suivi/store/projection_sql.py)
+# over the points up to it: the actuals with a value after the baseline, x counted from the
+# first of them. The steps without points (before the baseline or any actual) come first.
 _PICKED_STEPS = """
 heads AS (
     SELECT {key},
@@ -114,28 +117,49 @@ heads AS (
     FROM obs GROUP BY {key}
 ),
 steps AS (
-    SELECT h.sid, o.year AS valid_from, o.value, TRUE AS actual
+    SELECT h.sid, o.year AS valid_from, o.value, TRUE AS actual,
+        (h.baseline_year IS NULL OR o.year > h.baseline_year) AS point
     FROM obs o JOIN heads h USING ({key}) WHERE {real_o}
     UNION ALL
-    SELECT sid, appears, NULL, FALSE FROM heads
+    SELECT sid, appears, NULL, FALSE, FALSE FROM heads
     WHERE appears IS NULL OR first_actual IS NULL OR appears < first_actual
+),
+firsts AS (
+    SELECT sid, min(valid_from) AS first_point FROM steps WHERE point GROUP BY sid
 ),
 bounded AS (
     SELECT st.*,
-        lead(valid_from) OVER (PARTITION BY sid ORDER BY valid_from NULLS FIRST) AS valid_to
-    FROM steps st
+        lead(valid_from) OVER w AS valid_to,
+        nullif(count(x) OVER w, 0) AS n_points, {point_sums}
+    FROM (SELECT steps.*, f.first_point,
+              CASE WHEN point THEN CAST(valid_from - f.first_point AS DOUBLE PRECISION) END AS x
+          FROM steps LEFT JOIN firsts f USING (sid)) st
+    WINDOW w AS (PARTITION BY sid ORDER BY valid_from NULLS FIRST
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ),
 picked AS (
     SELECT h.indicator_code, h.territory_code, h.breakdown, h.modality,
         h.baseline_year, h.baseline, h.target_year, h.target,
-        CASE WHEN st.actual AND (h.baseline_year IS NULL OR st.valid_from > h.baseline_year)
-             THEN st.valid_from END AS year,
-        CASE WHEN st.actual AND (h.baseline_year IS NULL OR st.valid_from > h.baseline_year)
-             THEN st.value END AS value,
+        CASE WHEN st.point THEN st.valid_from END AS year,
+        CASE WHEN st.point THEN st.value END AS value,
         CASE WHEN st.actual THEN st.valid_from END AS last_actual_year,
-        st.valid_from, st.valid_to, h.demo
+        st.valid_from, st.valid_to, h.demo,
+        st.n_points, CASE WHEN st.point THEN st.first_point END AS first_year,
+        {point_names}
     FROM bounded st JOIN heads h ON h.sid = st.sid
 )"""
+
+#: The weighted sums over a series' points that suivi.core.projection fits its line with
+#: (x: the year counted from the first point; w = 1 + x), by the name SQL gives them.
+POINT_SUMS = {"sw": "1 + x", "swx": "(1 + x) * x", "swy": "(1 + x) * value",
+              "swxx": "(1 + x) * x * x", "swxy": "(1 + x) * x * value",
+              "swyy": "(1 + x) * value * value"}
+
+
+def point_sums(over: str = "") -> str:
+    """The select list of POINT_SUMS, as aggregates or, with `over`, as window sums."""
+    return ", ".join(f"sum({e}){over} AS {name}" for name, e in POINT_SUMS.items())
+
 
 # progress.assess on the picked inputs: written once, whichever way they were picked.
 _FORMULA = """
@@ -236,6 +260,8 @@ def _status_sql(picked: str, dialect: Dialect, where: str = "", join: str = "",
         "on_track": _double(pg.ON_TRACK), "acceleration": _double(pg.ACCELERATION),
         "deterioration": _double(pg.DETERIORATION), "tol": _double(pg.TOLERANCE),
         "extra": extra,
+        "point_sums": point_sums(" OVER w"),
+        "point_names": ", ".join(f"st.{name}" for name in POINT_SUMS),
     }
     return "WITH " + ",".join(
         part.format(**parts) for part in (_OBS, picked, _FORMULA))
@@ -273,8 +299,10 @@ def status_steps_sql(dialect: Dialect, series_table: str | None = None) -> str:
     if series_table:
         on = " AND ".join(f"x.{k} = o.{k}" for k in SERIES_KEY)
         join = f"JOIN {series_table} x ON {on}"
+    sums = "".join(f", s.{name}" for name in POINT_SUMS)
     return _status_sql(_PICKED_STEPS, dialect, join=join,
-                       extra=", s.valid_from, s.valid_to, s.demo")
+                       extra=", s.valid_from, s.valid_to, s.demo, s.n_points, s.first_year, "
+                             f"s.year AS last_year, s.value AS last_value{sums}")
 
 
 def fetch_series_status(s, contract_code: str | None = None, as_of: int | None = None):

@@ -1,4 +1,5 @@
-"""The status of every series, stored, and brought up to date by the write that changes it.
+"""The status and the projection of every series, stored, and brought up to date by the
+write that changes them.
 
 Why: computing the statuses of a national contract (270 000 series, 3 million values) takes
 seconds, and every page needs them right after each load, in every replica. So the load
@@ -10,15 +11,20 @@ One row per series and *step*: the status as of year Y is the row with
 valid_from <= Y < valid_to (NULL: unbounded), so that every year the sidebar offers is
 stored at once, in about one row per actual value. The formula is the one of
 suivi/store/status_sql.py (`status_steps_sql` shares it with `series_status_sql`); the
-stored table holds codes only, labels are joined when read (`with_labels`).
+stored table holds codes only, labels are joined when read (`with_labels`). Each step also
+holds the projection to the target year as of that step (suivi/store/projection_sql.py,
+PROJECTION_COLUMNS): the points of a projection change only where a step starts.
 tests/test_stored_status.py recomputes every status from scratch after loads, reloads,
-rollbacks and demo removal, on both engines, and finds the stored ones equal.
+rollbacks and demo removal, on both engines, and finds the stored ones equal (the
+projections too).
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from suivi.store.projection_sql import STORED_COLUMNS as PROJECTION_COLUMNS
+from suivi.store.projection_sql import with_projection_steps
 from suivi.store.status_sql import SERIES_KEY, STATUS_COLUMNS, status_steps_sql, with_labels
 
 TABLE = "series_status"
@@ -31,8 +37,12 @@ _TYPES = {
     "A": "DOUBLE PRECISION", "E": "DOUBLE PRECISION", "P": "DOUBLE PRECISION",
     "threshold_on_track": "DOUBLE PRECISION", "threshold_acceleration": "DOUBLE PRECISION",
     "demo": "BOOLEAN",
+    "n_points": "INTEGER", "first_year": "INTEGER", "last_year": "INTEGER", "reach_year": "INTEGER",
+    "last_value": "DOUBLE PRECISION", "slope": "DOUBLE PRECISION",
+    "expected": "DOUBLE PRECISION", "half_band": "DOUBLE PRECISION",
 }
-COLUMNS = (*STATUS_COLUMNS, "valid_from", "valid_to", "demo")
+_STEP_COLUMNS = (*STATUS_COLUMNS, "valid_from", "valid_to", "demo")
+COLUMNS = (*_STEP_COLUMNS, *PROJECTION_COLUMNS)
 
 
 def _name(column: str) -> str:
@@ -40,6 +50,7 @@ def _name(column: str) -> str:
 
 
 _LIST = ", ".join(_name(c) for c in COLUMNS)
+_STEP_LIST = ", ".join(_name(c) for c in _STEP_COLUMNS)
 _KEY = ", ".join(SERIES_KEY)
 
 DDL = [
@@ -90,8 +101,7 @@ def refresh(s) -> None:
     s.refresh_statistics([TOUCHED, "observation_v", TABLE])
     on = " AND ".join(f"t.{k} = x.{k}" for k in SERIES_KEY)
     s.execute(f"DELETE FROM {TABLE} t USING {TOUCHED} x WHERE {on}")
-    s.execute(f"INSERT INTO {TABLE} ({_LIST}) SELECT {_LIST} FROM "
-              f"({status_steps_sql(s.dialect, TOUCHED)}) q")
+    s.execute(f"INSERT INTO {TABLE} ({_LIST}) {steps_sql(s.dialect, TOUCHED)}")
     s.drop(TOUCHED)
 
 
@@ -111,8 +121,14 @@ def rebuild(s) -> None:
     first load)."""
     s.refresh_statistics(["observation_v"])
     s.execute(f"DELETE FROM {TABLE}")
-    s.execute(f"INSERT INTO {TABLE} ({_LIST}) SELECT {_LIST} FROM "
-              f"({status_steps_sql(s.dialect)}) q")
+    s.execute(f"INSERT INTO {TABLE} ({_LIST}) {steps_sql(s.dialect)}")
+
+
+def steps_sql(dialect, series_table: str | None = None) -> str:
+    """Every step of the series in `series_table` (every series when None): the status
+    (suivi/store/status_sql.py) and the projection (suivi/store/projection_sql.py) as of that
+    step, in the order of COLUMNS."""
+    return with_projection_steps(status_steps_sql(dialect, series_table), _STEP_LIST, dialect)
 
 
 # --- Reading -------------------------------------------------------------------------------
@@ -121,6 +137,15 @@ def read_sql(contract_code: str | None, as_of: int | None,
              territory_codes=None) -> tuple[str, list]:
     """The stored statuses as of `as_of` (None: the latest): the columns of
     series_status_sql, then `demo` (the series holds a demonstration value)."""
+    cols = ", ".join(_name(c) for c in STATUS_COLUMNS)
+    sql, params = _read_sql(contract_code, as_of, territory_codes, f"{cols}, demo")
+    return with_labels(sql, ("demo",)), params
+
+
+def _read_sql(contract_code: str | None, as_of: int | None, territory_codes,
+              columns: str) -> tuple[str, list]:
+    """`columns` of the steps holding `as_of` (None: the latest) in a contract and among
+    `territory_codes`, when given."""
     conditions, params = [], []
     if contract_code is not None:
         conditions.append("contract_code = ?")
@@ -138,12 +163,19 @@ def read_sql(contract_code: str | None, as_of: int | None,
         conditions.append("(valid_from IS NULL OR valid_from <= ?) "
                           "AND (valid_to IS NULL OR valid_to > ?)")
         params.extend([int(as_of), int(as_of)])
-    cols = ", ".join(_name(c) for c in STATUS_COLUMNS)
-    where = " AND ".join(conditions)
-    return with_labels(f"SELECT {cols}, demo FROM {TABLE} WHERE {where}", ("demo",)), params
+    return f"SELECT {columns} FROM {TABLE} WHERE {' AND '.join(conditions)}", params
 
 
 def read(s, contract_code: str | None, as_of: int | None,
          territory_codes=None) -> pd.DataFrame:
     sql, params = read_sql(contract_code, as_of, territory_codes)
+    return s.df(sql, params)
+
+
+def read_projections(s, contract_code: str | None, as_of: int | None,
+                     territory_codes=None) -> pd.DataFrame:
+    """The stored projections as of `as_of` (None: the latest): the series key, target_year,
+    then PROJECTION_COLUMNS."""
+    sql, params = _read_sql(contract_code, as_of, territory_codes,
+                            ", ".join([*SERIES_KEY, "target_year", *PROJECTION_COLUMNS]))
     return s.df(sql, params)

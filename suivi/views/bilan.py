@@ -31,7 +31,6 @@ from suivi.core import projection as pj
 from suivi.core.exports import neutralise_formulas
 from suivi.core.vocab import LABELS
 from suivi.store import queries, reports
-from suivi.store.projection_sql import fetch_projections
 from suivi.store.status_sql import SERIES_KEY
 from suivi.views import overview
 
@@ -599,9 +598,10 @@ PROJECTION_COLUMNS = ["projection", "projection_reason", "reach_year", "expected
 
 def with_projections(s, statuses: pd.DataFrame, contract: str, year: int,
                      territories: list[str] | None) -> pd.DataFrame:
-    """Status rows with their projection to the target year (suivi/store/projection_sql.py),
-    order kept; `territories` restricts the query to a quartier and its references."""
-    proj = fetch_projections(s, contract, year, territories)
+    """Status rows with their projection to the target year (stored with the statuses, see
+    suivi/store/projection_sql.py), order kept; `territories` restricts the query to a
+    quartier and its references."""
+    proj = queries.projections(s, contract, year, territories)
     proj = proj[[*SERIES_KEY, *PROJECTION_COLUMNS]]
     if statuses.empty:
         return statuses.assign(**{c: pd.Series(dtype="object") for c in PROJECTION_COLUMNS})
