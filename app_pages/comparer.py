@@ -168,13 +168,17 @@ else:
 
 
 
-def download_files() -> tuple[bytes, bytes, bytes]:
-    sheets = compare.download_sheets(values, gaps, [*chosen_q, *chosen_r])
-    return (compare.csv_bytes(sheets["ecarts"]), compare.csv_bytes(sheets["valeurs"]),
-            compare.xlsx_bytes(sheets))
+def download_files(values, gaps, codes) -> tuple:
+    """The three files, each built when its button is clicked (the workbook alone took a
+    quarter of a second of every first visit of a selection)."""
+    def sheets():
+        return compare.download_sheets(values, gaps, codes)
+    return (lambda: compare.csv_bytes(sheets()["ecarts"]),
+            lambda: compare.csv_bytes(sheets()["valeurs"]),
+            lambda: compare.xlsx_bytes(sheets()))
 
 
-downloads = ui.memo(("cmp_downloads", *picked), download_files)
+downloads = download_files(values, gaps, [*chosen_q, *chosen_r])
 stem = f"comparaison-{sel.contract}-{sel.year}"
 d1, d2, d3 = st.columns(3)
 d1.download_button("Télécharger les écarts (CSV)", downloads[0],

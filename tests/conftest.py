@@ -252,6 +252,30 @@ def served(monkeypatch):
     return files
 
 
+@pytest.fixture
+def deferred(monkeypatch):
+    """Run a download button's deferred callable as a click would: the media file managers
+    AppTest creates are recorded, and `deferred(at, button)` executes the button's callable
+    (use with `served`, which records the bytes handed to the browser)."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    managers = []
+
+    class Recording(MediaFileManager):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            managers.append(self)
+
+    monkeypatch.setattr("streamlit.testing.v1.app_test.MediaFileManager", Recording)
+
+    def click(button) -> None:
+        file_id = button.proto.deferred_file_id
+        owner = next(m for m in reversed(managers) if file_id in m._deferred_callables)
+        owner.execute_deferred(file_id)
+
+    return click
+
+
 @pytest.fixture(autouse=True)
 def _own_accounts(request, tmp_path, monkeypatch):
     """On PostgreSQL the accounts file is not beside a database file: each test gets its own."""

@@ -149,7 +149,7 @@ def test_history_lists_the_superseded_value_after_a_new_load(app, tmp_path):
 
 # --- Comparer ---------------------------------------------------------------------------------
 
-def test_comparer_gap_equals_polarity_times_difference(app, served):
+def test_comparer_gap_equals_polarity_times_difference(app, served, deferred):
     indicator = "AMB-P3-01"  # « Taux de retard en 6ème », lower is better: d = -1
     at = app(page="app_pages/comparer.py", contrat=CONTRACT, quartier=QPV, annee=2022)
     at.multiselect(key="cmp_indicateurs").set_value([indicator])
@@ -184,9 +184,13 @@ def test_comparer_gap_equals_polarity_times_difference(app, served):
     assert trend["Évolution"].iloc[0] in set(pg.GAP_TRENDS.values())
 
     # downloads: the buttons and the very bytes they serve
-    labels = [b.label for b in at.get("download_button")]
-    assert labels == ["Télécharger les écarts (CSV)", "Télécharger les valeurs (CSV)",
-                      "Télécharger valeurs et écarts (xlsx)"]
+    buttons = at.get("download_button")
+    assert [b.label for b in buttons] == ["Télécharger les écarts (CSV)",
+                                          "Télécharger les valeurs (CSV)",
+                                          "Télécharger valeurs et écarts (xlsx)"]
+    assert not [name for name in served if name.startswith("comparaison-")]  # built on click
+    for button in buttons:
+        deferred(button)
     csv = served["comparaison-AMBOISE-2015-2022-ecarts.csv"]
     assert csv.startswith(b"\xef\xbb\xbf")
     text = csv.decode("utf-8-sig")

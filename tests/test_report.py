@@ -382,30 +382,6 @@ def test_cli_writes_the_report(default_db, tmp_path, capsys):
     assert not (tmp_path / "rapport.pdf").exists()
 
 
-@pytest.fixture
-def deferred(monkeypatch):
-    """Run a download button's deferred callable as a click would: the media file managers
-    AppTest creates are recorded, and `deferred(at, button)` executes the button's callable
-    (use with `served`, which records the bytes handed to the browser)."""
-    from streamlit.runtime.media_file_manager import MediaFileManager
-
-    managers = []
-
-    class Recording(MediaFileManager):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            managers.append(self)
-
-    monkeypatch.setattr("streamlit.testing.v1.app_test.MediaFileManager", Recording)
-
-    def click(button) -> None:
-        file_id = button.proto.deferred_file_id
-        owner = next(m for m in reversed(managers) if file_id in m._deferred_callables)
-        owner.execute_deferred(file_id)
-
-    return click
-
-
 def test_bilan_page_offers_the_word_report(app, served, deferred):
     at = app(page="app_pages/bilan.py", contrat=CONTRACT, quartier=QPV, annee=YEAR)
     button = next(e for e in at.get("download_button")
