@@ -9,6 +9,7 @@ import pandas as pd
 from etl.pipeline import load
 from suivi.store import queries, stored_status
 from suivi.store.history import remove_demo, rollback
+from suivi.store.status_sql import SERIES_KEY
 from tests.conftest import assert_stored_equal_recomputed, connection
 from tests.workbooks import CONTRACT, INDICATORS, TREE, write_xlsx
 
@@ -108,3 +109,27 @@ def test_a_database_from_before_the_stored_statuses_gets_them(test_db):
 
         ensure_schema(s)
     assert assert_stored_equal_recomputed(test_db) > 0
+
+
+def test_the_fast_fetch_gives_the_frames_of_the_plain_one(default_db):
+    """Session.table_df (Arrow on DuckDB) equals Session.df, types included: every table, the
+    same with no row, and the stored statuses and projections as of several years."""
+    key = [*SERIES_KEY, "valid_from"]
+    with connection(default_db) as s:
+        tables = [r[0] for r in s.rows(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = "
+            "current_schema() AND table_type = 'BASE TABLE' ORDER BY 1")]
+        queries = [(f"SELECT * FROM {t}{where}", None) for t in tables
+                   for where in ("", " WHERE 1 = 0")]
+        for as_of in (None, 1990, 2019, 2023):
+            queries += [stored_status.read_sql("AMBOISE-2015", as_of),
+                        stored_status._read_sql(None, as_of, ["AMB-QPV-VE"], ", ".join(
+                            [*SERIES_KEY, "valid_from", *stored_status.PROJECTION_COLUMNS]))]
+        for sql, params in queries:
+            plain, fast = s.df(sql, params), s.table_df(sql, params)
+            order = [c for c in key if c in plain.columns] or list(plain.columns[:1])
+            pd.testing.assert_frame_equal(
+                fast.sort_values(order, kind="stable").reset_index(drop=True),
+                plain.sort_values(order, kind="stable").reset_index(drop=True),
+                check_dtype=True, obj=sql[:60])
+    assert len(queries) > 30

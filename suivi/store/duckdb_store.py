@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from suivi.store.base import Session, Store
 from suivi.store.dialect import DUCKDB
@@ -45,6 +46,20 @@ class DuckSession(Session):
     def df(self, sql: str, params=None) -> pd.DataFrame:
         return self.con.execute(sql, params if params is not None else []).df()
 
+    def table_df(self, sql: str, params=None) -> pd.DataFrame:
+        """Through Arrow: 0.25 s instead of 0.85 s for a national contract's 270 000 stored
+        statuses. Arrow turns an integer column holding NULLs into floats and an all-NULL
+        text column (or an empty one) into strings; they are given .df()'s types back (nullable integers,
+        objects), so that both fetches give equal frames (tests/test_stored_status.py)."""
+        table = self.con.sql(sql, params=params).to_arrow_table()
+        frame = table.to_pandas()
+        for i, column in enumerate(table.columns):
+            if column.null_count and pa.types.is_integer(column.type):
+                frame.isetitem(i, column.to_pandas(types_mapper=_NULLABLE_INTEGERS.get))
+            elif column.null_count == len(column) and pa.types.is_string(column.type):
+                frame.isetitem(i, pd.Series([None] * len(column), dtype=object))
+        return frame
+
     def put_frame(self, name: str, frame: pd.DataFrame, types: dict[str, str]) -> None:
         view = f"_frame_{name}"
         self.con.register(view, frame)
@@ -60,6 +75,10 @@ class DuckSession(Session):
         # A national file stages millions of rows: let DuckDB spill to disk beyond this budget
         # instead of growing the process (the loader shares the machine with the app).
         self.con.execute(f"SET memory_limit = '{os.environ.get('SUIVI_LOAD_MEMORY', '800MB')}'")
+
+
+_NULLABLE_INTEGERS = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(),
+                      pa.int32(): pd.Int32Dtype(), pa.int64(): pd.Int64Dtype()}
 
 
 def _is_lock_error(exc: Exception) -> bool:

@@ -169,7 +169,7 @@ def _read_sql(contract_code: str | None, as_of: int | None, territory_codes,
 def read(s, contract_code: str | None, as_of: int | None,
          territory_codes=None) -> pd.DataFrame:
     sql, params = read_sql(contract_code, as_of, territory_codes)
-    return s.df(sql, params)
+    return s.table_df(sql, params)
 
 
 def read_projections(s, contract_code: str | None, as_of: int | None,
@@ -178,4 +178,4 @@ def read_projections(s, contract_code: str | None, as_of: int | None,
     then PROJECTION_COLUMNS."""
     sql, params = _read_sql(contract_code, as_of, territory_codes,
                             ", ".join([*SERIES_KEY, "target_year", *PROJECTION_COLUMNS]))
-    return s.df(sql, params)
+    return s.table_df(sql, params)
