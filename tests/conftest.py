@@ -128,6 +128,15 @@ class Databases:
             self.templates[name] = url
         return self.templates[name]
 
+    def derived(self, name: str, base: str, build) -> str:
+        """A template made by `build(url, folder)` on a copy of template `base`: a few loads
+        on top of the embedded default cost less than building it again."""
+        if name not in self.templates:
+            url = self.copy(base, self.folder)
+            build(url, self.folder)
+            self.templates[name] = url
+        return self.templates[name]
+
     def copy(self, name: str, folder: Path) -> str:
         source = self.templates[name]
         if self.backend == "postgresql":
@@ -213,11 +222,16 @@ def app(default_db, monkeypatch):
     app(page="app_pages/quartiers.py", contrat="AMBOISE-2015", quartier="AMB-QPV-VE") opens the app
     with those query parameters (as a shared link would) and switches to the page.
     """
+    return app_on(default_db, monkeypatch)
+
+
+def app_on(db: str, monkeypatch):
+    """The `app` factory on database `db`."""
     from streamlit.testing.v1 import AppTest
 
     from suivi.core.config import ROOT
 
-    monkeypatch.setenv("SUIVI_DB", str(default_db))
+    monkeypatch.setenv("SUIVI_DB", str(db))
 
     def make(page: str | None = None, **params) -> AppTest:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
@@ -230,7 +244,7 @@ def app(default_db, monkeypatch):
         assert not at.exception, [e.value for e in at.exception]
         return at
 
-    make.db = default_db
+    make.db = db
     return make
 
 

@@ -17,7 +17,7 @@ from etl.pipeline import check, load
 from etl.sources import Options
 from suivi.core.config import ROOT
 from tests import public_files as pf
-from tests.conftest import assert_same, connection, snapshot
+from tests.conftest import app_on, assert_same, connection, snapshot
 
 
 def rows(db, sql, params=None):
@@ -36,6 +36,21 @@ def tours(db, tmp_path, contract: bool = True):
     must_load(pf.write_text(tmp_path / "listeqp2024-cog2024.csv", pf.ANCT_2024), db)
     if contract:
         must_load(pf.contract_workbook(tmp_path / "contrat-tours.xlsx"), db)
+
+
+@pytest.fixture
+def tours_db(databases, default_db_template, tmp_path) -> str:
+    """A copy of the embedded default after `tours` (built once per engine and worker)."""
+    databases.derived("tours", "default", lambda url, folder: tours(url, folder))
+    return databases.copy("tours", tmp_path)
+
+
+@pytest.fixture
+def tours_list_db(databases, default_db_template, tmp_path) -> str:
+    """A copy of the embedded default after `tours(contract=False)`."""
+    databases.derived("tours-list", "default",
+                      lambda url, folder: tours(url, folder, contract=False))
+    return databases.copy("tours-list", tmp_path)
 
 
 def rejected(db, path, expected: list[str], **options) -> str:
@@ -123,17 +138,16 @@ def test_unknown_qpv_in_a_contract_needs_the_list_first(default_db, tmp_path):
 
 
 def test_2015_list_finds_communes_by_name_and_the_correspondence_links_generations(
-        default_db, tmp_path):
-    tours(default_db, tmp_path, contract=False)
-    checked, _ = must_load(pf.write_text(tmp_path / "qp2015.csv", pf.ANCT_2015), default_db)
-    refs = rows(default_db, "SELECT reference_code FROM territory_ref WHERE territory_code = "
+        tours_list_db, tmp_path):
+    checked, _ = must_load(pf.write_text(tmp_path / "qp2015.csv", pf.ANCT_2015), tours_list_db)
+    refs = rows(tours_list_db, "SELECT reference_code FROM territory_ref WHERE territory_code = "
                             "'QP037002' ORDER BY rank")
     assert [r[0] for r in refs] == ["COM-37261", "COM-37233", "EPCI-243700754", "DEP-37",
                                     "REG-24", "FR"]
-    assert rows(default_db, "SELECT geography FROM territory WHERE code = 'QP037001'") == \
+    assert rows(tours_list_db, "SELECT geography FROM territory WHERE code = 'QP037001'") == \
         [("qpv2015",)]
-    must_load(pf.write_text(tmp_path / "passage.csv", pf.PASSAGE), default_db)
-    assert rows(default_db, "SELECT territory_code, predecessor_code, status FROM "
+    must_load(pf.write_text(tmp_path / "passage.csv", pf.PASSAGE), tours_list_db)
+    assert rows(tours_list_db, "SELECT territory_code, predecessor_code, status FROM "
                             "territory_link ORDER BY 1") == [
         ("QN03701M", "QP037001", "Modifié"), ("QN03702M", "QP037002", "Modifié")]
 
@@ -154,17 +168,34 @@ def test_correspondence_before_the_lists_is_refused(default_db, tmp_path):
 
 # --- 3. The end-to-end scenario ----------------------------------------------------------------
 
+_SCENARIO_CHECKS: dict[str, tuple] = {}  # engine -> the Insee and statloc checks of its build
+
+
+def _build_scenario(url: str, folder) -> tuple:
+    tours(url, folder)
+    must_load(pf.write_text(folder / "qp2015.csv", pf.ANCT_2015), url)
+    must_load(pf.write_text(folder / "passage.csv", pf.PASSAGE), url)
+    insee, _ = must_load(pf.insee_qpv_xlsx(folder / "BASE_QPV_2021.xlsx"), url)
+    statloc, _ = must_load(pf.statloc_csv(folder / "statloc-emploi.csv"), url)
+    return insee, statloc
+
+
 @pytest.fixture
-def scenario(app, tmp_path):
+def scenario(databases, default_db_template, tmp_path):
     """On a fresh init: the ANCT list, a contract of QPV codes with variables_source, an
-    Insee-style QPV base (xlsx) and a statistiques-locales export (CSV)."""
-    db = app.db
-    tours(db, tmp_path)
-    must_load(pf.write_text(tmp_path / "qp2015.csv", pf.ANCT_2015), db)
-    must_load(pf.write_text(tmp_path / "passage.csv", pf.PASSAGE), db)
-    insee, _ = must_load(pf.insee_qpv_xlsx(tmp_path / "BASE_QPV_2021.xlsx"), db)
-    statloc, _ = must_load(pf.statloc_csv(tmp_path / "statloc-emploi.csv"), db)
-    return db, insee, statloc
+    Insee-style QPV base (xlsx) and a statistiques-locales export (CSV); built once per engine
+    and worker, each test gets a copy (and the checks of the Insee and statloc loads)."""
+    def build(url, folder):
+        _SCENARIO_CHECKS[databases.backend] = _build_scenario(url, folder)
+
+    databases.derived("scenario", "default", build)
+    return databases.copy("scenario", tmp_path), *_SCENARIO_CHECKS[databases.backend]
+
+
+@pytest.fixture
+def scenario_app(scenario, monkeypatch):
+    """The `app` factory on the scenario's database."""
+    return app_on(scenario[0], monkeypatch)
 
 
 def test_insee_base_is_announced_mapped_and_loaded_with_its_sources(scenario):
@@ -216,8 +247,8 @@ def test_scenario_stats_and_export(scenario, tmp_path):
     assert len(secret) == 1 and secret["valeur"].isna().all()
 
 
-def test_scenario_quartiers_page_gaps_through_the_register(scenario, app):
-    at = app("app_pages/quartiers.py", contrat=pf.CONTRACT, quartier="QN03701M", annee=2021)
+def test_scenario_quartiers_page_gaps_through_the_register(scenario, scenario_app):
+    at = scenario_app("app_pages/quartiers.py", contrat=pf.CONTRACT, quartier="QN03701M", annee=2021)
     refs = " ".join(m.value for m in at.markdown)
     assert "1. Tours (commune)\n2. Tours Métropole Val de Loire (intercommunalité" in refs
     gaps = next(df.value for df in at.dataframe if "Territoire de référence" in df.value.columns)
@@ -231,8 +262,8 @@ def test_scenario_quartiers_page_gaps_through_the_register(scenario, app):
     assert any("Sanitas 2015 (test) (QP037001)" in m.value for m in at.markdown)
 
 
-def test_scenario_indicator_page_shows_sources_and_secret_values(scenario, app):
-    at = app("app_pages/fiche_indicateur.py", contrat=pf.CONTRACT, annee=2021,
+def test_scenario_indicator_page_shows_sources_and_secret_values(scenario, scenario_app):
+    at = scenario_app("app_pages/fiche_indicateur.py", contrat=pf.CONTRACT, annee=2021,
              indicateur="TT-PAUV")
     data = next(d.value for d in at.dataframe if "Nature" in d.value.columns)
     assert set(data["Territoire"]) >= {"Sanitas (test)", "Rives du Cher (test)", "Tours",
@@ -243,14 +274,14 @@ def test_scenario_indicator_page_shows_sources_and_secret_values(scenario, app):
     assert data["Source"].str.startswith("Insee, base QPV – BASE_QPV_2021.xlsx").all()
 
 
-def test_predecessor_series_on_the_indicator_page(scenario, app, tmp_path):
+def test_predecessor_series_on_the_indicator_page(scenario, scenario_app, tmp_path):
     db = scenario[0]
     odt = pf.write_text(tmp_path / "odt.csv", [
         pf.ODT[0], ["codgeo", "libgeo", "an", "tx_pauvrete"],
         ["QP037001", "Sanitas 2015 (test)", "2018", "44,0"],
         ["QP037001", "Sanitas 2015 (test)", "2019", "43,5"]])
     must_load(odt, db, mapping={"tx_pauvrete": "TT-PAUV"})
-    at = app("app_pages/fiche_indicateur.py", contrat=pf.CONTRACT, annee=2021,
+    at = scenario_app("app_pages/fiche_indicateur.py", contrat=pf.CONTRACT, annee=2021,
              quartier="QN03701M", indicateur="TT-PAUV")
     data = next(d.value for d in at.dataframe if "Nature" in d.value.columns)
     old = data[data["Territoire"] == "QPV 2015 correspondant : Sanitas 2015 (test) (QP037001)"]
@@ -283,126 +314,116 @@ def test_header_row_not_found(default_db, tmp_path):
               "CODGEO"], layout="insee_qpv")
 
 
-def test_year_not_determinable(default_db, tmp_path):
-    tours(default_db, tmp_path)
+def test_year_not_determinable(tours_db, tmp_path):
     sheets = {"Données quartier": [["Population des quartiers"],
                                    ["CODGEO", "LIBGEO", "POP_MUN"], ["QN03701M", "S", 9800]]}
-    rejected(default_db, pf.insee_qpv_xlsx(tmp_path / "base-pop.xlsx", sheets),
+    rejected(tours_db, pf.insee_qpv_xlsx(tmp_path / "base-pop.xlsx", sheets),
              ["onglet « Données quartier », ligne 2, colonne « POP_MUN »",
               "Année introuvable pour cette colonne"])
     # Given at load time, the same file loads.
-    must_load(tmp_path / "base-pop.xlsx", default_db, year=2020)
-    assert rows(default_db, "SELECT year, value FROM observation WHERE indicator_code = "
+    must_load(tmp_path / "base-pop.xlsx", tours_db, year=2020)
+    assert rows(tours_db, "SELECT year, value FROM observation WHERE indicator_code = "
                             "'TT-POP'") == [(2020, 9800.0)]
 
 
-def test_a_variable_declared_for_two_indicators(default_db, tmp_path):
-    tours(default_db, tmp_path, contract=False)
+def test_a_variable_declared_for_two_indicators(tours_list_db, tmp_path):
     path = pf.contract_workbook(tmp_path / "c.xlsx", {"TT-REV": "DISP_MED",
                                                        "TT-PAUV": "disp_med"})
-    rejected(default_db, path, ["onglet « indicateurs »", "colonne « variables_source »",
+    rejected(tours_list_db, path, ["onglet « indicateurs »", "colonne « variables_source »",
                                 "déclarée pour plusieurs indicateurs du même contrat "
                                 "(TT-PAUV et TT-REV)"])
 
 
-def test_a_column_mapped_to_two_indicators_of_the_contract(default_db, tmp_path):
-    tours(default_db, tmp_path)
-    rejected(default_db, pf.insee_qpv_xlsx(tmp_path / "BASE_2021.xlsx"),
+def test_a_column_mapped_to_two_indicators_of_the_contract(tours_db, tmp_path):
+    rejected(tours_db, pf.insee_qpv_xlsx(tmp_path / "BASE_2021.xlsx"),
              ["onglet « Données quartier », ligne 4, colonne « DISP_MED_A21 »",
               "correspond à plusieurs indicateurs du contrat « TOURS-TEST-2024 » "
               "(TT-PAUV et TT-REV)"], mapping={"DISP_MED_A21": "TT-PAUV"})
 
 
-def test_two_columns_with_different_values_for_the_same_series(default_db, tmp_path):
-    tours(default_db, tmp_path)
+def test_two_columns_with_different_values_for_the_same_series(tours_db, tmp_path):
     sheets = {"Données quartier": [["CODGEO", "LIBGEO", "DISP_MED_A21", "DISP_MED_2021"],
                                    ["QN03701M", "S", 13250, 13300]]}
-    text = rejected(default_db, pf.insee_qpv_xlsx(tmp_path / "base.xlsx", sheets),
+    text = rejected(tours_db, pf.insee_qpv_xlsx(tmp_path / "base.xlsx", sheets),
                     ["onglet « Données quartier », ligne 2, colonne « DISP_MED_A21 »",
                      "onglet « Données quartier », ligne 2, colonne « DISP_MED_2021 »"])
     assert "valeurs différentes" in text
 
 
-def test_unknown_token_and_unknown_code(default_db, tmp_path):
-    tours(default_db, tmp_path)
+def test_unknown_token_and_unknown_code(tours_db, tmp_path):
     sheets = {"Données quartier": [["CODGEO", "LIBGEO", "DISP_MED_A21"],
                                    ["QN03701M", "S", "xx"], ["QN03799M", "?", 1000]]}
-    rejected(default_db, pf.insee_qpv_xlsx(tmp_path / "base.xlsx", sheets),
+    rejected(tours_db, pf.insee_qpv_xlsx(tmp_path / "base.xlsx", sheets),
              ["ligne 2, colonne « DISP_MED_A21 », valeur « xx » : Nombre illisible",
               "Mentions reconnues à la place d'un nombre : s, nd, ns, so, -, faible",
               "ligne 3, colonne « CODGEO », valeur « QN03799M » : Code absent du référentiel",
               "Code connu le plus proche : « QN0370"])
 
 
-def test_statloc_territory_outside_the_contract_is_an_error(default_db, tmp_path):
-    tours(default_db, tmp_path)
+def test_statloc_territory_outside_the_contract_is_an_error(tours_db, tmp_path):
     bad = pf.STATLOC[:3] + [["41018", "Blois", "15,0", ""]]
-    rejected(default_db, pf.statloc_csv(tmp_path / "statloc.csv", bad),
+    rejected(tours_db, pf.statloc_csv(tmp_path / "statloc.csv", bad),
              ["ligne 4, colonne « Code », valeur « 41018 »",
               "Territoire hors du contrat « TOURS-TEST-2024 »"])
 
 
-def test_statloc_in_iso_8859_15_with_decimal_commas(default_db, tmp_path):
-    tours(default_db, tmp_path)
+def test_statloc_in_iso_8859_15_with_decimal_commas(tours_db, tmp_path):
     text = [["Données « Cœur de métropole »"], ["Source : Insee"]] + pf.STATLOC[2:]
     checked, _ = must_load(pf.statloc_csv(tmp_path / "statloc.csv", text,
-                                          encoding="iso-8859-15"), default_db)
-    assert rows(default_db, "SELECT value, status FROM observation WHERE indicator_code = "
+                                          encoding="iso-8859-15"), tours_db)
+    assert rows(tours_db, "SELECT value, status FROM observation WHERE indicator_code = "
                             "'TT-CHOM' AND territory_code = 'COM-37261'") == [(16.8, "valide")]
 
 
-def test_insee_csv_with_title_lines(default_db, tmp_path):
-    tours(default_db, tmp_path)
+def test_insee_csv_with_title_lines(tours_db, tmp_path):
     csv = pf.write_text(tmp_path / "qpv_2021.csv", [
         ["Revenus 2021"], [], ["CODGEO", "LIBGEO", "DISP_MED_A21", "TP60_A21"],
         ["QN03701M", "Sanitas", "13 250,5", "nd"]], encoding="iso-8859-15")
-    checked, _ = must_load(csv, default_db)
+    checked, _ = must_load(csv, tours_db)
     assert checked.report.headline.startswith("Fichier « qpv_2021.csv » reconnu : base QPV de "
                                               "l'Insee ; 2 variable(s) reconnue(s)")
-    assert sorted(rows(default_db, "SELECT indicator_code, value, status FROM observation "
+    assert sorted(rows(tours_db, "SELECT indicator_code, value, status FROM observation "
                                    "WHERE territory_code = 'QN03701M'")) == [
         ("TT-PAUV", None, "non_disponible"), ("TT-REV", 13250.5, "valide")]
 
 
-def test_odt_extract_by_sex_and_a_mapping_saved_for_next_year(default_db, tmp_path):
-    tours(default_db, tmp_path)
+def test_odt_extract_by_sex_and_a_mapping_saved_for_next_year(tours_db, tmp_path):
     path = pf.write_text(tmp_path / "odt.csv", pf.ODT)
-    rejected(default_db, path, ["Aucune colonne du fichier ne correspond à un indicateur"])
+    rejected(tours_db, path, ["Aucune colonne du fichier ne correspond à un indicateur"])
     mapping = pf.write_text(tmp_path / "correspondance.csv",
                             [["colonne", "indicateur"], ["tx_chom_1564", "TT-CHOM"]])
-    out = subprocess.run([sys.executable, "-m", "etl", "--db", str(default_db), "load",
+    out = subprocess.run([sys.executable, "-m", "etl", "--db", str(tours_db), "load",
                           str(path), "--correspondance", str(mapping)], cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "Fichier « odt.csv » reconnu : extraction de l'Observatoire des territoires" \
         in out.stdout
-    got = rows(default_db, "SELECT year, breakdown, modality, value FROM observation WHERE "
+    got = rows(tours_db, "SELECT year, breakdown, modality, value FROM observation WHERE "
                            "indicator_code = 'TT-CHOM' AND territory_code = 'QN03701M' "
                            "ORDER BY 1, 2, 3")
     assert got == [(2021, "", "", 33.4), (2021, "sexe", "F", 31.5), (2021, "sexe", "H", 35.2),
                    (2022, "", "", 32.0)]
     # The mapping is in the catalogue now: next year's file maps itself.
-    assert rows(default_db, "SELECT indicator_code, variable, label FROM indicator_variable "
+    assert rows(tours_db, "SELECT indicator_code, variable, label FROM indicator_variable "
                             "WHERE indicator_code = 'TT-CHOM' ORDER BY variable") == [
         ("TT-CHOM", "tauxdechomagedes1564ans", "Taux de chômage des 15-64 ans"),
         ("TT-CHOM", "txchom1564", "tx_chom_1564")]
     nxt = pf.write_text(tmp_path / "odt-2023.csv", pf.ODT[:3] + [
         ["QN03701M", "Sanitas (test)", "2023", "T", "30,1"]])
-    checked = check(nxt, db=default_db)
+    checked = check(nxt, db=tours_db)
     assert checked.ok and checked.staged.n_observations == 1, checked.report.render()
 
 
-def test_forced_format_and_check_writes_nothing(default_db, tmp_path):
-    tours(default_db, tmp_path)
-    before = snapshot(default_db)
+def test_forced_format_and_check_writes_nothing(tours_db, tmp_path):
+    before = snapshot(tours_db)
     path = pf.insee_qpv_xlsx(tmp_path / "BASE_QPV_2021.xlsx")
-    out = subprocess.run([sys.executable, "-m", "etl", "--db", str(default_db), "check",
+    out = subprocess.run([sys.executable, "-m", "etl", "--db", str(tours_db), "check",
                           str(path), "--format", "insee_qpv"], cwd=ROOT, capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0, out.stdout
     assert out.stdout.startswith("Fichier « BASE_QPV_2021.xlsx » reconnu : base QPV de l'Insee")
     assert "valeur(s) prête(s) à charger" in out.stdout
-    assert_same(before, snapshot(default_db))
+    assert_same(before, snapshot(tours_db))
 
 
 # --- 5. The Import page: recognised, mapped by hand, loaded ----------------------------------------
@@ -440,15 +461,14 @@ def test_import_page_maps_remaining_columns_by_hand_and_loads(app, tmp_path):
                     "territory_code = 'QN03701M'") == [(13250.0,)]
 
 
-def test_merged_title_cells_are_fine_merged_data_cells_are_not(default_db, tmp_path):
+def test_merged_title_cells_are_fine_merged_data_cells_are_not(tours_db, tmp_path):
     from openpyxl import load_workbook
 
-    tours(default_db, tmp_path)
     path = pf.insee_qpv_xlsx(tmp_path / "BASE_QPV_2021.xlsx")
     wb = load_workbook(path)
     wb["Données quartier"].merge_cells("A1:F1")  # the title, as Insee's files have it
     wb.save(path)
-    must_load(path, default_db)
+    must_load(path, tours_db)
     wb["Communes"].merge_cells("C5:D5")  # inside the data: a value would be lost
     wb.save(path)
-    rejected(default_db, path, ["Cellules fusionnées dans l'onglet « Communes »", "C5:D5"])
+    rejected(tours_db, path, ["Cellules fusionnées dans l'onglet « Communes »", "C5:D5"])
