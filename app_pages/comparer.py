@@ -122,8 +122,7 @@ if mapview.enabled():
                                             map_ref, territories)
 
         colouring = ui.memo(("cmp_map_colours", *shown), colour)
-        # The quartiers' outlines are parsed once per contract, whatever the indicator.
-        shapes = ui.memo(("map_rings", sel.contract), lambda: maps.rings(contours["geometry"]))
+        shapes = mapview.shapes(sel.contract, contours)
         fig = ui.memo(("cmp_map", *shown), lambda: charts.freeze(maps.choropleth(
             contours, colouring, f"{map_ind} : {colouring.title}, jusqu'à {sel.year}",
             *mapview.tiles(), shapes=shapes)))

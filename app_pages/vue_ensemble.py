@@ -125,9 +125,9 @@ if not sel.quartier and len(quartiers) and mapview.enabled():
         # A national contract draws some 1 400 quartiers: the figure is built once per data
         # version (reruns only send it again).
         fig = ui.memo(("carte", sel.contract, sel.year, colour_by, mapview.tiles()),
-                      lambda: charts.freeze(maps.choropleth(contours, colouring,
-                                                            f"{colouring.title}, {sel.year}",
-                                                            *mapview.tiles())))
+                      lambda: charts.freeze(maps.choropleth(
+                          contours, colouring, f"{colouring.title}, {sel.year}",
+                          *mapview.tiles(), shapes=mapview.shapes(sel.contract, contours))))
         mapview.show(fig, ui.memo(("carte_table", sel.contract, sel.year, colour_by),
                                   lambda: maps.map_table(contours, quartiers, colouring)),
                      contours, key="carte_vue")

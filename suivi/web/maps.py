@@ -8,8 +8,9 @@ import streamlit as st
 
 from suivi.core.config import map_attribution, map_tiles, maps_enabled
 from suivi.views import maps
+from suivi.web import ui
 
-__all__ = ["enabled", "show", "show_missing", "tiles"]
+__all__ = ["enabled", "shapes", "show", "show_missing", "tiles"]
 
 
 def enabled() -> bool:
@@ -19,6 +20,12 @@ def enabled() -> bool:
 
 def tiles() -> tuple[str | None, str]:
     return map_tiles(), map_attribution()
+
+
+def shapes(contract: str, contours: pd.DataFrame) -> list:
+    """The quartiers' outlines ready to draw (suivi.views.maps.rings), parsed once per
+    contract and data version for every map of every page (0.1 s for a national contract)."""
+    return ui.memo(("map_rings", contract), lambda: maps.rings(contours["geometry"]))
 
 
 def show_missing() -> None:
