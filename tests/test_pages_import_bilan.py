@@ -21,6 +21,7 @@ from suivi.accounts import users
 from suivi.core import fmt
 from suivi.core import progress as pg
 from suivi.store import queries
+from suivi.store.projection_sql import fetch_projections
 from suivi.store.queries import template_rows as expected_rows
 from suivi.store.status_sql import fetch_series_status
 from suivi.views import bilan as tb
@@ -413,5 +414,10 @@ def test_large_scope_is_summarised_per_indicator(app, monkeypatch):
     counts = statuses.groupby("indicator_code").size()
     assert summary["Total"].to_dict() == counts.to_dict()
     assert "Choisissez un quartier pour le détail" in report.html
+    # The projection sentence counts every series of the scope, as the full listing would.
+    with connection(app.db) as con:
+        outcomes = fetch_projections(con, CONTRACT, YEAR)["projection"].value_counts()
+    assert outcomes.get("late", 0) > 0
+    assert html.escape(tb.projection_line(outcomes)) in report.html
     assert "Quartiers comparés (nombre)" in report.tables["ecarts"].columns or \
         len(report.tables["ecarts"]) <= 100

@@ -163,6 +163,13 @@ def projections(s, contract_code: str, as_of: int | None = None,
                                                                territory_codes))
 
 
+def projection_counts(s, contract_code: str, as_of: int | None = None,
+                      territory_codes=None) -> dict[str, int]:
+    """How many series of the contract (among `territory_codes` when given) have each
+    projection outcome as of `as_of`: what a summary needs, without reading every series."""
+    return stored_status.projection_counts(s, contract_code, as_of, territory_codes)
+
+
 def _describe_series(s, contract_code: str, st: pd.DataFrame) -> pd.DataFrame:
     """Add to status rows the objective measured and the territory and indicator labels."""
     links = s.df("""

@@ -179,3 +179,10 @@ def read_projections(s, contract_code: str | None, as_of: int | None,
     sql, params = _read_sql(contract_code, as_of, territory_codes,
                             ", ".join([*SERIES_KEY, "target_year", *PROJECTION_COLUMNS]))
     return s.table_df(sql, params)
+
+
+def projection_counts(s, contract_code: str | None, as_of: int | None,
+                      territory_codes=None) -> dict[str, int]:
+    """The number of series per projection outcome as of `as_of` (None: the latest)."""
+    sql, params = _read_sql(contract_code, as_of, territory_codes, "projection, count(*)")
+    return {code: int(n) for code, n in s.rows(f"{sql} GROUP BY projection", params)}

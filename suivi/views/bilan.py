@@ -608,9 +608,9 @@ def with_projections(s, statuses: pd.DataFrame, contract: str, year: int,
     return statuses.merge(proj, on=list(SERIES_KEY), how="left").set_axis(statuses.index)
 
 
-def projection_line(statuses: pd.DataFrame) -> str:
-    """One sentence: how many series would reach their target at the current pace."""
-    counts = statuses["projection"].value_counts() if "projection" in statuses else {}
+def projection_line(counts) -> str:
+    """One sentence: how many series would reach their target at the current pace, from the
+    number of series per projection outcome (a mapping: code -> count)."""
     n = {k: int(counts.get(k, 0)) for k in pj.PROJECTION_STATUSES}
     projected = n["on_time"] + n["late"] + n["never"]
     if not projected:
@@ -670,7 +670,12 @@ def build_bilan(s, contract: str, year: int, quartier: str | None = None,
         statuses = statuses.assign(
             _t=statuses["territory_code"].map(order).fillna(len(order)),
         ).sort_values(["_p", "indicator_code", "_t", "breakdown", "modality"], kind="stable")
-    statuses = with_projections(s, statuses, contract, year, list(order) if quartier else None)
+    only = list(order) if quartier else None
+    if detailed_series:  # the table gives each series' projection
+        statuses = with_projections(s, statuses, contract, year, only)
+        outcomes = statuses["projection"].value_counts()
+    else:  # the summary only counts them
+        outcomes = queries.projection_counts(s, contract, year, only)
     has_demo = bool(statuses["demo"].fillna(False).astype(bool).any()) if quartier \
         else queries.has_demo(s, contract)
 
@@ -713,7 +718,7 @@ def build_bilan(s, contract: str, year: int, quartier: str | None = None,
                quartier_label=quartier_label, has_demo=has_demo, thresholds=th,
                last_load=queries.last_upload(s), now=datetime.now(),
                detailed_series=detailed_series, detailed_gaps=detailed_gaps,
-               projection_line=projection_line(statuses))
+               projection_line=projection_line(outcomes))
     page = _render(ctx, tables)
     public = {k: v[[c for c in v.columns if not str(c).startswith("_")]]
               for k, v in tables.items()}

@@ -315,7 +315,8 @@ def _part4(w: Writer, d: ReportData) -> None:
     w.heading(PARTS[3], 1)
     series = _quartier_series(d)
     assessed = series[series["status"] != "not_assessable"]
-    w.para(tb.projection_line(series) + " " + QUARTIER_SERIES_NOTE)
+    w.para(tb.projection_line(series["projection"].value_counts()) + " "
+           + QUARTIER_SERIES_NOTE)
     w.para(pj.method_summary(), italic=True)
     good = assessed[assessed["status"].isin(["achieved", "on_track"])]
     late = assessed[~assessed["status"].isin(["achieved", "on_track"])]
