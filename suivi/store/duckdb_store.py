@@ -47,10 +47,10 @@ class DuckSession(Session):
         return self.con.execute(sql, params if params is not None else []).df()
 
     def table_df(self, sql: str, params=None) -> pd.DataFrame:
-        """Through Arrow: 0.25 s instead of 0.85 s for a national contract's 270 000 stored
-        statuses. Arrow turns an integer column holding NULLs into floats and an all-NULL
-        text column (or an empty one) into strings; they are given .df()'s types back (nullable integers,
-        objects), so that both fetches give equal frames (tests/test_stored_status.py)."""
+        """Through Arrow: 0.1 s instead of 0.5-0.85 s for a national contract's 270 000
+        stored statuses. Arrow turns an integer column holding NULLs into floats and an
+        all-NULL (or empty) text column into strings; they get .df()'s types back (nullable
+        integers, objects), so both fetches give equal frames (tests/test_stored_status.py)."""
         table = self.con.sql(sql, params=params).to_arrow_table()
         frame = table.to_pandas()
         for i, column in enumerate(table.columns):

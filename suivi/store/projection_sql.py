@@ -139,9 +139,11 @@ _AS_OF_COLUMNS = ("indicator_code, territory_code, breakdown, modality, polarity
                   "baseline_year, target_year, target, n_points, first_year, last_year, "
                   "last_value, slope")
 
+# The formula's inputs and slope kept with each stored step, then its outputs.
+_STORED_INPUTS = ("n_points", "first_year", "last_year", "last_value", "slope")
 #: What the stored statuses (suivi/store/stored_status.py) keep of each step's projection.
-STORED_COLUMNS = ("n_points", "first_year", "last_year", "last_value", "slope", "expected",
-                  "half_band", "projection", "projection_reason", "reach_year")
+STORED_COLUMNS = (*_STORED_INPUTS, "expected", "half_band", "projection", "projection_reason",
+                  "reach_year")
 
 
 def _parts(dialect: Dialect, where: str = "", columns: str = "") -> dict:
@@ -188,9 +190,7 @@ def with_projection_steps(status_steps: str, columns: str, dialect: Dialect) -> 
 
     A step starts at each actual with a value, and only those change the points, so the
     projection as of any year is the one of the step holding it."""
-    kept = ", ".join(c for c in STORED_COLUMNS if c not in
-                     ("expected", "half_band", "projection", "projection_reason", "reach_year"))
-    parts = _parts(dialect, columns=f"{columns}, {kept}")
+    parts = _parts(dialect, columns=", ".join([columns, *_STORED_INPUTS]))
     return "WITH " + ",".join(t.format(**parts, steps=status_steps)
                               for t in (_SOURCE_STEPS, _FORMULA))
 

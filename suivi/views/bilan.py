@@ -665,16 +665,15 @@ def build_bilan(s, contract: str, year: int, quartier: str | None = None,
         _p=statuses["group_code"].map(prio_order).fillna(len(prio_order)),
     )
     detailed_series = len(statuses) <= DETAIL_LIMIT
-    if detailed_series:  # only the table of every series is in this order (a national
-        # contract's 270 000 series are summarised per indicator: sorting them took 0.4 s)
+    only = list(order) if quartier else None
+    if detailed_series:  # the table lists every series, in this order, with its projection
         statuses = statuses.assign(
             _t=statuses["territory_code"].map(order).fillna(len(order)),
         ).sort_values(["_p", "indicator_code", "_t", "breakdown", "modality"], kind="stable")
-    only = list(order) if quartier else None
-    if detailed_series:  # the table gives each series' projection
         statuses = with_projections(s, statuses, contract, year, only)
         outcomes = statuses["projection"].value_counts()
-    else:  # the summary only counts them
+    else:  # summarised per indicator: neither the order (sorting a national contract's
+        # 270 000 series took 0.4 s) nor each series' projection, only their counts
         outcomes = queries.projection_counts(s, contract, year, only)
     has_demo = bool(statuses["demo"].fillna(False).astype(bool).any()) if quartier \
         else queries.has_demo(s, contract)
