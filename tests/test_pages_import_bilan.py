@@ -405,14 +405,24 @@ def test_bilan_of_one_quartier_and_its_references(app):
 
 def test_large_scope_is_summarised_per_indicator(app, monkeypatch):
     """Past DETAIL_LIMIT series the report shows counts per indicator, and says so."""
-    monkeypatch.setattr(tb, "DETAIL_LIMIT", 100)
     with connection(app.db) as con:
         statuses = fetch_series_status(con, CONTRACT, as_of=YEAR)
+        listing = tb.build_bilan(con, CONTRACT, YEAR)
+        monkeypatch.setattr(tb, "DETAIL_LIMIT", 100)
         report = tb.build_bilan(con, CONTRACT, YEAR)
     assert len(statuses) > 100 and not report.detailed
+    assert len(listing.tables["indicateurs"]) == len(statuses)  # every series listed
+    # Counted by the engine instead of from the listed series: the same counts everywhere.
+    for key in ("synthese", "priorites", "territoires", "sans_donnees"):
+        pd.testing.assert_frame_equal(report.tables[key], listing.tables[key], obj=key)
     summary = report.tables["indicateurs"].set_index("Code indicateur")
     counts = statuses.groupby("indicator_code").size()
     assert summary["Total"].to_dict() == counts.to_dict()
+    per_status = statuses.groupby(["indicator_code", "status"]).size()
+    for (indicator, status), count in per_status.items():
+        assert summary.loc[indicator, tb.STATUS_TEXT[status]] == count, (indicator, status)
+    assert summary["Priorité"].to_dict() == listing.tables["indicateurs"].drop_duplicates(
+        "Code indicateur").set_index("Code indicateur")["Priorité"].to_dict()
     assert "Choisissez un quartier pour le détail" in report.html
     # The projection sentence counts every series of the scope, as the full listing would.
     with connection(app.db) as con:

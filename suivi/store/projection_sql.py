@@ -29,9 +29,13 @@ from suivi.store.status_sql import SERIES_KEY, _double, _polarity_sign_sql, _tex
 
 _KEY = ", ".join(SERIES_KEY)
 
-# The observations in scope, the baseline and target of each series, and its points: the
-# actuals with a value strictly after the baseline, x counted from the first of them.
-_INPUTS = """
+# As of one year (the later actuals already filtered out by `{where}`): each series'
+# baseline and target, and the sums of its points (the actuals with a value strictly after
+# the baseline, x counted from the first of them), next to its polarity. Window functions
+# mark the points and one GROUP BY sums them: no join between series-level tables, whose
+# row counts PostgreSQL's planner guesses badly (it chose a nested loop over thousands of
+# series).
+_SOURCE_AS_OF = """
 obs AS (
     SELECT o.indicator_code, o.territory_code, o.breakdown, o.modality, o.year, o.nature,
            CASE WHEN {nan} THEN NULL ELSE o.value END AS value
@@ -39,34 +43,33 @@ obs AS (
     JOIN indicator i ON i.code = o.indicator_code
     {where}
 ),
-heads AS (
-    SELECT {key},
-        max(year) FILTER (WHERE nature = 'reference' AND value IS NOT NULL) AS baseline_year,
-        max(year) FILTER (WHERE nature = 'cible' AND value IS NOT NULL) AS target_year,
-        {target} AS target
-    FROM obs GROUP BY {key}
+based AS (
+    SELECT obs.*, max(year) FILTER (WHERE nature = 'reference' AND value IS NOT NULL)
+               OVER (PARTITION BY {key}) AS baseline_year
+    FROM obs
+),
+flagged AS (
+    SELECT based.*, (nature = 'realise' AND value IS NOT NULL
+                     AND (baseline_year IS NULL OR year > baseline_year)) AS point
+    FROM based
 ),
 points AS (
-    SELECT o.indicator_code, o.territory_code, o.breakdown, o.modality, o.year, o.value,
-           CAST(o.year - min(o.year) OVER (PARTITION BY {okey}) AS DOUBLE PRECISION) AS x
-    FROM obs o JOIN heads h USING ({key})
-    WHERE o.nature = 'realise' AND o.value IS NOT NULL
-      AND (h.baseline_year IS NULL OR o.year > h.baseline_year)
-)"""
-
-# As of one year (the later actuals already filtered out by `{where}`): the sums of each
-# series' points, next to its baseline and target.
-_SOURCE_AS_OF = """
-sums AS (
-    SELECT {key}, count(*) AS n_points, min(year) AS first_year, max(year) AS last_year,
-        {last_value} AS last_value, {point_sums}
+    SELECT flagged.*,
+        CASE WHEN point THEN CAST(year - min(year) FILTER (WHERE point)
+                                      OVER (PARTITION BY {key}) AS DOUBLE PRECISION) END AS x
+    FROM flagged
+),
+series AS (
+    SELECT {key}, max(baseline_year) AS baseline_year,
+        max(year) FILTER (WHERE nature = 'cible' AND value IS NOT NULL) AS target_year,
+        {target} AS target,
+        nullif(count(x), 0) AS n_points, min(year) FILTER (WHERE point) AS first_year,
+        max(year) FILTER (WHERE point) AS last_year, {last_value} AS last_value, {point_sums}
     FROM points GROUP BY {key}
 ),
 source AS (
-    SELECT h.*, s.n_points, s.first_year, s.last_year, s.last_value,
-        s.sw, s.swx, s.swy, s.swxx, s.swxy, s.swyy, i.polarity, {sign} AS d
-    FROM heads h LEFT JOIN sums s USING ({key})
-    JOIN indicator i ON i.code = h.indicator_code
+    SELECT series.*, i.polarity, {sign} AS d
+    FROM series JOIN indicator i ON i.code = series.indicator_code
 )"""
 
 # For every year at once: the rows of the status steps, which carry the running sums
@@ -150,8 +153,7 @@ def _parts(dialect: Dialect, where: str = "", columns: str = "") -> dict:
     return dict(
         where=where, columns=columns, key=_KEY, nan=dialect.is_nan("o.value"),
         target=dialect.latest("value", "year", "nature = 'cible' AND value IS NOT NULL"),
-        last_value=dialect.latest("value", "year", "TRUE"),
-        okey=", ".join(f"o.{k}" for k in SERIES_KEY),
+        last_value=dialect.latest("value", "year", "point"),
         sign=_polarity_sign_sql("i.polarity"),
         neutral=_texts(sorted(pg.NEUTRAL_POLARITIES)),
         min_points=int(pj.MIN_POINTS), band_points=int(pj.BAND_POINTS),
@@ -179,7 +181,7 @@ def projection_sql(contract_code: str | None = None, as_of: int | None = None,
         params.append(int(as_of))
     where = ("WHERE " + " AND ".join(conditions)) if conditions else ""
     parts = _parts(dialect, where=where, columns=_AS_OF_COLUMNS)
-    sql = "WITH " + ",".join(t.format(**parts) for t in (_INPUTS, _SOURCE_AS_OF, _FORMULA))
+    sql = "WITH " + ",".join(t.format(**parts) for t in (_SOURCE_AS_OF, _FORMULA))
     return sql, params
 
 

@@ -170,11 +170,23 @@ def projection_counts(s, contract_code: str, as_of: int | None = None,
     return stored_status.projection_counts(s, contract_code, as_of, territory_codes)
 
 
-def _describe_series(s, contract_code: str, st: pd.DataFrame) -> pd.DataFrame:
-    """Add to status rows the objective measured and the territory and indicator labels."""
-    links = s.df("""
+def status_tally(s, contract_code: str, as_of: int | None = None,
+                 territory_codes=None) -> dict[str, pd.DataFrame]:
+    """Series of the contract (among `territory_codes` when given) per indicator and status
+    and per territory and status as of `as_of`, counted by the engine (stored_status.tally)."""
+    return stored_status.tally(s, contract_code, as_of, territory_codes)
+
+
+def indicator_nodes(s, contract_code: str) -> pd.DataFrame:
+    """The objective each indicator of the contract counts under: its first linked node."""
+    return s.df("""
         SELECT indicator_code, min(node_code) AS node_code FROM indicator_node
         WHERE contract_code = ? GROUP BY indicator_code""", [contract_code])
+
+
+def _describe_series(s, contract_code: str, st: pd.DataFrame) -> pd.DataFrame:
+    """Add to status rows the objective measured and the territory and indicator labels."""
+    links = indicator_nodes(s, contract_code)
     terr = territories(s, contract_code)[["code", "label", "kind"]].rename(
         columns={"code": "territory_code", "label": "territory_label", "kind": "territory_kind"})
     ind = s.df("SELECT code AS indicator_code, label AS indicator_label FROM indicator "

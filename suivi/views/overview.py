@@ -125,14 +125,16 @@ def roll_up(statuses: pd.DataFrame, nodes: pd.DataFrame, depth: int) -> pd.DataF
     return statuses.assign(group_code=group, group_label=group.map(labels))
 
 
-def status_counts(statuses: pd.DataFrame, by: str) -> pd.DataFrame:
-    """Series per status for each value of `by` (rows), statuses in their fixed order: the
-    series per status in the fixed order, with a groupby that stays fast on the 270 000 series
-    of a national contract (pivot_table takes half a second there)."""
+def status_counts(statuses: pd.DataFrame, by: str, weight: str | None = None) -> pd.DataFrame:
+    """Series per status for each value of `by` (rows), statuses in their fixed order, with a
+    groupby that stays fast on the 270 000 series of a national contract (pivot_table takes
+    half a second there). With `weight`, each row stands for that many series (rows counted
+    in SQL already: stored_status.tally)."""
     if statuses.empty:
         return pd.DataFrame(columns=STATUS_ORDER)
-    return statuses.groupby([by, "status"]).size().unstack(fill_value=0) \
-        .reindex(columns=STATUS_ORDER, fill_value=0)
+    grouped = statuses.groupby([by, "status"])
+    counts = grouped[weight].sum() if weight else grouped.size()
+    return counts.unstack(fill_value=0).reindex(columns=STATUS_ORDER, fill_value=0)
 
 
 def group_counts(statuses: pd.DataFrame, nodes: pd.DataFrame, depth: int) -> pd.DataFrame:

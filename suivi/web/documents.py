@@ -12,9 +12,8 @@ from suivi.web import ui
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _bilan(url: str, version: tuple, contract: str, year: int, quartier: str | None):
-    statuses = ui.query("series_status", contract, year)  # shared with the other pages
     with open_store(url).session() as s:
-        return tb.build_bilan(s, contract, year, quartier, statuses=statuses)
+        return tb.build_bilan(s, contract, year, quartier)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
