@@ -2,6 +2,7 @@
 
     python -m bench.pages --db /tmp/national.duckdb --runs 5
     python -m bench.pages --db postgresql://postgres@127.0.0.1:5433/national --runs 5
+    python -m bench.pages --db /tmp/national.duckdb --after-upload bench/data/insee_qpv_2021.xlsx
     SUIVI_CARTES=0 python -m bench.pages --db … --page app_pages/vue_ensemble.py  # no map
 
 Run in its own process per database (bench/__main__.py does so): `st.cache_data` and
@@ -14,7 +15,8 @@ that runs the app once (untimed: switch_page needs the registered pages), then `
 reruns of the page. The first timed run pays the page's own queries (the process caches are
 keyed by query and arguments) and is also reported apart as `cold`; the median is over the
 other runs (what a user sees when moving between widgets and pages), the worst over all of
-them. Prints JSON on its last line.
+them. `--after-upload FILE` measures instead each page's first visit after a load, in a warm
+process (time_after_upload). Prints JSON on its last line.
 """
 
 from __future__ import annotations
@@ -86,6 +88,45 @@ def time_page(page: str | None, runs: int, timeout: float) -> dict:
             "worst": round(max(times), 4), "runs": runs, "errors": sorted(set(errors))}
 
 
+def time_after_upload(upload: Path, pages: list[str], timeout: float) -> dict:
+    """What a person meets right after a load: every page (and app.py's default page) is
+    visited once in its own session, so that the process is warm (imports, connection,
+    caches of the current data); then `upload` is loaded into the database in this process
+    (etl.pipeline.load, as the Import page does), and each session runs its page once more,
+    timed: the first visit after the load, which finds the data version changed and the
+    page's caches empty. Also reports the load's own time."""
+    from streamlit.testing.v1 import AppTest
+
+    from etl.pipeline import load
+
+    sessions = {}
+    for page in [None, *pages]:
+        at = AppTest.from_file(str(APP), default_timeout=timeout)
+        for key, value in admin_session().items():
+            at.session_state[key] = value
+        at.run()
+        if page is not None:
+            at.switch_page(page)
+            at.run()
+        sessions[page or "(app.py)"] = (page, at)
+    start = time.perf_counter()
+    checked, result = load(upload, db=os.environ["SUIVI_DB"])
+    loaded = time.perf_counter() - start
+    if result is None:
+        return {"errors": [f"upload refused: {checked.report.render()[:300]}"]}
+    out = {"(upload)": {"file": upload.name, "seconds": round(loaded, 4),
+                        "batch": result.batch_id}}
+    for name, (page, at) in sessions.items():
+        if page is not None:
+            at.switch_page(page)
+        start = time.perf_counter()
+        at.run()
+        elapsed = time.perf_counter() - start
+        errors = [str(at.exception[0].message)[:300]] if at.exception else []
+        out[name] = {"first_after_upload": round(elapsed, 4), "errors": errors}
+    return out
+
+
 def run_all(runs: int, timeout: float, only: list[str] | None = None) -> dict:
     if not APP.exists():
         return {"skipped": "app.py does not exist yet"}
@@ -105,10 +146,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", default=5, type=int)
     p.add_argument("--timeout", default=120.0, type=float)
     p.add_argument("--page", action="append", help="only this page (repeatable)")
+    p.add_argument("--after-upload", type=Path, metavar="FILE",
+                   help="time each page's first visit after FILE is loaded (time_after_upload)")
     args = p.parse_args(argv)
     db = args.db if "://" in args.db else str(Path(args.db).resolve())
     os.environ["SUIVI_DB"] = db
-    print(json.dumps(run_all(args.runs, args.timeout, args.page), ensure_ascii=False))
+    if args.after_upload:
+        os.chdir(ROOT)
+        result = {"after_upload": time_after_upload(args.after_upload.resolve(),
+                                                     args.page or discover(), args.timeout)}
+    else:
+        result = run_all(args.runs, args.timeout, args.page)
+    print(json.dumps(result, ensure_ascii=False))
     return 0
 
 

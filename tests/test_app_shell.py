@@ -31,3 +31,29 @@ def test_changing_contract_updates_url_and_resets_quartier(app):
     params = {k: (v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
     assert params["contrat"] == "BLOIS-2015" and "quartier" not in params
     assert not any("Valeurs de démonstration" in w.value for w in at.warning)
+
+
+def test_a_page_changing_a_cached_frame_never_changes_the_cache(test_db, monkeypatch):
+    """ui.query and ui.memo hand out lazy copies (pandas 3 copies on write): whatever a page
+    does to its frame in place, the next page gets the cached result intact."""
+    import pandas as pd
+
+    from suivi.web import ui
+
+    monkeypatch.setenv("SUIVI_DB", test_db)
+    ui.clear_cache()
+    first = ui.query("territories", "TEST-2015")
+    expected = first.copy(deep=True)
+    assert len(expected) > 1
+    first["label"] = "changé"
+    first.loc[0, "population"] = -1
+    first.drop(columns="kind", inplace=True)
+    first.sort_values("code", ascending=False, inplace=True)
+    pd.testing.assert_frame_equal(ui.query("territories", "TEST-2015"), expected)
+
+    derived = ui.memo(("test", "labels"), lambda: expected[["code", "label"]])
+    derived.iloc[0, 1] = "changé aussi"
+    derived["extra"] = 1
+    pd.testing.assert_frame_equal(ui.memo(("test", "labels"), lambda: None),
+                                  expected[["code", "label"]])
+    ui.clear_cache()

@@ -147,10 +147,7 @@ def series_status(s, contract_code: str, as_of: int | None = None) -> pd.DataFra
     """Status of every series of the contract as of `as_of` (the stored statuses, kept up to
     date by each write: suivi/store/stored_status.py), with labels, the objective it measures
     (first linked node) and the territory."""
-    st = stored_status.read(s, contract_code, as_of)
-    if st.empty:
-        return st
-    return _describe_series(s, contract_code, st)
+    return _described(s, contract_code, as_of)
 
 
 def projections(s, contract_code: str, as_of: int | None = None,
@@ -184,16 +181,24 @@ def indicator_nodes(s, contract_code: str) -> pd.DataFrame:
         WHERE contract_code = ? GROUP BY indicator_code""", [contract_code])
 
 
-def _describe_series(s, contract_code: str, st: pd.DataFrame) -> pd.DataFrame:
-    """Add to status rows the objective measured and the territory and indicator labels."""
-    links = indicator_nodes(s, contract_code)
-    terr = territories(s, contract_code)[["code", "label", "kind"]].rename(
-        columns={"code": "territory_code", "label": "territory_label", "kind": "territory_kind"})
-    ind = s.df("SELECT code AS indicator_code, label AS indicator_label FROM indicator "
-               "WHERE contract_code = ?", [contract_code])
-    return st.merge(links, on="indicator_code", how="left") \
-        .merge(terr, on="territory_code", how="left") \
-        .merge(ind, on="indicator_code", how="left")
+def _described(s, contract_code: str, as_of: int | None,
+               territory_codes=None) -> pd.DataFrame:
+    """The stored status rows with the objective measured (first linked node) and the
+    territory and indicator labels, joined by the engine: pandas merges of a national
+    contract's 270 000 rows took longer than the whole read."""
+    sql, params = stored_status.read_sql(contract_code, as_of, territory_codes)
+    return s.table_df(f"""
+        SELECT q.*, n.node_code, t.label AS territory_label, t.kind AS territory_kind,
+               i.label AS indicator_label
+        FROM ({sql}) q
+        LEFT JOIN (SELECT indicator_code, min(node_code) AS node_code FROM indicator_node
+                   WHERE contract_code = ? GROUP BY indicator_code) n
+               ON n.indicator_code = q.indicator_code
+        LEFT JOIN (SELECT t.code, t.label, t.kind FROM contract_scope ct
+                   JOIN territory t ON t.code = ct.territory_code
+                   WHERE ct.contract_code = ?) t ON t.code = q.territory_code
+        LEFT JOIN (SELECT code, label FROM indicator WHERE contract_code = ?) i
+               ON i.code = q.indicator_code""", [*params, *[contract_code] * 3])
 
 
 def observations(s, indicator_code: str, territory_codes: list[str] | None = None,
@@ -312,9 +317,7 @@ def series_status_for(s, contract_code: str, as_of: int | None,
                       territory_codes) -> pd.DataFrame:
     """series_status (same columns) for a few territories only: a quartier's pages need its
     series and its reference territories', not the whole contract."""
-    codes = list(dict.fromkeys(territory_codes))
-    st = stored_status.read(s, contract_code, as_of, codes)
-    return _describe_series(s, contract_code, st)
+    return _described(s, contract_code, as_of, list(dict.fromkeys(territory_codes)))
 
 
 _TEMPLATE_SQL = """

@@ -137,6 +137,15 @@ def status_counts(statuses: pd.DataFrame, by: str, weight: str | None = None) ->
     return counts.unstack(fill_value=0).reindex(columns=STATUS_ORDER, fill_value=0)
 
 
+def _tally(statuses: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Series (`n`) and series with demonstration values (`demo`) per (`by`, status): the
+    roll-ups count these few rows instead of copying a national contract's 270 000 series
+    (0.12 s per chart)."""
+    return statuses[[by, "status"]].assign(demo=_bool(statuses["demo"])) \
+        .groupby([by, "status"], dropna=False, sort=False) \
+        .agg(n=("demo", "size"), demo=("demo", "sum")).reset_index()
+
+
 def group_counts(statuses: pd.DataFrame, nodes: pd.DataFrame, depth: int) -> pd.DataFrame:
     """Series per status for every node at `depth` (1 = pillar, 2 = priority), in tree order.
 
@@ -149,14 +158,14 @@ def group_counts(statuses: pd.DataFrame, nodes: pd.DataFrame, depth: int) -> pd.
     frame = pd.DataFrame({"code": level["code"].tolist() if len(level) else [],
                           "label": level["label"].tolist() if len(level) else []})
     if len(statuses):
-        # Only the columns counted: roll_up copies its input, 270 000 rows nationally.
-        rolled = roll_up(statuses[["node_code", "status", "demo"]], nodes, depth)
+        # Counted per node first, then rolled up (each series once, under its node's
+        # ancestor).
+        rolled = roll_up(_tally(statuses, "node_code"), nodes, depth)
         # No ancestor at this depth: no node at all, or a node higher up (e.g. a pillar).
         special = np.where(rolled["node_code"].notna(), ABOVE, NO_GROUP)
         rolled = rolled.assign(group_code=rolled["group_code"].astype(object)
-                               .where(rolled["group_code"].notna(), special),
-                               demo=_bool(rolled["demo"]))
-        counts = status_counts(rolled, "group_code")
+                               .where(rolled["group_code"].notna(), special))
+        counts = status_counts(rolled, "group_code", weight="n")
         demo = rolled.groupby("group_code")["demo"].sum()
         extra = [(c, label) for c, label in ((ABOVE, ABOVE_LABEL), (NO_GROUP, NO_GROUP_LABEL))
                  if c in counts.index]
@@ -172,11 +181,11 @@ def territory_counts(statuses: pd.DataFrame, territories: pd.DataFrame) -> pd.Da
     """Series per status for each territory of `territories` (e.g. the quartiers), in order."""
     frame = pd.DataFrame({"code": territories["code"].tolist(),
                           "label": territories["label"].tolist()})
-    part = statuses[["territory_code", "status", "demo"]] if len(statuses) else statuses
+    part = _tally(statuses, "territory_code") if len(statuses) else statuses
     part = part[part["territory_code"].isin(frame["code"])] if len(part) else part
     if len(part):
-        counts = status_counts(part, "territory_code")
-        demo = part.assign(demo=_bool(part["demo"])).groupby("territory_code")["demo"].sum()
+        counts = status_counts(part, "territory_code", weight="n")
+        demo = part.groupby("territory_code")["demo"].sum()
     else:
         counts, demo = pd.DataFrame(columns=STATUS_ORDER), pd.Series(dtype=int)
     return _fill_counts(frame, counts, demo)
@@ -237,10 +246,13 @@ def status_summary(counts: dict[str, int]) -> str:
 
 def reasons_table(statuses: pd.DataFrame) -> pd.DataFrame:
     """Why the « Non évaluable » series have no status, most frequent reason first."""
-    part = statuses[statuses["status"] == "not_assessable"] if len(statuses) else statuses
-    if part.empty:
+    # The one column counted: filtering every column of a national contract's 270 000
+    # series first took 0.1-0.2 s.
+    texts = statuses.loc[statuses["status"] == "not_assessable", "reason_text"] \
+        if len(statuses) else pd.Series(dtype=object)
+    if texts.empty:
         return pd.DataFrame(columns=["Raison", "Séries"])
-    counts = part["reason_text"].fillna("Raison inconnue").value_counts()
+    counts = texts.fillna("Raison inconnue").value_counts()
     return pd.DataFrame({"Raison": counts.index, "Séries": counts.to_numpy()})
 
 
