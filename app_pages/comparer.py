@@ -122,7 +122,7 @@ if mapview.enabled():
                                             map_ref, territories)
 
         colouring = ui.memo(("cmp_map_colours", *shown), colour)
-        shapes = mapview.shapes(sel.contract, contours)
+        shapes = mapview.shapes(contours)
         fig = ui.memo(("cmp_map", *shown), lambda: charts.freeze(maps.choropleth(
             contours, colouring, f"{map_ind} : {colouring.title}, jusqu'à {sel.year}",
             *mapview.tiles(), shapes=shapes)))

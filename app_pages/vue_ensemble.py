@@ -15,20 +15,21 @@ st.title("Vue d'ensemble")
 ui.require_contract(sel)
 
 contract = ui.query("contract", sel.contract)
-# One quartier's statuses are computed alone: far cheaper than the whole contract's.
-statuses = ui.statuses(sel)
+# The statuses counted by the engine (per node, territory, indicator and reason): the page
+# never reads the 270 000 series of a national contract, nor more than one quartier's.
+tally = ui.query("status_overview", sel.contract, sel.year,
+                 [sel.quartier] if sel.quartier else None)
 nodes = ui.query("tree", sel.contract)
 quartiers = ui.query("quartiers", sel.contract)
-scope = ov.restrict(statuses, sel.quartier)
 q_label = dict(zip(quartiers["code"], quartiers["label"])).get(sel.quartier, sel.quartier)
 
 where = f"quartier **{q_label}**" if sel.quartier else "tous les territoires du contrat"
 st.markdown(f"**{contract['name']}** — situation au **{sel.year}**, {where}.")
 
 # --- Headline: series per status ---------------------------------------------------------------
-counts = ov.headline_counts(scope)
+counts = ov.headline_counts(tally["territory"])
 total = sum(counts.values())
-score, n_scored = ov.headline_score(scope)
+score, n_scored = ov.headline_score(tally["territory"])
 upload = ui.query("contract_last_upload", sel.contract)
 top = st.columns(3)
 top[0].metric("Séries suivies", fmt.number(total),
@@ -55,7 +56,7 @@ if counts["not_assessable"]:
     with st.expander(f"Pourquoi {fmt.number(counts['not_assessable'])} série(s) sont "
                      "non évaluables"):
         st.dataframe(ui.memo(("reasons", sel.contract, sel.year, sel.quartier),
-                             lambda: ov.reasons_table(scope)), hide_index=True, width="stretch")
+                             lambda: ov.reasons_table(tally["reason"])), hide_index=True, width="stretch")
 if not total:
     st.info("Aucune valeur pour ce périmètre : aucun statut ne peut être calculé. "
             "Voir ci-dessous ce qui manque.")
@@ -92,10 +93,10 @@ if total:
     pillar = ov.level_name(nodes, 1, "pilier")
     priority = ov.level_name(nodes, 2, "priorité")
     key = (sel.contract, sel.year, sel.quartier)
-    status_chart(ui.memo(("pillars", *key), lambda: ov.group_counts(scope, nodes, 1)),
+    status_chart(ui.memo(("pillars", *key), lambda: ov.group_counts(tally["node"], nodes, 1)),
                  f"Statut des séries par {pillar}",
                  pillar.capitalize(), "bars_pillar", key)
-    status_chart(ui.memo(("priorities", *key), lambda: ov.group_counts(scope, nodes, 2)),
+    status_chart(ui.memo(("priorities", *key), lambda: ov.group_counts(tally["node"], nodes, 2)),
                  f"Statut des séries par {priority}",
                  priority.capitalize(), "bars_priority", key)
     st.caption("Une série compte sous le premier objectif que son indicateur mesure.")
@@ -104,7 +105,8 @@ if total:
         st.page_link("app_pages/quartiers.py", label=f"Page du quartier {q_label} : écarts avec "
                      "la commune et les autres territoires de référence", icon="🏘️")
     elif len(quartiers):
-        status_chart(ui.memo(("quartiers", *key), lambda: ov.territory_counts(scope, quartiers)),
+        status_chart(ui.memo(("quartiers", *key),
+                             lambda: ov.territory_counts(tally["territory"], quartiers)),
                      "Statut des séries par quartier",
                      "Quartier", "bars_quartier", key)
 
@@ -120,14 +122,14 @@ if not sel.quartier and len(quartiers) and mapview.enabled():
                                  "part": "Part des séries en bonne voie",
                                  "score": "Score moyen"}.get)
         colouring = ui.memo(("carte_couleur", sel.contract, sel.year, colour_by), lambda: (
-            maps.on_track_share if colour_by == "part" else maps.mean_score)(statuses,
+            maps.on_track_share if colour_by == "part" else maps.mean_score)(tally["territory"],
                                                                              quartiers))
         # A national contract draws some 1 400 quartiers: the figure is built once per data
         # version (reruns only send it again).
         fig = ui.memo(("carte", sel.contract, sel.year, colour_by, mapview.tiles()),
                       lambda: charts.freeze(maps.choropleth(
                           contours, colouring, f"{colouring.title}, {sel.year}",
-                          *mapview.tiles(), shapes=mapview.shapes(sel.contract, contours))))
+                          *mapview.tiles(), shapes=mapview.shapes(contours))))
         mapview.show(fig, ui.memo(("carte_table", sel.contract, sel.year, colour_by),
                                   lambda: maps.map_table(contours, quartiers, colouring)),
                      contours, key="carte_vue")
@@ -136,7 +138,7 @@ if not sel.quartier and len(quartiers) and mapview.enabled():
 st.subheader("Ce qui n'a pas encore de données")
 catalogue = ui.query("indicators", sel.contract)
 gaps = ui.memo(("data_gaps", sel.contract, sel.year, sel.quartier),
-               lambda: ov.data_gaps(catalogue, statuses, sel.year, sel.quartier))
+               lambda: ov.data_gaps(catalogue, tally["indicator"], sel.year))
 missing = ov.data_gap_counts(gaps)
 since = pg.recent_since(sel.year)
 cols = st.columns(4)

@@ -86,6 +86,62 @@ def test_overview_shows_the_8_priorities_and_the_sql_status_counts(app):
     assert any("fiche" in p.proto.page for p in at.get("page_link"))
 
 
+def test_overview_counts_made_by_the_engine_equal_those_of_the_series(app):
+    """The Vue d'ensemble draws from the engine's counts (queries.status_overview), never
+    from the series: every table, score and map colour equals the one the series give, for
+    every contract, several years, the whole contract and a quartier; the SQL score equals
+    overview.scores series by series."""
+    from suivi.store import queries, stored_status
+    from suivi.store.status_sql import SERIES_KEY, score_sql
+    from suivi.views import maps
+
+    compared = 0
+    with connection(app.db) as s:
+        for contract in queries.contracts(s)["code"]:
+            nodes, quartiers = queries.tree(s, contract), queries.quartiers(s, contract)
+            catalogue = queries.indicators(s, contract)
+            for year in (2016, 2020, 2023):
+                series = queries.series_status(s, contract, year)
+                score = score_sql("status", '"P"', '"A"', s.dialect)
+                sql, args = stored_status._read_sql(contract, year, None,
+                                                    f"{', '.join(SERIES_KEY)}, {score} AS score")
+                scored = series.merge(s.df(sql, args), on=list(SERIES_KEY), validate="1:1")
+                pd.testing.assert_series_equal(scored["score"].astype(float),
+                                               ov.scores(scored).astype(float),
+                                               check_names=False, obj=f"{contract} {year}")
+                for quartier in [None, *quartiers["code"][:1]]:
+                    tally = queries.status_overview(s, contract, year,
+                                                    [quartier] if quartier else None)
+                    scope = ov.restrict(series, quartier)
+                    where = f"{contract} {year} {quartier}"
+                    assert ov.headline_counts(tally["territory"]) == ov.headline_counts(scope)
+                    (score, n), (expected, n_expected) = (ov.headline_score(tally["territory"]),
+                                                          ov.headline_score(scope))
+                    assert n == n_expected, where
+                    assert score == pytest.approx(expected) if n else score is expected is None
+                    pd.testing.assert_frame_equal(ov.reasons_table(tally["reason"]),
+                                                  ov.reasons_table(scope), check_dtype=False,
+                                                  obj=where)
+                    for depth in (1, 2):
+                        pd.testing.assert_frame_equal(ov.group_counts(tally["node"], nodes, depth),
+                                                      ov.group_counts(scope, nodes, depth),
+                                                      obj=where)
+                    pd.testing.assert_frame_equal(ov.territory_counts(tally["territory"], quartiers),
+                                                  ov.territory_counts(scope, quartiers), obj=where)
+                    pd.testing.assert_frame_equal(ov.data_gaps(catalogue, tally["indicator"], year),
+                                                  ov.data_gaps(catalogue, series, year, quartier),
+                                                  check_dtype=False, obj=where)
+                    for colouring in (maps.on_track_share, maps.mean_score):
+                        ours, theirs = (colouring(tally["territory"], quartiers),
+                                        colouring(scope, quartiers))
+                        pd.testing.assert_series_equal(ours.values, theirs.values,
+                                                       check_names=False, check_index_type=False)
+                        pd.testing.assert_series_equal(ours.texts, theirs.texts,
+                                                       check_names=False)
+                    compared += len(scope)
+    assert compared > 1000
+
+
 def test_overview_restricted_to_a_quartier_and_year(app):
     at = app(page="app_pages/vue_ensemble.py", contrat="AMBOISE-2015", quartier="AMB-QPV-VE",
              annee=2021)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from suivi.core import progress as pg
 from suivi.core.vocab import COMPARABLE_UNITS, MEASURABLE_UNITS, QUARTIER_KINDS, sql_list
 from suivi.store import stored_status
 from suivi.store.projection_sql import describe as describe_projections
@@ -172,6 +173,17 @@ def status_tally(s, contract_code: str, as_of: int | None = None,
     """Series of the contract (among `territory_codes` when given) per indicator and status
     and per territory and status as of `as_of`, counted by the engine (stored_status.tally)."""
     return stored_status.tally(s, contract_code, as_of, territory_codes)
+
+
+def status_overview(s, contract_code: str, as_of: int | None = None,
+                    territory_codes=None) -> dict[str, pd.DataFrame]:
+    """The contract's statuses as of `as_of` counted by node, territory, indicator and
+    reason (stored_status.overview), the reasons with their French text: what the Vue
+    d'ensemble shows, without reading the 270 000 series of a national contract."""
+    out = stored_status.overview(s, contract_code, as_of, territory_codes)
+    reasons = out["reason"]
+    out["reason"] = reasons.assign(reason_text=reasons["reason"].map(pg.REASONS))
+    return out
 
 
 def indicator_nodes(s, contract_code: str) -> pd.DataFrame:

@@ -225,6 +225,24 @@ STATUS_COLUMNS = ("indicator_code", "territory_code", "breakdown", "modality", "
                   "threshold_acceleration", "status", "reason")
 
 
+def score_sql(status: str, p: str, a: str, dialect: Dialect) -> str:
+    """progress.series_score in SQL: +5 when achieved, none when not assessable, else the
+    pace (the achievement A once the period is over) mapped linearly between the SCORE
+    points and clipped at both ends (progress.pace_score). Tests compare it with
+    suivi.views.overview.scores series by series."""
+    pace = f"(CASE WHEN {status} = 'not_achieved' THEN {a} ELSE {p} END)"
+    (x0, y0), pairs = pg.SCORE[0], list(zip(pg.SCORE, pg.SCORE[1:]))
+    segments = " ".join(
+        f"WHEN {pace} <= {_double(x1)} THEN {_double(y0_)} + {_double(y1 - y0_)} * "
+        f"({pace} - {_double(x0_)}) / {_double(x1 - x0_)}"
+        for (x0_, y0_), (x1, y1) in pairs)
+    return (f"CASE WHEN {status} = 'achieved' THEN {_double(pg.SCORE_ACHIEVED)} "
+            f"WHEN {status} = 'not_assessable' OR {pace} IS NULL OR {dialect.is_nan(pace)} "
+            "THEN NULL "
+            f"WHEN {pace} <= {_double(x0)} THEN {_double(y0)} {segments} "
+            f"ELSE {_double(pg.SCORE[-1][1])} END")
+
+
 def _quoted(column: str) -> str:
     return f'"{column}"' if column in ("A", "E", "P") else column
 

@@ -25,7 +25,13 @@ import pandas as pd
 
 from suivi.store.projection_sql import STORED_COLUMNS as PROJECTION_COLUMNS
 from suivi.store.projection_sql import with_projection_steps
-from suivi.store.status_sql import SERIES_KEY, STATUS_COLUMNS, status_steps_sql, with_labels
+from suivi.store.status_sql import (
+    SERIES_KEY,
+    STATUS_COLUMNS,
+    score_sql,
+    status_steps_sql,
+    with_labels,
+)
 
 TABLE = "series_status"
 TOUCHED = "touched_series"
@@ -196,6 +202,48 @@ def tally(s, contract_code: str | None, as_of: int | None,
                         "(territory_code, status))", params)
     return {by: counts.loc[counts[by].notna(), [by, "status", "n", "n_actual", "n_demo"]]
             .reset_index(drop=True) for by in ("indicator_code", "territory_code")}
+
+
+def overview(s, contract_code: str, as_of: int | None,
+             territory_codes=None) -> dict[str, pd.DataFrame]:
+    """The statuses of a contract (among `territory_codes` when given) as of `as_of`,
+    counted by the engine in one scan, as the Vue d'ensemble shows them
+    (suivi.views.overview takes these counts or the series alike):
+
+    - "node": node_code (the first node the indicator measures), status, n, demo;
+    - "territory": territory_code, status, n, demo, score_sum, n_scored (status_sql.score_sql);
+    - "indicator": indicator_code, n_series, has_baseline, has_target, last_year;
+    - "reason": status, reason, n.
+
+    `n` counts series, `demo` those holding a demonstration value."""
+    score = score_sql("status", '"P"', '"A"', s.dialect)
+    sql, params = _read_sql(contract_code, as_of, territory_codes,
+                            "indicator_code, territory_code, status, reason, demo, baseline, "
+                            f"target, last_actual_year, {score} AS score")
+    counts = s.table_df(f"""
+        SELECT GROUPING(n.node_code) AS g_node, GROUPING(q.territory_code) AS g_territory,
+               GROUPING(q.indicator_code) AS g_indicator, GROUPING(q.reason) AS g_reason,
+               n.node_code, q.territory_code, q.indicator_code, q.status, q.reason,
+               count(*) AS n, count(*) FILTER (WHERE q.demo) AS demo,
+               sum(q.score) AS score_sum, count(q.score) AS n_scored,
+               bool_or(q.baseline IS NOT NULL) AS has_baseline,
+               bool_or(q.target IS NOT NULL) AS has_target,
+               max(q.last_actual_year) AS last_year
+        FROM ({sql}) q
+        LEFT JOIN (SELECT indicator_code, min(node_code) AS node_code FROM indicator_node
+                   WHERE contract_code = ? GROUP BY indicator_code) n
+               ON n.indicator_code = q.indicator_code
+        GROUP BY GROUPING SETS ((n.node_code, q.status), (q.territory_code, q.status),
+                                (q.indicator_code), (q.status, q.reason))""",
+                          [*params, contract_code])
+    sets = {"node": ["node_code", "status", "n", "demo"],
+            "territory": ["territory_code", "status", "n", "demo", "score_sum", "n_scored"],
+            "indicator": ["indicator_code", "n", "has_baseline", "has_target", "last_year"],
+            "reason": ["status", "reason", "n"]}
+    out = {name: counts.loc[counts[f"g_{name}"] == 0, columns].reset_index(drop=True)
+           for name, columns in sets.items()}
+    out["indicator"] = out["indicator"].rename(columns={"n": "n_series"})
+    return out
 
 
 def projection_counts(s, contract_code: str | None, as_of: int | None,

@@ -112,7 +112,12 @@ def on_track_share(statuses: pd.DataFrame, quartiers: pd.DataFrame) -> Colouring
 def mean_score(statuses: pd.DataFrame, quartiers: pd.DataFrame) -> Colouring:
     """Mean Open SDG score (−5 to +5) of the assessed series, per quartier."""
     codes = quartiers["code"].tolist()
-    if len(statuses):
+    if len(statuses) and "score_sum" in statuses.columns:  # counts (status_overview)
+        sums = statuses.groupby(statuses["territory_code"].astype(str))[
+            ["score_sum", "n_scored"]].sum().reindex(codes)
+        scored = sums["n_scored"].where(sums["n_scored"] > 0)
+        grouped = pd.DataFrame({"mean": sums["score_sum"] / scored, "count": scored})
+    elif len(statuses):
         scored = pd.DataFrame({"code": statuses["territory_code"].astype(str),
                                "score": ov.scores(statuses)}).dropna()
         grouped = scored.groupby("code")["score"].agg(["mean", "count"]).reindex(codes)

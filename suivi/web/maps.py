@@ -3,12 +3,13 @@ synthetic-contours notice, or where no contour is loaded, how to load them."""
 
 from __future__ import annotations
 
+import hashlib
+
 import pandas as pd
 import streamlit as st
 
 from suivi.core.config import map_attribution, map_tiles, maps_enabled
 from suivi.views import maps
-from suivi.web import ui
 
 __all__ = ["enabled", "shapes", "show", "show_missing", "tiles"]
 
@@ -22,10 +23,19 @@ def tiles() -> tuple[str | None, str]:
     return map_tiles(), map_attribution()
 
 
-def shapes(contract: str, contours: pd.DataFrame) -> list:
-    """The quartiers' outlines ready to draw (suivi.views.maps.rings), parsed once per
-    contract and data version for every map of every page (0.1 s for a national contract)."""
-    return ui.memo(("map_rings", contract), lambda: maps.rings(contours["geometry"]))
+def shapes(contours: pd.DataFrame) -> list:
+    """The quartiers' outlines ready to draw (suivi.views.maps.rings), parsed once per set of
+    outlines for every map of every page (0.1 s for a national contract). Keyed by their
+    content, not by the data version: a load of values leaves the outlines as they were, and
+    the first map after it then skips the parse."""
+    geometry = contours["geometry"].astype(str)
+    digest = hashlib.blake2b("\x1e".join(geometry).encode(), digest_size=16).hexdigest()
+    return list(_rings(digest, geometry))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _rings(digest: str, _geometry: pd.Series) -> list:
+    return maps.rings(_geometry)
 
 
 def show_missing() -> None:

@@ -79,6 +79,8 @@ def _own(result):
     a page's first visit."""
     if isinstance(result, (pd.DataFrame, pd.Series)):
         return result.copy(deep=False)
+    if isinstance(result, dict):
+        return {key: _own(value) for key, value in result.items()}
     return result.copy() if hasattr(result, "copy") else result
 
 
