@@ -18,8 +18,11 @@ late_only = st.toggle("En retard seulement", key="retard",
                            "« dégradation » ou « objectif non atteint ».")
 ui.to_url("retard", late_only)
 
-statuses = ui.statuses(sel)
-scope = ov.restrict(statuses, sel.quartier)
+# Counted by the engine first (shared with the Vue d'ensemble): a national contract's
+# series are only read one quartier at a time.
+tally = ui.query("status_overview", sel.contract, sel.year,
+                 [sel.quartier] if sel.quartier else None)
+n_series = int(tally["territory"]["n"].sum())
 nodes = ui.query("tree", sel.contract)
 catalogue = ui.query("indicators", sel.contract)
 territories = ui.query("territories", sel.contract)
@@ -29,23 +32,26 @@ st.markdown(f"Situation au **{sel.year}**, {where}. Pour chaque indicateur et te
             "situation de référence, situation visée, dernier réalisé, avancement vers la cible "
             "comparé à l'avancement attendu pour le temps écoulé, statut et évolution.")
 
-if scope.empty:
+if not n_series:
     st.info("Aucune valeur n'est encore chargée pour ce périmètre : aucun indicateur ne peut "
             "être situé par rapport à sa cible. La page Vue d'ensemble liste ce qui manque.")
     st.stop()
 
-if not sel.quartier and len(scope) > ov.MAX_SERIES:
+if not sel.quartier and n_series > ov.MAX_SERIES:
     # A national contract has hundreds of thousands of series: list them one quartier at a time.
-    st.info(f"Ce contrat compte {fmt.number(len(scope))} séries : choisissez un quartier dans "
+    st.info(f"Ce contrat compte {fmt.number(n_series)} séries : choisissez un quartier dans "
             "le panneau latéral pour afficher le détail de chaque indicateur. Répartition des "
             "statuts par priorité :")
     level = ov.level_name(nodes, 2, "priorité")
+    counts = tally["node"]
     table = ui.memo(("priority_counts", sel.contract, sel.year, late_only), lambda: (
-        ov.counts_table(ov.group_counts(scope[scope["status"].isin(ov.LATE_STATUSES)]
-                                        if late_only else scope, nodes, 2),
+        ov.counts_table(ov.group_counts(counts[counts["status"].isin(ov.LATE_STATUSES)]
+                                        if late_only else counts, nodes, 2),
                         level.capitalize())))
     st.dataframe(table, hide_index=True, width="stretch")
     st.stop()
+
+scope = ov.restrict(ui.statuses(sel), sel.quartier)
 
 
 def progress_rows() -> pd.DataFrame:

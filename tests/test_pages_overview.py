@@ -210,6 +210,30 @@ def test_priorites_late_only_shows_late_statuses_and_db_values(app):
                in p.query_string for p in links)
 
 
+def test_priorites_beyond_max_series_counts_per_priority_without_listing(app, monkeypatch):
+    """Past MAX_SERIES series the page lists none and counts them per priority (the engine's
+    counts): the same numbers as the series', late ones only with the toggle."""
+    monkeypatch.setattr(ov, "MAX_SERIES", 10)
+    at = app(page="app_pages/priorites.py", contrat="AMBOISE-2015", annee=2022)
+    statuses = sql_statuses(app.db, "AMBOISE-2015", 2022)
+    assert len(statuses) > 10
+    assert any(f"compte {fmt.number(len(statuses))} séries" in i.value for i in at.info)
+    assert not [d for d in at.dataframe if "Statut" in d.value.columns]  # no listing
+    with connection(app.db) as s:
+        from suivi.store import queries
+
+        nodes = queries.tree(s, "AMBOISE-2015")
+        series = queries.series_status(s, "AMBOISE-2015", 2022)
+    table = table_with(at, "Total", "dont démo")
+    expected = ov.counts_table(ov.group_counts(series, nodes, 2), table.columns[1])
+    pd.testing.assert_frame_equal(table.reset_index(drop=True), expected, check_dtype=False)
+    assert table["Total"].sum() == len(statuses)
+
+    at.toggle(key="retard").set_value(True).run()
+    late = table_with(at, "Total", "dont démo")
+    assert late["Total"].sum() == statuses["status"].isin(ov.LATE_STATUSES).sum() > 0
+
+
 # --- Quartiers ---------------------------------------------------------------------------------
 
 def test_la_verrerie_shows_its_gap_to_amboise_from_the_db(app):
