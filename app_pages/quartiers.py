@@ -29,8 +29,9 @@ if not sel.quartier:
                  on_change=lambda: st.session_state.update(
                      quartier=st.session_state["quartier_page"]))
     st.info("Choisissez un quartier ici ou dans le panneau latéral.")
-    statuses = ui.query("series_status", sel.contract, sel.year)
-    table = ov.counts_table(ov.territory_counts(statuses, quartiers), "Quartier")
+    # Counted by the engine (shared with the Vue d'ensemble), not read series by series.
+    counts = ui.query("status_overview", sel.contract, sel.year, None)["territory"]
+    table = ov.counts_table(ov.territory_counts(counts, quartiers), "Quartier")
     st.dataframe(table, hide_index=True, width="stretch")
     st.stop()
 

@@ -293,6 +293,10 @@ def test_quartier_chosen_on_the_page_becomes_the_sidebar_choice(app):
     assert any("Choisissez un quartier" in i.value for i in at.info)
     overview = table_with(at, "Quartier", "Total")
     assert set(overview["Code"]) == {"AMB-QPV-VE", "AMB-QPV-PO"}
+    per_quartier = sql_statuses(app.db, "AMBOISE-2015", at.sidebar.selectbox[2].value) \
+        .groupby("territory_code").size()
+    assert overview.set_index("Code")["Total"].to_dict() == \
+        per_quartier[["AMB-QPV-VE", "AMB-QPV-PO"]].to_dict()
     at.selectbox(key="quartier_page").set_value("AMB-QPV-PO").run()
     assert not at.exception
     # The choice goes to the sidebar's state, which app.py mirrors in the URL.
