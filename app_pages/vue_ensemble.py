@@ -81,12 +81,15 @@ def status_chart(frame, title: str, group_title: str, key: str, memo_key: tuple)
     else:
         st.markdown(f"**{title}**")
         st.caption("Aucune série pour le moment.")
-    with st.expander("Données du graphique"):
-        st.dataframe(ui.memo(("table", key, *memo_key),
-                             lambda: ov.counts_table(frame, group_title)),
-                     hide_index=True, width="stretch")
-        if frame["demo"].sum():
-            st.caption("« dont démo » : séries calculées avec des valeurs de démonstration.")
+    data = st.expander("Données du graphique", key=f"{key}_donnees", on_change="rerun")
+    with data:
+        if data.open:  # built and sent when opened: 1 580 rows for a national contract
+            st.dataframe(ui.memo(("table", key, *memo_key),
+                                 lambda: ov.counts_table(frame, group_title)),
+                         hide_index=True, width="stretch")
+            if frame["demo"].sum():
+                st.caption("« dont démo » : séries calculées avec des valeurs de "
+                           "démonstration.")
 
 
 if total:

@@ -57,6 +57,14 @@ def test_overview_shows_the_8_priorities_and_the_sql_status_counts(app):
         assert as_int(shown[f"{info.icon} {info.label}"]) == int(expected.get(info.code, 0)), \
             info.code
 
+    # The charts' data tables are built and sent only once their expander is opened.
+    assert not [d for d in at.dataframe if "Total" in d.value.columns]
+    for key in ("bars_pillar", "bars_priority", "bars_quartier"):
+        at.session_state[f"{key}_donnees"] = True
+    at.run()
+    assert not at.exception
+    assert len([d for d in at.dataframe if "Total" in d.value.columns]) == 3
+
     priorities = sql(app.db, "SELECT n.code, n.label FROM node n JOIN node p "
                              "ON p.contract_code = n.contract_code AND p.code = n.parent_code "
                              "WHERE n.contract_code = 'AMBOISE-2015' AND p.parent_code IS NULL")
