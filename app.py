@@ -36,20 +36,23 @@ def pages() -> list:
     ]
 
 
-ui.ensure_database()
-auth.sync_cookie()  # after a login or logout: the session cookie, set or deleted
-if not auth.can("lecteur"):  # reading requires a login and nobody is logged in
-    st.navigation([st.Page(auth.login_page, title="Connexion", url_path="connexion")],
-                  position="hidden").run()
-    st.stop()
+# One opening of the database for the whole run (ui.kept_open): a run after a load misses
+# many caches, and opening a DuckDB file each time cost 15-30 ms.
+with ui.kept_open():
+    ui.ensure_database()
+    auth.sync_cookie()  # after a login or logout: the session cookie, set or deleted
+    if not auth.can("lecteur"):  # reading requires a login and nobody is logged in
+        st.navigation([st.Page(auth.login_page, title="Connexion", url_path="connexion")],
+                      position="hidden").run()
+        st.stop()
 
-page = st.navigation(pages())
-st.sidebar.title("Suivi QPV")
-selection = ui.sidebar()
-auth.sidebar()
-ui.demo_notice(selection.contract)
-if not auth.page_allowed(page.url_path):  # server-side guard, whatever the navigation says
-    st.title(page.title)
-    auth.deny(auth.PROTECTED_PAGES[page.url_path])
-    st.stop()
-page.run()
+    page = st.navigation(pages())
+    st.sidebar.title("Suivi QPV")
+    selection = ui.sidebar()
+    auth.sidebar()
+    ui.demo_notice(selection.contract)
+    if not auth.page_allowed(page.url_path):  # server-side guard, whatever the navigation says
+        st.title(page.title)
+        auth.deny(auth.PROTECTED_PAGES[page.url_path])
+        st.stop()
+    page.run()

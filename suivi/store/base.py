@@ -95,6 +95,12 @@ class Store:
         yield
 
     @contextmanager
+    def kept_open(self):
+        """Sessions opened inside the block may share one connection (DuckDB: see
+        DuckStore.kept_open); elsewhere each session opens its own."""
+        yield
+
+    @contextmanager
     def write_lock(self):
         """Serialise writers (CLI, app sessions, replicas): validation and load of a file run
         under it, so a file is always validated against the state it is written onto."""

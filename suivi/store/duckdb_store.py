@@ -93,6 +93,7 @@ class DuckStore(Store):
     def __init__(self, url: str):
         self.url = url
         self.path = Path(url)
+        self._kept = threading.local()  # kept_open's connection, per thread (page run)
 
     def connect(self, read_only: bool = False, wait: float = 15.0):
         """A raw connection, retrying while another process holds the file's lock."""
@@ -112,11 +113,33 @@ class DuckStore(Store):
         if read_only and not self.path.exists():
             raise FileNotFoundError(f"Base introuvable : {self.path}")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = self.connect(read_only=read_only)
+        if getattr(self._kept, "active", False) and not read_only:
+            if self._kept.con is None:
+                self._kept.con = self.connect()
+            con = self._kept.con.cursor()  # its own transactions, the same open file
+        else:
+            con = self.connect(read_only=read_only)
         try:
             yield DuckSession(con)
         finally:
             con.close()
+
+    @contextmanager
+    def kept_open(self):
+        """The sessions this thread opens inside the block share one opening of the file,
+        made at the first of them and closed at the end. A page run after a load misses a
+        dozen caches, and opening the file cost 15-30 ms each time; other processes wait
+        for the lock while the block runs (a page run), as they wait for a session."""
+        if getattr(self._kept, "active", False):  # nested: the outer block keeps it
+            yield
+            return
+        self._kept.active, self._kept.con = True, None
+        try:
+            yield
+        finally:
+            con, self._kept.con, self._kept.active = self._kept.con, None, False
+            if con is not None:
+                con.close()
 
     @contextmanager
     def write_lock(self):

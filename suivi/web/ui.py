@@ -31,6 +31,12 @@ def db_file() -> str:
     return db_url()
 
 
+def kept_open():
+    """One opening of the store for a whole page run (Store.kept_open): app.py wraps the
+    run in it."""
+    return open_store(db_file()).kept_open()
+
+
 def ensure_database() -> None:
     """Build the database from the embedded default when it is absent, instead of failing;
     bring one built by an earlier version to the current schema (once per process)."""
