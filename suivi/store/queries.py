@@ -161,17 +161,11 @@ def projections(s, contract_code: str, as_of: int | None = None,
                                                                territory_codes))
 
 
-def projection_counts(s, contract_code: str, as_of: int | None = None,
-                      territory_codes=None) -> dict[str, int]:
-    """How many series of the contract (among `territory_codes` when given) have each
-    projection outcome as of `as_of`: what a summary needs, without reading every series."""
-    return stored_status.projection_counts(s, contract_code, as_of, territory_codes)
-
-
 def status_tally(s, contract_code: str, as_of: int | None = None,
-                 territory_codes=None) -> dict[str, pd.DataFrame]:
-    """Series of the contract (among `territory_codes` when given) per indicator and status
-    and per territory and status as of `as_of`, counted by the engine (stored_status.tally)."""
+                 territory_codes=None) -> dict:
+    """Series of the contract (among `territory_codes` when given) per indicator and status,
+    per territory and status and per projection outcome as of `as_of`, counted by the engine
+    (stored_status.tally)."""
     return stored_status.tally(s, contract_code, as_of, territory_codes)
 
 

@@ -188,20 +188,27 @@ def read_projections(s, contract_code: str | None, as_of: int | None,
 
 
 def tally(s, contract_code: str | None, as_of: int | None,
-          territory_codes=None) -> dict[str, pd.DataFrame]:
-    """Series per indicator and status, and per territory and status, as of `as_of` (None:
-    the latest), counted by the engine in one scan: {"indicator_code": frame,
-    "territory_code": frame}, each frame with that column, status, `n` series, `n_actual`
-    with an actual value and `n_demo` holding a demonstration value. What a summary of a
-    national contract needs, without reading its 270 000 series."""
+          territory_codes=None) -> dict:
+    """Series per indicator and status, per territory and status, and per projection
+    outcome, as of `as_of` (None: the latest), counted by the engine in one scan:
+    "indicator_code" and "territory_code" are frames with that column, status, `n` series,
+    `n_actual` with an actual value and `n_demo` holding a demonstration value;
+    "projection" maps each outcome to its number of series. What a summary of a national
+    contract needs, without reading its 270 000 series."""
     sql, params = _read_sql(contract_code, as_of, territory_codes,
-                            "indicator_code, territory_code, status, count(*) AS n, "
-                            "count(last_actual_year) AS n_actual, "
+                            "GROUPING(indicator_code) AS g_indicator_code, "
+                            "GROUPING(territory_code) AS g_territory_code, "
+                            "GROUPING(projection) AS g_projection, "
+                            "indicator_code, territory_code, status, projection, "
+                            "count(*) AS n, count(last_actual_year) AS n_actual, "
                             "count(*) FILTER (WHERE demo) AS n_demo")
     counts = s.table_df(f"{sql} GROUP BY GROUPING SETS ((indicator_code, status), "
-                        "(territory_code, status))", params)
-    return {by: counts.loc[counts[by].notna(), [by, "status", "n", "n_actual", "n_demo"]]
-            .reset_index(drop=True) for by in ("indicator_code", "territory_code")}
+                        "(territory_code, status), (projection))", params)
+    out = {by: counts.loc[counts[f"g_{by}"] == 0, [by, "status", "n", "n_actual", "n_demo"]]
+           .reset_index(drop=True) for by in ("indicator_code", "territory_code")}
+    outcomes = counts[counts["g_projection"] == 0]
+    out["projection"] = {code: int(n) for code, n in zip(outcomes["projection"], outcomes["n"])}
+    return out
 
 
 def overview(s, contract_code: str, as_of: int | None,
@@ -246,8 +253,3 @@ def overview(s, contract_code: str, as_of: int | None,
     return out
 
 
-def projection_counts(s, contract_code: str | None, as_of: int | None,
-                      territory_codes=None) -> dict[str, int]:
-    """The number of series per projection outcome as of `as_of` (None: the latest)."""
-    sql, params = _read_sql(contract_code, as_of, territory_codes, "projection, count(*)")
-    return {code: int(n) for code, n in s.rows(f"{sql} GROUP BY projection", params)}

@@ -682,7 +682,7 @@ def build_bilan(s, contract: str, year: int, quartier: str | None = None) -> Bil
                                       on="indicator_code")
                           .assign(indicator_label=lambda f: f["indicator_code"].map(labels)),
                           nodes, prio_order)
-        outcomes = queries.projection_counts(s, contract, year, only)
+        outcomes = tallies["projection"]
         per_territory = tallies["territory_code"]
         weight = "n"
     has_demo = bool(tally["n_demo"].sum()) if quartier else queries.has_demo(s, contract)
