@@ -56,7 +56,8 @@ if counts["not_assessable"]:
     with st.expander(f"Pourquoi {fmt.number(counts['not_assessable'])} série(s) sont "
                      "non évaluables"):
         st.dataframe(ui.memo(("reasons", sel.contract, sel.year, sel.quartier),
-                             lambda: ov.reasons_table(tally["reason"])), hide_index=True, width="stretch")
+                             lambda: ov.reasons_table(tally["reason"])),
+                     hide_index=True, width="stretch")
 if not total:
     st.info("Aucune valeur pour ce périmètre : aucun statut ne peut être calculé. "
             "Voir ci-dessous ce qui manque.")

@@ -110,9 +110,9 @@ def test_overview_counts_made_by_the_engine_equal_those_of_the_series(app):
             catalogue = queries.indicators(s, contract)
             for year in (2016, 2020, 2023):
                 series = queries.series_status(s, contract, year)
-                score = score_sql("status", '"P"', '"A"', s.dialect)
+                in_sql = score_sql("status", '"P"', '"A"', s.dialect)
                 sql, args = stored_status._read_sql(contract, year, None,
-                                                    f"{', '.join(SERIES_KEY)}, {score} AS score")
+                                                    f"{', '.join(SERIES_KEY)}, {in_sql} AS score")
                 scored = series.merge(s.df(sql, args), on=list(SERIES_KEY), validate="1:1")
                 pd.testing.assert_series_equal(scored["score"].astype(float),
                                                ov.scores(scored).astype(float),
@@ -134,8 +134,9 @@ def test_overview_counts_made_by_the_engine_equal_those_of_the_series(app):
                         pd.testing.assert_frame_equal(ov.group_counts(tally["node"], nodes, depth),
                                                       ov.group_counts(scope, nodes, depth),
                                                       obj=where)
-                    pd.testing.assert_frame_equal(ov.territory_counts(tally["territory"], quartiers),
-                                                  ov.territory_counts(scope, quartiers), obj=where)
+                    pd.testing.assert_frame_equal(
+                        ov.territory_counts(tally["territory"], quartiers),
+                        ov.territory_counts(scope, quartiers), obj=where)
                     pd.testing.assert_frame_equal(ov.data_gaps(catalogue, tally["indicator"], year),
                                                   ov.data_gaps(catalogue, series, year, quartier),
                                                   check_dtype=False, obj=where)
