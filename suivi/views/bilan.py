@@ -634,9 +634,11 @@ def projection_line(counts) -> str:
 
 # --- Entry points -------------------------------------------------------------------------------
 
-def build_bilan(s, contract: str, year: int, quartier: str | None = None) -> Bilan:
+def build_bilan(s, contract: str, year: int, quartier: str | None = None,
+                catalogue: pd.DataFrame | None = None) -> Bilan:
     """The report of a contract (or of one quartier and its reference territories) as it
-    stood in `year`: later values are ignored."""
+    stood in `year`: later values are ignored. `catalogue` may be passed when the caller has
+    queries.indicators(s, contract) at hand (the app's pages share it)."""
     info = queries.contract(s, contract)
     if info is None:
         raise ValueError(f"Contrat « {contract} » inconnu.")
@@ -656,7 +658,8 @@ def build_bilan(s, contract: str, year: int, quartier: str | None = None) -> Bil
         terr = terr.set_index("code").loc[[c for c in scope if c in set(terr["code"])]] \
             .reset_index()
     order = {c: i for i, c in enumerate(terr["code"])}
-    catalogue = queries.indicators(s, contract)
+    if catalogue is None:
+        catalogue = queries.indicators(s, contract)
     units = dict(zip(catalogue["code"], catalogue["unit"]))
 
     only = list(order) if quartier else None

@@ -12,8 +12,9 @@ from suivi.web import ui
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _bilan(url: str, version: tuple, contract: str, year: int, quartier: str | None):
+    catalogue = ui.query("indicators", contract)  # shared with the sidebar and the pages
     with open_store(url).session() as s:
-        return tb.build_bilan(s, contract, year, quartier)
+        return tb.build_bilan(s, contract, year, quartier, catalogue=catalogue)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
