@@ -192,3 +192,24 @@ def test_rollback_refuses_when_a_later_batch_recreated_a_removed_row(test_db, tm
         refs = con.rows("SELECT reference_code FROM territory_ref WHERE territory_code = "
                        "'T-QPV1' ORDER BY 1")
     assert refs == [("T-COM",), ("T-QPV2",)]
+
+
+def test_last_upload_of_a_contract_follows_loads_and_rollbacks(test_db, tmp_path):
+    """The contract's last upload (shown on the Vue d'ensemble) is the newest batch with a
+    current row in it: a load of its values counts, a rolled back one no longer does."""
+    from suivi.store import queries
+
+    def last(con):
+        found = queries.contract_last_upload(con, "TEST-2015")
+        return found and (found["id"], found["file_name"])
+
+    with connection(test_db) as con:
+        assert last(con) == (1, "contrat.xlsx")
+    load(write_xlsx(tmp_path / "a.xlsx", {"valeurs": [HEAD, ["IND-TX", "T-QPV1", 2021,
+                                                              "realise", 44, "INSEE"]]}),
+         db=test_db)
+    with connection(test_db) as con:
+        assert last(con) == (2, "a.xlsx")
+        rollback(con, 2)
+        assert last(con) == (1, "contrat.xlsx")
+        assert queries.contract_last_upload(con, "NOPE") is None

@@ -305,17 +305,17 @@ def contract_last_upload(s, contract_code: str) -> dict | None:
     """The latest batch whose rows are current in this contract (values, indicators, tree or
     the contract itself): its date, file and whether it holds demonstration values. A rolled
     back batch no longer counts, since its rows are superseded."""
+    # Batches from the newest, the first with a current row of the contract: PostgreSQL
+    # answers from the index on created_batch instead of reading every value of a national
+    # contract (0.36 s).
     rows = s.df("""
-        WITH ids AS (
-            SELECT DISTINCT o.created_batch AS id FROM observation o
-            JOIN indicator i ON i.code = o.indicator_code WHERE i.contract_code = $c
-            UNION SELECT created_batch FROM indicator WHERE contract_code = $c
-            UNION SELECT created_batch FROM node WHERE contract_code = $c
-            UNION SELECT created_batch FROM contract WHERE code = $c
-        )
         SELECT b.id, b.loaded_at, b.file_name, b.user_name, b.is_demo FROM batch b
-        WHERE b.id IN (SELECT id FROM ids) ORDER BY b.id DESC LIMIT 1""",
-                       {"c": contract_code})
+        WHERE EXISTS (SELECT 1 FROM observation o JOIN indicator i ON i.code = o.indicator_code
+                      WHERE o.created_batch = b.id AND i.contract_code = $c)
+           OR EXISTS (SELECT 1 FROM indicator WHERE created_batch = b.id AND contract_code = $c)
+           OR EXISTS (SELECT 1 FROM node WHERE created_batch = b.id AND contract_code = $c)
+           OR EXISTS (SELECT 1 FROM contract WHERE created_batch = b.id AND code = $c)
+        ORDER BY b.id DESC LIMIT 1""", {"c": contract_code})
     return None if rows.empty else rows.iloc[0].to_dict()
 
 
