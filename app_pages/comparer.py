@@ -122,10 +122,9 @@ if mapview.enabled():
                                             map_ref, territories)
 
         colouring = ui.memo(("cmp_map_colours", *shown), colour)
-        shapes = mapview.shapes(contours)
         fig = ui.memo(("cmp_map", *shown), lambda: charts.freeze(maps.choropleth(
             contours, colouring, f"{map_ind} : {colouring.title}, jusqu'à {sel.year}",
-            *mapview.tiles(), shapes=shapes)))
+            *mapview.tiles(), shapes=mapview.shapes(contours))))
         mapview.show(fig, ui.memo(("cmp_map_table", *shown), lambda: maps.map_table(
             contours, quartiers, colouring)), contours, key="cmp_map")
 

@@ -161,30 +161,16 @@ def projections(s, contract_code: str, as_of: int | None = None,
                                                                territory_codes))
 
 
-def status_tally(s, contract_code: str, as_of: int | None = None,
-                 territory_codes=None) -> dict:
-    """Series of the contract (among `territory_codes` when given) per indicator and status,
-    per territory and status and per projection outcome as of `as_of`, counted by the engine
-    (stored_status.tally)."""
-    return stored_status.tally(s, contract_code, as_of, territory_codes)
-
-
 def status_overview(s, contract_code: str, as_of: int | None = None,
                     territory_codes=None) -> dict[str, pd.DataFrame]:
-    """The contract's statuses as of `as_of` counted by node, territory, indicator and
-    reason (stored_status.overview), the reasons with their French text: what the Vue
-    d'ensemble shows, without reading the 270 000 series of a national contract."""
+    """The contract's statuses (among `territory_codes` when given) as of `as_of`, counted
+    by the engine (stored_status.overview), the reasons with their French text: what the
+    pages' summaries and the bilan show, without reading the 270 000 series of a national
+    contract."""
     out = stored_status.overview(s, contract_code, as_of, territory_codes)
     reasons = out["reason"]
     out["reason"] = reasons.assign(reason_text=reasons["reason"].map(pg.REASONS))
     return out
-
-
-def indicator_nodes(s, contract_code: str) -> pd.DataFrame:
-    """The objective each indicator of the contract counts under: its first linked node."""
-    return s.df("""
-        SELECT indicator_code, min(node_code) AS node_code FROM indicator_node
-        WHERE contract_code = ? GROUP BY indicator_code""", [contract_code])
 
 
 def _described(s, contract_code: str, as_of: int | None,

@@ -187,68 +187,60 @@ def read_projections(s, contract_code: str | None, as_of: int | None,
     return s.table_df(sql, params)
 
 
-def tally(s, contract_code: str | None, as_of: int | None,
-          territory_codes=None) -> dict:
-    """Series per indicator and status, per territory and status, and per projection
-    outcome, as of `as_of` (None: the latest), counted by the engine in one scan:
-    "indicator_code" and "territory_code" are frames with that column, status, `n` series,
-    `n_actual` with an actual value and `n_demo` holding a demonstration value;
-    "projection" maps each outcome to its number of series. What a summary of a national
-    contract needs, without reading its 270 000 series."""
-    sql, params = _read_sql(contract_code, as_of, territory_codes,
-                            "GROUPING(indicator_code) AS g_indicator_code, "
-                            "GROUPING(territory_code) AS g_territory_code, "
-                            "GROUPING(projection) AS g_projection, "
-                            "indicator_code, territory_code, status, projection, "
-                            "count(*) AS n, count(last_actual_year) AS n_actual, "
-                            "count(*) FILTER (WHERE demo) AS n_demo")
-    counts = s.table_df(f"{sql} GROUP BY GROUPING SETS ((indicator_code, status), "
-                        "(territory_code, status), (projection))", params)
-    out = {by: counts.loc[counts[f"g_{by}"] == 0, [by, "status", "n", "n_actual", "n_demo"]]
-           .reset_index(drop=True) for by in ("indicator_code", "territory_code")}
-    outcomes = counts[counts["g_projection"] == 0]
-    out["projection"] = {code: int(n) for code, n in zip(outcomes["projection"], outcomes["n"])}
-    return out
+#: What `overview` counts: each set's grouping columns, then the columns it keeps.
+_SETS = {
+    "node": (("node_code", "status"), ("n", "demo")),
+    "territory": (("territory_code", "status"), ("n", "demo", "score_sum", "n_scored")),
+    "indicator": (("indicator_code",), ("n", "has_baseline", "has_target", "last_year")),
+    "indicator_status": (("node_code", "indicator_code", "status"), ("n",)),
+    "reason": (("status", "reason"), ("n",)),
+    "projection": (("projection",), ("n",)),
+}
+_GROUPED = ("node_code", "territory_code", "indicator_code", "status", "reason", "projection")
 
 
 def overview(s, contract_code: str, as_of: int | None,
              territory_codes=None) -> dict[str, pd.DataFrame]:
     """The statuses of a contract (among `territory_codes` when given) as of `as_of`,
-    counted by the engine in one scan, as the Vue d'ensemble shows them
-    (suivi.views.overview takes these counts or the series alike):
+    counted by the engine in one scan: what the pages' summaries and the bilan beyond its
+    detail limit show, without reading the 270 000 series of a national contract
+    (suivi.views.overview takes these counts or the series alike). One frame per _SETS
+    entry, named after it:
 
     - "node": node_code (the first node the indicator measures), status, n, demo;
     - "territory": territory_code, status, n, demo, score_sum, n_scored (status_sql.score_sql);
     - "indicator": indicator_code, n_series, has_baseline, has_target, last_year;
-    - "reason": status, reason, n.
+    - "indicator_status": node_code, indicator_code, status, n;
+    - "reason": status, reason, n;
+    - "projection": projection (the outcome), n.
 
     `n` counts series, `demo` those holding a demonstration value."""
     score = score_sql("status", '"P"', '"A"', s.dialect)
     sql, params = _read_sql(contract_code, as_of, territory_codes,
-                            "indicator_code, territory_code, status, reason, demo, baseline, "
-                            f"target, last_actual_year, {score} AS score")
+                            "indicator_code, territory_code, status, reason, projection, demo, "
+                            f"baseline, target, last_actual_year, {score} AS score")
+    grouped = ", ".join(_GROUPED)
+    sets = ", ".join(f"({', '.join(by)})" for by, _ in _SETS.values())
     counts = s.table_df(f"""
-        SELECT GROUPING(n.node_code) AS g_node, GROUPING(q.territory_code) AS g_territory,
-               GROUPING(q.indicator_code) AS g_indicator, GROUPING(q.reason) AS g_reason,
-               n.node_code, q.territory_code, q.indicator_code, q.status, q.reason,
-               count(*) AS n, count(*) FILTER (WHERE q.demo) AS demo,
-               sum(q.score) AS score_sum, count(q.score) AS n_scored,
-               bool_or(q.baseline IS NOT NULL) AS has_baseline,
-               bool_or(q.target IS NOT NULL) AS has_target,
-               max(q.last_actual_year) AS last_year
-        FROM ({sql}) q
-        LEFT JOIN (SELECT indicator_code, min(node_code) AS node_code FROM indicator_node
-                   WHERE contract_code = ? GROUP BY indicator_code) n
-               ON n.indicator_code = q.indicator_code
-        GROUP BY GROUPING SETS ((n.node_code, q.status), (q.territory_code, q.status),
-                                (q.indicator_code), (q.status, q.reason))""",
-                          [*params, contract_code])
-    sets = {"node": ["node_code", "status", "n", "demo"],
-            "territory": ["territory_code", "status", "n", "demo", "score_sum", "n_scored"],
-            "indicator": ["indicator_code", "n", "has_baseline", "has_target", "last_year"],
-            "reason": ["status", "reason", "n"]}
-    out = {name: counts.loc[counts[f"g_{name}"] == 0, columns].reset_index(drop=True)
-           for name, columns in sets.items()}
+        SELECT GROUPING({grouped}) AS grouping_id, {grouped},
+               count(*) AS n, count(*) FILTER (WHERE demo) AS demo,
+               sum(score) AS score_sum, count(score) AS n_scored,
+               bool_or(baseline IS NOT NULL) AS has_baseline,
+               bool_or(target IS NOT NULL) AS has_target,
+               max(last_actual_year) AS last_year
+        FROM (SELECT q.*, n.node_code FROM ({sql}) q
+              LEFT JOIN (SELECT indicator_code, min(node_code) AS node_code
+                         FROM indicator_node WHERE contract_code = ?
+                         GROUP BY indicator_code) n
+                     ON n.indicator_code = q.indicator_code) q
+        GROUP BY GROUPING SETS ({sets})""", [*params, contract_code])
+    out = {}
+    for name, (by, kept) in _SETS.items():
+        # GROUPING sets a bit, leftmost column highest, for each column not grouped by.
+        grouping_id = sum(1 << (len(_GROUPED) - 1 - i)
+                          for i, c in enumerate(_GROUPED) if c not in by)
+        out[name] = counts.loc[counts["grouping_id"] == grouping_id, [*by, *kept]] \
+            .reset_index(drop=True)
     out["indicator"] = out["indicator"].rename(columns={"n": "n_series"})
     return out
 

@@ -635,10 +635,11 @@ def projection_line(counts) -> str:
 # --- Entry points -------------------------------------------------------------------------------
 
 def build_bilan(s, contract: str, year: int, quartier: str | None = None,
-                catalogue: pd.DataFrame | None = None) -> Bilan:
+                catalogue: pd.DataFrame | None = None, counted: dict | None = None) -> Bilan:
     """The report of a contract (or of one quartier and its reference territories) as it
-    stood in `year`: later values are ignored. `catalogue` may be passed when the caller has
-    queries.indicators(s, contract) at hand (the app's pages share it)."""
+    stood in `year`: later values are ignored. The caller may pass what it has at hand
+    already (the app's pages share them): `catalogue`, queries.indicators(s, contract), and
+    `counted`, queries.status_overview over the report's territories."""
     info = queries.contract(s, contract)
     if info is None:
         raise ValueError(f"Contrat « {contract} » inconnu.")
@@ -663,10 +664,11 @@ def build_bilan(s, contract: str, year: int, quartier: str | None = None,
     units = dict(zip(catalogue["code"], catalogue["unit"]))
 
     only = list(order) if quartier else None
-    tallies = queries.status_tally(s, contract, year, only)
-    tally = tallies["indicator_code"]
+    if counted is None:
+        counted = queries.status_overview(s, contract, year, only)
+    per_status = counted["territory"]  # each series once
     prio_order = {c: i for i, c in enumerate(prio["code"])}
-    detailed_series = int(tally["n"].sum()) <= DETAIL_LIMIT
+    detailed_series = int(per_status["n"].sum()) <= DETAIL_LIMIT
     if detailed_series:  # the table lists every series, in this order, with its projection
         statuses = queries.series_status_for(s, contract, year, only) if quartier \
             else queries.series_status(s, contract, year)
@@ -681,16 +683,14 @@ def build_bilan(s, contract: str, year: int, quartier: str | None = None,
     else:  # summarised per indicator from the engine's counts: reading, rolling up and
         # sorting the 270 000 series of a national contract took about 0.5 s
         labels = dict(zip(catalogue["code"], catalogue["label"]))
-        series = _grouped(tally.merge(queries.indicator_nodes(s, contract), how="left",
-                                      on="indicator_code")
-                          .assign(indicator_label=lambda f: f["indicator_code"].map(labels)),
-                          nodes, prio_order)
-        outcomes = tallies["projection"]
-        per_territory = tallies["territory_code"]
-        weight = "n"
-    has_demo = bool(tally["n_demo"].sum()) if quartier else queries.has_demo(s, contract)
+        per_indicator = counted["indicator_status"]
+        series = _grouped(per_indicator.assign(
+            indicator_label=per_indicator["indicator_code"].map(labels)), nodes, prio_order)
+        outcomes = dict(zip(counted["projection"]["projection"], counted["projection"]["n"]))
+        per_territory, weight = per_status, "n"
+    has_demo = bool(per_status["demo"].sum()) if quartier else queries.has_demo(s, contract)
 
-    counts = tally.groupby("status")["n"].sum()
+    counts = per_status.groupby("status")["n"].sum()
     n = [int(counts.get(s.code, 0)) for s in pg.STATUSES]
     synth = pd.DataFrame({"Statut": STATUS_COLUMNS, "Séries (nombre)": n,
                           "Part (%)": [round(100 * v / (sum(n) or 1), 1) for v in n]})
@@ -721,8 +721,9 @@ def build_bilan(s, contract: str, year: int, quartier: str | None = None,
         "indicateurs": _series_table(series, units) if detailed_series
         else _series_summary(series, units, weight),
         "ecarts": gaps if detailed_gaps else _gap_summary(gaps),
-        "sans_donnees": _without_data(catalogue, set(tally.loc[tally["n_actual"] > 0,
-                                                               "indicator_code"]), year),
+        "sans_donnees": _without_data(catalogue, set(
+            counted["indicator"].loc[counted["indicator"]["last_year"].notna(),
+                                     "indicator_code"]), year),
         "sources": reports.value_sources(s, contract, year, list(order) if quartier else None),
         "methode": _method(info, th, year),
     }

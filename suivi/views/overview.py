@@ -148,7 +148,7 @@ def status_counts(statuses: pd.DataFrame, by: str, weight: str | None = None) ->
     """Series per status for each value of `by` (rows), statuses in their fixed order, with a
     groupby that stays fast on the 270 000 series of a national contract (pivot_table takes
     half a second there). With `weight`, each row stands for that many series (rows counted
-    in SQL already: stored_status.tally)."""
+    in SQL already: stored_status.overview)."""
     if statuses.empty:
         return pd.DataFrame(columns=STATUS_ORDER)
     grouped = statuses.groupby([by, "status"])

@@ -12,9 +12,13 @@ from suivi.web import ui
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _bilan(url: str, version: tuple, contract: str, year: int, quartier: str | None):
-    catalogue = ui.query("indicators", contract)  # shared with the sidebar and the pages
+    # Shared with the sidebar and the pages: the catalogue, and the counts of the whole
+    # contract (the Vue d'ensemble's); a quartier's scope is counted by build_bilan.
+    catalogue = ui.query("indicators", contract)
+    counted = None if quartier else ui.query("status_overview", contract, year, None)
     with open_store(url).session() as s:
-        return tb.build_bilan(s, contract, year, quartier, catalogue=catalogue)
+        return tb.build_bilan(s, contract, year, quartier, catalogue=catalogue,
+                              counted=counted)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
