@@ -9,6 +9,7 @@ DuckDB, `CREATE DATABASE … TEMPLATE …` for PostgreSQL.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import shutil
@@ -29,6 +30,13 @@ BACKENDS = ("duckdb", "postgresql")
 # Password hashing at the lowest argon2 cost, in this process and in the CLI and app servers
 # the tests start (they inherit the environment): tests only, see suivi/accounts/users.py.
 os.environ["SUIVI_ARGON2_TEST"] = "1"
+
+# Each new AppTest has Streamlit scan every installed distribution's metadata for components
+# (0.08 s, some 150 times a run); the environment does not change during a test session.
+from streamlit.components.v2 import manifest_scanner  # noqa: E402
+
+manifest_scanner.scan_component_manifests = functools.cache(
+    manifest_scanner.scan_component_manifests)
 
 
 # --- Sessions for the tests' own queries ------------------------------------------------------
