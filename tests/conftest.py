@@ -10,10 +10,12 @@ DuckDB, `CREATE DATABASE … TEMPLATE …` for PostgreSQL.
 from __future__ import annotations
 
 import functools
+import io
 import itertools
 import os
 import shutil
-from contextlib import contextmanager
+import subprocess
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pandas as pd
@@ -46,6 +48,21 @@ def connection(db, read_only: bool = False):
     """A store session on `db` (DuckDB path or PostgreSQL URL) for a test's own queries."""
     with open_store(db).session() as s:
         yield s
+
+
+def cli_in_process(*argv: str) -> subprocess.CompletedProcess:
+    """`python -m etl ARGV` through its entry point (`suivi.cli.main`) in this process, its
+    output captured: what a subprocess gives, without its half-second of imports. Tests that
+    need a real process (killed, concurrent, fed on stdin) start one."""
+    from suivi.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            code = main(list(argv))
+        except SystemExit as exc:  # argparse's errors
+            code = exc.code if isinstance(exc.code, int) else 1
+    return subprocess.CompletedProcess(list(argv), code, out.getvalue(), err.getvalue())
 
 
 def scalar(s, sql: str, params=None):

@@ -14,7 +14,7 @@ from etl.pipeline import load
 from etl.template import write_template
 from suivi.core.config import ROOT
 from suivi.store.history import RollbackError, batches, rollback, value_history
-from tests.conftest import assert_same, connection, snapshot
+from tests.conftest import assert_same, cli_in_process, connection, snapshot
 from tests.workbooks import full_workbook, write_xlsx
 
 HEAD = ["indicateur", "territoire", "annee", "nature", "valeur", "source"]
@@ -119,15 +119,19 @@ def test_template_fill_load_round_trip(test_db, tmp_path):
     assert set(got["value"]) == {44.5}
 
 
-def run_cli(db, *args):
-    return subprocess.run([sys.executable, "-m", "etl", "--db", str(db), *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+def run_cli(db, *args, process: bool = False):
+    """The command line: in a real process when `process`, else through the same entry point
+    in this one (tests.conftest.cli_in_process)."""
+    if process:
+        return subprocess.run([sys.executable, "-m", "etl", "--db", str(db), *args], cwd=ROOT,
+                              capture_output=True, text=True, timeout=120)
+    return cli_in_process("--db", str(db), *args)
 
 
 def test_cli_check_load_history_rollback_export(test_db, tmp_path):
     bad = write_xlsx(tmp_path / "bad.xlsx", {"valeurs": [HEAD, ["IND-TX", "T-QPV1", 2021,
                                                                 "realise", "quarante", "x"]]})
-    res = run_cli(test_db, "check", str(bad))
+    res = run_cli(test_db, "check", str(bad), process=True)
     assert res.returncode == 1
     assert "ERREUR : onglet « valeurs », ligne 2, colonne « valeur », valeur « quarante »" in res.stdout
     res = run_cli(test_db, "load", str(bad))

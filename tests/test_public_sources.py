@@ -7,17 +7,14 @@ the database is a copy of the embedded default (register + seed contracts)."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
 
 from etl.pipeline import check, load
 from etl.sources import Options
-from suivi.core.config import ROOT
 from tests import public_files as pf
-from tests.conftest import app_on, assert_same, connection, snapshot
+from tests.conftest import app_on, assert_same, cli_in_process, connection, snapshot
 
 
 def rows(db, sql, params=None):
@@ -233,14 +230,13 @@ def test_insee_base_is_announced_mapped_and_loaded_with_its_sources(scenario):
 
 def test_scenario_stats_and_export(scenario, tmp_path):
     db = scenario[0]
-    out = subprocess.run([sys.executable, "-m", "etl", "--db", str(db), "stats", "--json"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
+    out = cli_in_process("--db", str(db), "stats", "--json")
+    assert out.returncode == 0, out.stdout + out.stderr
     stats = {s["code"]: s for s in json.loads(out.stdout)}[pf.CONTRACT]
     assert stats["territories"] == 2 and stats["observations"]["realise"] == 15
     csv = tmp_path / "export.csv"
-    subprocess.run([sys.executable, "-m", "etl", "--db", str(db), "export", "--contract",
-                    pf.CONTRACT, "--out", str(csv)], cwd=ROOT, check=True, timeout=120,
-                   capture_output=True)
+    assert cli_in_process("--db", str(db), "export", "--contract", pf.CONTRACT,
+                          "--out", str(csv)).returncode == 0
     export = pd.read_csv(csv, sep=";", decimal=",", encoding="utf-8-sig", dtype={"valeur": float})
     assert len(export) == 15 and export["source"].notna().all()
     secret = export[export["statut"] == "secret_statistique"]
@@ -392,9 +388,8 @@ def test_odt_extract_by_sex_and_a_mapping_saved_for_next_year(tours_db, tmp_path
     rejected(tours_db, path, ["Aucune colonne du fichier ne correspond à un indicateur"])
     mapping = pf.write_text(tmp_path / "correspondance.csv",
                             [["colonne", "indicateur"], ["tx_chom_1564", "TT-CHOM"]])
-    out = subprocess.run([sys.executable, "-m", "etl", "--db", str(tours_db), "load",
-                          str(path), "--correspondance", str(mapping)], cwd=ROOT,
-                         capture_output=True, text=True, timeout=120)
+    out = cli_in_process("--db", str(tours_db), "load", str(path), "--correspondance",
+                         str(mapping))
     assert out.returncode == 0, out.stdout + out.stderr
     assert "Fichier « odt.csv » reconnu : extraction de l'Observatoire des territoires" \
         in out.stdout
@@ -417,9 +412,7 @@ def test_odt_extract_by_sex_and_a_mapping_saved_for_next_year(tours_db, tmp_path
 def test_forced_format_and_check_writes_nothing(tours_db, tmp_path):
     before = snapshot(tours_db)
     path = pf.insee_qpv_xlsx(tmp_path / "BASE_QPV_2021.xlsx")
-    out = subprocess.run([sys.executable, "-m", "etl", "--db", str(tours_db), "check",
-                          str(path), "--format", "insee_qpv"], cwd=ROOT, capture_output=True,
-                         text=True, timeout=120)
+    out = cli_in_process("--db", str(tours_db), "check", str(path), "--format", "insee_qpv")
     assert out.returncode == 0, out.stdout
     assert out.stdout.startswith("Fichier « BASE_QPV_2021.xlsx » reconnu : base QPV de l'Insee")
     assert "valeur(s) prête(s) à charger" in out.stdout
