@@ -50,14 +50,17 @@ def connection(db, read_only: bool = False):
         yield s
 
 
-def cli_in_process(*argv: str) -> subprocess.CompletedProcess:
-    """`python -m etl ARGV` through its entry point (`suivi.cli.main`) in this process, its
-    output captured: what a subprocess gives, without its half-second of imports. Tests that
-    need a real process (killed, concurrent, fed on stdin) start one."""
+def cli_in_process(*argv: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """`python -m etl ARGV` through its entry point (`suivi.cli.main`) in this process, `stdin`
+    as its standard input and its output captured: what a subprocess gives, without its
+    half-second of imports. Tests that need a real process (killed, concurrent) start one."""
+    from unittest import mock
+
     from suivi.cli import main
 
     out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
+    with (redirect_stdout(out), redirect_stderr(err),
+          mock.patch("sys.stdin", io.StringIO(stdin or ""))):
         try:
             code = main(list(argv))
         except SystemExit as exc:  # argparse's errors

@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 from suivi.accounts import users
 from suivi.core.config import ROOT
 from suivi.web.auth import SESSION_KEY
+from tests.conftest import cli_in_process
 
 PASSWORDS = {"lea": "lecture-seule-2026", "carla": "contribution-2026", "adam": "administration-26"}
 ROLES = {"lea": "lecteur", "carla": "contributeur", "adam": "administrateur"}
@@ -79,8 +80,8 @@ def test_role_order():
 
 
 def run_cli(db, *args, stdin=None):
-    return subprocess.run([sys.executable, "-m", "etl", "--db", str(db), "users", *args],
-                          cwd=ROOT, capture_output=True, text=True, input=stdin, timeout=120)
+    """`etl users ARGS`, through the command line's entry point in this process."""
+    return cli_in_process("--db", str(db), "users", *args, stdin=stdin)
 
 
 def test_users_cli_hashes_with_argon2_and_never_shows_the_password(tmp_path):

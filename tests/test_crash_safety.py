@@ -32,7 +32,13 @@ from etl.pipeline import load
 from suivi.core.config import ROOT
 from suivi.store import open_store
 from suivi.store.duckdb_store import DuckSession
-from tests.conftest import assert_same, assert_stored_equal_recomputed, connection, snapshot
+from tests.conftest import (
+    assert_same,
+    assert_stored_equal_recomputed,
+    cli_in_process,
+    connection,
+    snapshot,
+)
 from tests.workbooks import full_workbook
 
 HEADER = ["indicateur", "territoire", "annee", "nature", "valeur", "ventilation", "modalite",
@@ -343,8 +349,8 @@ def test_readers_in_another_process_never_see_half_a_batch(files, tmp_path):
 # --- backup and restore -------------------------------------------------------------------
 
 def run(db: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "etl", "--db", str(db), *args], cwd=ROOT,
-                          capture_output=True, text=True, input=stdin, timeout=300)
+    """The command line, through its entry point in this process (not killed here)."""
+    return cli_in_process("--db", str(db), *args, stdin=stdin)
 
 
 def test_backup_and_restore_round_trip(files, tmp_path):

@@ -22,7 +22,7 @@ import pytest
 
 from etl.pipeline import load
 from suivi.core.config import ROOT
-from tests.conftest import assert_same, databases_of, snapshot
+from tests.conftest import assert_same, cli_in_process, databases_of, snapshot
 from tests.test_crash_safety import N_BIG, _valid, assert_before_or_whole, big_rows, fast_xlsx
 
 
@@ -147,8 +147,8 @@ def test_pg_readers_in_another_process_never_see_half_a_batch(files, pg_db):
 
 
 def run(db: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "etl", "--db", db, *args], cwd=ROOT,
-                          capture_output=True, text=True, input=stdin, timeout=300)
+    """The command line, through its entry point in this process (not killed here)."""
+    return cli_in_process("--db", db, *args, stdin=stdin)
 
 
 def test_pg_backup_and_restore_round_trip(files, pg_db, tmp_path):
