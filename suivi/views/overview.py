@@ -202,8 +202,8 @@ def territory_counts(statuses: pd.DataFrame, territories: pd.DataFrame) -> pd.Da
     """Series per status for each territory of `territories` (e.g. the quartiers), in order."""
     frame = pd.DataFrame({"code": territories["code"].tolist(),
                           "label": territories["label"].tolist()})
+    # Territories outside `territories` are counted too, then left out by _fill_counts.
     part = _tally(statuses, "territory_code") if len(statuses) else statuses
-    part = part[part["territory_code"].isin(frame["code"])] if len(part) else part
     if len(part):
         counts = status_counts(part, "territory_code", weight="n")
         demo = part.groupby("territory_code")["demo"].sum()
@@ -213,12 +213,14 @@ def territory_counts(statuses: pd.DataFrame, territories: pd.DataFrame) -> pd.Da
 
 
 def _fill_counts(frame: pd.DataFrame, counts: pd.DataFrame, demo: pd.Series) -> pd.DataFrame:
-    """One column per status (0 where a group has none), the total and the demo series."""
-    for code in STATUS_ORDER:
-        frame[code] = frame["code"].map(counts[code] if code in counts else {}).fillna(0) \
-            .astype(int)
-    frame["total"] = frame[STATUS_ORDER].sum(axis=1).astype(int)
-    frame["demo"] = frame["code"].map(demo).fillna(0).astype(int)
+    """One column per status (0 where a group has none), the total and the demo series, for
+    the groups of `frame` only (in its order)."""
+    codes = frame["code"].astype(object)
+    filled = counts.reindex(index=codes, columns=STATUS_ORDER).fillna(0).to_numpy(dtype=int)
+    for i, code in enumerate(STATUS_ORDER):
+        frame[code] = filled[:, i]
+    frame["total"] = filled.sum(axis=1)
+    frame["demo"] = demo.reindex(codes).fillna(0).to_numpy(dtype=int)
     return frame
 
 
