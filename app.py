@@ -36,6 +36,8 @@ def pages() -> list:
     ]
 
 
+ui.settle_memory()  # once per process: the imported libraries out of the GC's scans
+
 # One opening of the database for the whole run (ui.kept_open): a run after a load misses
 # many caches, and opening a DuckDB file each time cost 15-30 ms.
 with ui.kept_open():
