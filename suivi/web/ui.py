@@ -7,6 +7,7 @@ version, so every cached result is invalidated at once, in every replica.
 
 from __future__ import annotations
 
+import atexit
 import gc
 import threading
 from collections import OrderedDict
@@ -41,7 +42,8 @@ def settle_memory() -> None:
     collector's scans (gc.freeze). They live as long as the process, yet each full
     collection walked them all again, in the middle of a page run: 0.08-0.1 s of the first
     Vue d'ensemble after a national upload (bench.pages --after-upload: 0.55 -> 0.45 s).
-    Objects made later are collected as before."""
+    Objects made later are collected as before; at exit they are handed back to the
+    collector, so that extension types do not report them as leaked."""
     if _settled.is_set():
         return
     _settled.set()
@@ -51,6 +53,7 @@ def settle_memory() -> None:
 
     gc.collect()
     gc.freeze()
+    atexit.register(gc.unfreeze)
 
 
 def kept_open():
