@@ -35,10 +35,13 @@ os.environ["SUIVI_ARGON2_TEST"] = "1"
 
 # Each new AppTest has Streamlit scan every installed distribution's metadata for components
 # (0.08 s, some 150 times a run); the environment does not change during a test session.
-from streamlit.components.v2 import manifest_scanner  # noqa: E402
-
-manifest_scanner.scan_component_manifests = functools.cache(
-    manifest_scanner.scan_component_manifests)
+try:
+    from streamlit.components.v2 import manifest_scanner
+except ImportError:  # another Streamlit: nothing to cache
+    manifest_scanner = None
+else:
+    manifest_scanner.scan_component_manifests = functools.cache(
+        manifest_scanner.scan_component_manifests)
 
 
 # --- Sessions for the tests' own queries ------------------------------------------------------
