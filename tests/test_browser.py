@@ -89,18 +89,22 @@ def page(browser) -> Page:
 
 
 # Ready: the page's title shown (every page has one; an empty main area is a script not yet
-# started; `title`, when given, must be in it), no skeleton or stale element, the script not
-# running, every chart drawn (plotly's code is loaded on the first chart of a fresh tab), and
-# the text of the main area and the sidebar unchanged for `hold` ms (Streamlit renders in
-# several passes; a form filled while the sidebar is still being drawn loses its input). Polled in
-# the page; returns the moment (performance.now) the page reached that state.
+# started; `title`, when given, must be in it), no skeleton or stale element, the script run
+# over (the app's own `data-test-script-state`, which Streamlit's tests read too, and no
+# « Running » status), every chart drawn (plotly's code is loaded on the first chart of a fresh
+# tab), and the text of the main area and the sidebar unchanged for `hold` ms (Streamlit
+# renders in several passes; a form filled while the sidebar is still being drawn loses its
+# input). Polled in the page; returns the moment (performance.now) the page reached that state.
+HOLD_MS = 250  # 500 until the script state was read: about 100 waits in a run
 READY_JS = """
 ({hold, title}) => {
   const main = document.querySelector('[data-testid="stMain"]');
   const side = document.querySelector('[data-testid="stSidebar"]');
   const status = document.querySelector('[data-testid="stStatusWidget"]');
+  const app = document.querySelector('[data-testid="stApp"]');
   const h1 = main && main.querySelector('h1');
   const busy = !h1 || (title && !h1.innerText.includes(title))
+    || !app || app.getAttribute('data-test-script-state') !== 'notRunning'
     || !!document.querySelector('[data-testid="stSkeleton"], [data-stale="true"]')
     || !!(status && /Stop|Running/i.test(status.innerText))
     || [...main.querySelectorAll('[data-testid="stPlotlyChart"]')]
@@ -117,7 +121,7 @@ READY_JS = """
 """
 
 
-def ready_since(page: Page, timeout: float = 60.0, hold_ms: int = 500, title: str = "",
+def ready_since(page: Page, timeout: float = 60.0, hold_ms: int = HOLD_MS, title: str = "",
                 polling: int = 50) -> float:
     """Wait until the page has stopped changing (awaited in the page, not slept for) and
     return the moment, in the page's clock, it reached that state."""
@@ -127,7 +131,7 @@ def ready_since(page: Page, timeout: float = 60.0, hold_ms: int = 500, title: st
     return float(handle.json_value())
 
 
-def wait_ready(page: Page, timeout: float = 60.0, hold_ms: int = 500) -> None:
+def wait_ready(page: Page, timeout: float = 60.0, hold_ms: int = HOLD_MS) -> None:
     page.wait_for_selector("[data-testid='stMain']", timeout=60_000)
     ready_since(page, timeout, hold_ms)
 

@@ -117,7 +117,7 @@ def visit(page: Page, url: str, path: str) -> None:
         link.first.click()
     else:
         page.goto(f"{url}/{path}?{QUERY}")
-    ready_since(page, 60, 500, title)
+    ready_since(page, title=title)
 
 
 def check_page(page: Page, name: str, width: int, ready: bool = False) -> None:

@@ -33,6 +33,7 @@ CONTRACT, YEAR = "AMBOISE-2015", 2024
 
 
 def start_replica(db: str, accounts: Path, log: Path) -> tuple[subprocess.Popen, str]:
+    """`streamlit run app.py` on `db`; returns at once (started_replica waits for it)."""
     port = free_port()
     env = {**os.environ, "SUIVI_DB": db, "SUIVI_USERS_DB": str(accounts)}
     proc = subprocess.Popen(
@@ -40,7 +41,11 @@ def start_replica(db: str, accounts: Path, log: Path) -> tuple[subprocess.Popen,
          str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT,
         start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def started_replica(proc: subprocess.Popen, url: str, log: Path) -> tuple[subprocess.Popen, str]:
+    """The replica once its health check answers (both start side by side)."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
@@ -104,8 +109,9 @@ def test_two_replicas_one_server_uploads_and_cli_load(tmp_path_factory, request,
                     "WHERE created_batch > 6)").fetchone())
                 time.sleep(0.02)
 
-    replica_a, url_a = start_replica(db, accounts, tmp_path / "a.log")
-    replica_b, url_b = start_replica(db, accounts, tmp_path / "b.log")
+    starting = [(*start_replica(db, accounts, tmp_path / f"{n}.log"), tmp_path / f"{n}.log")
+                for n in "ab"]
+    (replica_a, url_a), (replica_b, url_b) = [started_replica(*s) for s in starting]
     poller = threading.Thread(target=poll)
     poller.start()
     try:
