@@ -94,8 +94,8 @@ def snapshot(db) -> dict[str, pd.DataFrame]:
             spec = ENTITIES[entity]
             cols = [*spec["keys"], *spec["values"], "created_batch", "superseded_batch"]
             order = ", ".join(f"{c} NULLS FIRST" for c in cols)
-            rows = con.scalar(f"SELECT count(*) FROM {entity}_v")
-            if entity in DIGESTED and rows > DIGEST_ABOVE:
+            if entity in DIGESTED and con.scalar(f"SELECT count(*) FROM {entity}_v") \
+                    > DIGEST_ABOVE:
                 row_hash = _ROW_HASH[con.dialect.name].format(cols=", ".join(cols))
                 out[entity] = con.df(f"SELECT count(*) AS versions, CAST(sum({row_hash}) AS "
                                      f"VARCHAR) AS digest FROM {entity}_v")

@@ -196,7 +196,8 @@ _SETS = {
     "reason": (("status", "reason"), ("n",)),
     "projection": (("projection",), ("n",)),
 }
-_GROUPED = ("node_code", "territory_code", "indicator_code", "status", "reason", "projection")
+# The columns of the GROUPING SETS (every set but "territory", counted apart).
+_GROUPED = ("node_code", "indicator_code", "status", "reason", "projection")
 
 
 def overview(s, contract_code: str, as_of: int | None,
@@ -225,11 +226,10 @@ def overview(s, contract_code: str, as_of: int | None,
     sql, params = _read_sql(contract_code, as_of, territory_codes,
                             "indicator_code, territory_code, status, reason, projection, demo, "
                             f"baseline, target, last_actual_year, {score} AS score")
-    grouped = [c for c in _GROUPED if c != "territory_code"]
     sets = {name: by for name, (by, _) in _SETS.items() if name != "territory"}
     counts = s.table_df(f"""
         WITH q AS ({sql})
-        SELECT GROUPING({", ".join(grouped)}) AS grouping_id, node_code,
+        SELECT GROUPING({", ".join(_GROUPED)}) AS grouping_id, node_code,
                CAST(NULL AS VARCHAR) AS territory_code, indicator_code, status, reason,
                projection, CAST(sum(n) AS BIGINT) AS n, CAST(sum(demo) AS BIGINT) AS demo,
                CAST(NULL AS DOUBLE PRECISION) AS score_sum, CAST(0 AS BIGINT) AS n_scored,
@@ -254,7 +254,7 @@ def overview(s, contract_code: str, as_of: int | None,
         # GROUPING sets a bit, leftmost column highest, for each column not grouped by;
         # the territories' rows are marked -1.
         grouping_id = -1 if name == "territory" else sum(
-            1 << (len(grouped) - 1 - i) for i, c in enumerate(grouped) if c not in by)
+            1 << (len(_GROUPED) - 1 - i) for i, c in enumerate(_GROUPED) if c not in by)
         out[name] = counts.loc[counts["grouping_id"] == grouping_id, [*by, *kept]] \
             .reset_index(drop=True)
     out["indicator"] = out["indicator"].rename(columns={"n": "n_series"})
