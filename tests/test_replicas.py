@@ -76,12 +76,22 @@ def filled(db: str, out: Path, nth: int, value: float, source: str) -> tuple[str
     return series
 
 
-def value_on_page(page, url: str, indicator: str, territory: str) -> str:
+def open_fiche(page, url: str, indicator: str, territory: str) -> None:
+    """Start loading the indicator page (the texts are read by `drawn`: two pages load side
+    by side, one per reader)."""
     page.goto(f"{url}/fiche-indicateur?contrat={CONTRACT}&annee={YEAR}&quartier={territory}"
-              f"&indicateur={indicator}")
+              f"&indicateur={indicator}", wait_until="commit")
+
+
+def drawn(page) -> str:
     wait_ready(page)
     assert_no_error(page)
     return page.locator("[data-testid='stMain']").inner_text()
+
+
+def value_on_page(page, url: str, indicator: str, territory: str) -> str:
+    open_fiche(page, url, indicator, territory)
+    return drawn(page)
 
 
 def test_two_replicas_one_server_uploads_and_cli_load(tmp_path_factory, request, tmp_path):
@@ -120,8 +130,9 @@ def test_two_replicas_one_server_uploads_and_cli_load(tmp_path_factory, request,
             pages = [browser.new_context(locale="fr-FR").new_page() for _ in range(3)]
             contributor, reader_a, reader_b = pages
             # Before: both replicas show the page, without error.
-            value_on_page(reader_a, url_a, ind_a, ter_a)
-            value_on_page(reader_b, url_b, ind_b, ter_b)
+            open_fiche(reader_a, url_a, ind_a, ter_a)
+            open_fiche(reader_b, url_b, ind_b, ter_b)
+            drawn(reader_a), drawn(reader_b)
 
             contributor.goto(f"{url_a}/import?contrat={CONTRACT}&annee={YEAR}")
             wait_ready(contributor)
@@ -146,8 +157,9 @@ def test_two_replicas_one_server_uploads_and_cli_load(tmp_path_factory, request,
             for url in (url_a, url_b):
                 deadline = time.monotonic() + 30
                 while True:
-                    text_a = value_on_page(reader_a, url, ind_a, ter_a)
-                    text_b = value_on_page(reader_b, url, ind_b, ter_b)
+                    open_fiche(reader_a, url, ind_a, ter_a)
+                    open_fiche(reader_b, url, ind_b, ter_b)
+                    text_a, text_b = drawn(reader_a), drawn(reader_b)
                     # « Détail du calcul » (open when a quartier is chosen) states the latest
                     # actual: t → V, in French.
                     if f"{YEAR} → 12,5" in text_a and f"{YEAR} → 77,25" in text_b:
