@@ -16,7 +16,7 @@ from tests import test_browser as _browser
 from tests.test_browser import ARTIFACTS, PAGES, assert_no_error, ready_since, wait_ready
 from tests.test_browser_access import ensure_accounts, login
 
-server, browser = _browser.server, _browser.browser
+server, browser, tab, page = _browser.server, _browser.browser, _browser.tab, _browser.page
 
 WIDTHS = (1400, 1024)
 QUERY = "contrat=AMBOISE-2015&annee=2022"
@@ -108,7 +108,7 @@ def project_violations(page: Page) -> list[str]:
 
 def visit(page: Page, url: str, path: str) -> None:
     """Open a page by its sidebar link, as a person goes from page to page, and wait until it
-    is drawn; the context's first page, and a page without a link, by its URL. A full reload
+    is drawn; the test's first page, and a page without a link, by its URL. A full reload
     per page cost 1-2 s; every page's own URL is opened by test_browser's
     test_every_page_loads_without_error."""
     title = PAGES[path]
@@ -155,52 +155,44 @@ def viewer_toolbar(page: Page) -> None:
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_every_page_is_accessible_and_nothing_is_cut(server, browser, width):
-    context = browser.new_context(viewport={"width": width, "height": 1000}, locale="fr-FR")
-    page = context.new_page()
-    try:
-        for path in PAGES:
-            visit(page, server["url"], path)
-            check_page(page, path or "vue-ensemble", width, ready=True)
-        viewer_toolbar(page)
-        # The Import page as a contributor sees it (file uploader, batch history).
-        ensure_accounts(server["db"])
-        page.goto(f"{server['url']}/import?{QUERY}")
-        wait_ready(page)
-        login(page, "carla")
-        assert page.locator("input[type='file']").count() == 1
-        check_page(page, "import-contributeur", width)
-    finally:
-        context.close()
+def test_every_page_is_accessible_and_nothing_is_cut(server, page, width):
+    page.set_viewport_size({"width": width, "height": 1000})  # before the first page loads
+    for path in PAGES:
+        visit(page, server["url"], path)
+        check_page(page, path or "vue-ensemble", width, ready=True)
+    viewer_toolbar(page)
+    # The Import page as a contributor sees it (file uploader, batch history).
+    ensure_accounts(server["db"])
+    page.goto(f"{server['url']}/import?{QUERY}")
+    wait_ready(page)
+    login(page, "carla")
+    assert page.locator("input[type='file']").count() == 1
+    check_page(page, "import-contributeur", width)
 
 
-def test_the_probe_sees_a_cut_label_and_an_overlap(server, browser):
+def test_the_probe_sees_a_cut_label_and_an_overlap(server, page):
     """The checks above are not vacuous: a metric label forced back to one line with an
     ellipsis, and a legend moved onto the x-axis title, are both reported."""
-    context = browser.new_context(viewport={"width": 1024, "height": 1000}, locale="fr-FR")
-    page = context.new_page()
-    try:
-        page.goto(f"{server['url']}/?{QUERY}")
-        wait_ready(page)
-        page.add_style_tag(content="html body [data-testid='stMetricLabel'] * { white-space: nowrap "
-                                   "!important; overflow: hidden !important; text-overflow: "
-                                   "ellipsis !important; }")
-        page.evaluate("""() => {
-          const p = document.querySelector('.js-plotly-plot');
-          const t = p.querySelector('.g-xtitle text').getBoundingClientRect();
-          const legend = p.querySelector('.legend'), l = legend.getBoundingClientRect();
-          const m = legend.getAttribute('transform').match(/translate\\(([-\\d.]+)[ ,]+([-\\d.]+)\\)/);
-          legend.setAttribute('transform',
-            `translate(${+m[1] + t.left - l.left}, ${+m[2] + t.top - l.top})`);
-        }""")
-        got = page.evaluate(PROBE, TEXT)
-        assert any("accélération" in c for c in got["cut"]), got["cut"]
-        assert any("nombre de séries" in o for o in got["overlap"]), got["overlap"]
-        # And axe reports pale text placed in the page's own content.
-        page.evaluate("() => { const p = document.createElement('p'); p.textContent = "
-                      "'Texte trop pâle'; p.style.color = '#c8c8c8'; document.querySelector("
-                      "'[data-testid=\"stMainBlockContainer\"]').prepend(p); }")
-        assert any("color-contrast" in v and "Texte trop pâle" in v
-                   for v in project_violations(page))
-    finally:
-        context.close()
+    page.set_viewport_size({"width": 1024, "height": 1000})
+    page.goto(f"{server['url']}/?{QUERY}")
+    wait_ready(page)
+    page.add_style_tag(content="html body [data-testid='stMetricLabel'] * { white-space: nowrap "
+                               "!important; overflow: hidden !important; text-overflow: "
+                               "ellipsis !important; }")
+    page.evaluate("""() => {
+      const p = document.querySelector('.js-plotly-plot');
+      const t = p.querySelector('.g-xtitle text').getBoundingClientRect();
+      const legend = p.querySelector('.legend'), l = legend.getBoundingClientRect();
+      const m = legend.getAttribute('transform').match(/translate\\(([-\\d.]+)[ ,]+([-\\d.]+)\\)/);
+      legend.setAttribute('transform',
+        `translate(${+m[1] + t.left - l.left}, ${+m[2] + t.top - l.top})`);
+    }""")
+    got = page.evaluate(PROBE, TEXT)
+    assert any("accélération" in c for c in got["cut"]), got["cut"]
+    assert any("nombre de séries" in o for o in got["overlap"]), got["overlap"]
+    # And axe reports pale text placed in the page's own content.
+    page.evaluate("() => { const p = document.createElement('p'); p.textContent = "
+                  "'Texte trop pâle'; p.style.color = '#c8c8c8'; document.querySelector("
+                  "'[data-testid=\"stMainBlockContainer\"]').prepend(p); }")
+    assert any("color-contrast" in v and "Texte trop pâle" in v
+               for v in project_violations(page))

@@ -2,7 +2,7 @@
 actions, not even by typing the URL; a contributor can.
 
 Reuses the `make run` server and the Chromium fixtures of tests/test_browser.py. Each test
-has its own browser context (no session cookie, so anonymous at first); "crafted URL" here
+starts as a new visitor (no session cookie, nothing stored, so anonymous at first); "crafted URL" here
 means opening /import directly, then logging in on it. A login surviving a reload is
 tests/test_browser_session.py.
 """
@@ -18,7 +18,7 @@ from tests import test_browser as _browser
 from tests.test_browser import assert_no_error, shot, wait_ready
 
 # The fixtures of tests/test_browser.py, bound here so that pytest finds them.
-server, browser, page = _browser.server, _browser.browser, _browser.page
+server, browser, tab, page = _browser.server, _browser.browser, _browser.tab, _browser.page
 
 ACCOUNTS = {"lea": ("lecteur", "lecture-seule-2026"), "carla": ("contributeur", "contribution-26"),
             "adam": ("administrateur", "administration-26")}

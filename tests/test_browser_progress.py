@@ -12,7 +12,7 @@ from tests.test_browser import assert_no_error, shot, wait_ready
 from tests.test_browser_access import ensure_accounts, login
 from tests.test_stages import filled_template
 
-server, browser, page = _browser.server, _browser.browser, _browser.page
+server, browser, tab, page = _browser.server, _browser.browser, _browser.tab, _browser.page
 
 
 def test_import_page_shows_the_stages_with_counts(server, page, tmp_path):

@@ -15,7 +15,7 @@ from tests import test_browser as _browser
 from tests.test_browser import assert_no_error, wait_ready
 from tests.test_browser_access import ACCOUNTS, ensure_accounts, login
 
-server, browser, page = _browser.server, _browser.browser, _browser.page
+server, browser, tab, page = _browser.server, _browser.browser, _browser.tab, _browser.page
 
 COOKIE = "suivi_session"
 # The catalogue: a page without charts, drawn in 2 s from a fresh load against 3 s for the Vue
