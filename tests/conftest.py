@@ -225,7 +225,11 @@ class Databases:
 
             target = f"t{os.getpid()}_{next(self._names)}"
             with psycopg.connect(self.pg.dsn, autocommit=True) as con:
-                con.execute(f'CREATE DATABASE "{target}" TEMPLATE "{source.rsplit("/", 1)[1]}"')
+                # FILE_COPY copies the files (a checkpoint costs nothing without fsync);
+                # the default WAL_LOG writes every block to the log: 0.08-0.14 against
+                # 0.05-0.06 s for the embedded default, about 250 times a run.
+                con.execute(f'CREATE DATABASE "{target}" TEMPLATE '
+                            f'"{source.rsplit("/", 1)[1]}" STRATEGY FILE_COPY')
             return self.pg.dsn_for(target)
         target = folder / f"copie{next(self._names)}.duckdb"
         shutil.copy(source, target)
