@@ -61,7 +61,7 @@ def server(duckdb_default, tmp_path_factory):
                 if r.status == 200:
                     break
         except OSError:
-            time.sleep(0.5)
+            time.sleep(0.1)
     else:
         os.killpg(proc.pid, signal.SIGTERM)
         pytest.fail("the server did not start: " + (db.parent / "server.log").read_text()[-2000:])
