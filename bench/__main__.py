@@ -36,7 +36,7 @@ OUT = ROOT / "bench" / "out"
 WORK = OUT / "work"
 QUICK_SCALE = 0.05
 BENCHMARKS = ("xlsx", "insee", "register", "init", "status", "pages", "carte", "rapport",
-              "browser")
+              "browser", "cpu")
 BACKENDS = ("duckdb", "postgresql")
 ENGINE = {"duckdb": "DuckDB", "postgresql": "PostgreSQL"}
 # The test server's speed settings turned back to a deployment's (tests/pgserver.py SETTINGS).
@@ -647,6 +647,22 @@ def bench_browser(table: Table, data: Path, clicks: int) -> None:
               f"worst {nat['shared_link']['worst']} s, fresh context each time")
 
 
+def bench_cpu(table: Table) -> None:
+    """CPU per page load on the embedded default (bench/cpu.py): the app server with and
+    without Streamlit's source file watcher, Chromium in a fresh context and in one tab."""
+    print("\n[cpu] CPU per page load: app server, Chromium", flush=True)
+    copy = WORK / "cpu-default.duckdb"
+    shutil.copy(default_db(), copy)
+    out = run_child(["-m", "bench.cpu", "--db", str(copy), "--log", str(WORK / "cpu.log")],
+                    {"SUIVI_USERS_DB": str(WORK / "comptes-cpu.sqlite3")})["output"]
+    table.add("cpu", "app server CPU per page load, no file watcher (project setting)",
+              out["server CPU per load, watcher none"], "s",
+              out["server CPU per load, watcher auto"], "with Streamlit's watcher")
+    table.add("cpu", "Chromium CPU per page load, the tests' shared tab",
+              out["Chromium CPU per load, same tab"], "s",
+              out["Chromium CPU per load, fresh context"], "a fresh context each load")
+
+
 # --- Entry point -------------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:
@@ -690,6 +706,7 @@ def main(argv: list[str] | None = None) -> int:
         "carte": lambda: bench_carte(table, data, args.page_runs or (5 if full else 3)),
         "rapport": lambda: bench_rapport(table, data, args.repeats),
         "browser": lambda: bench_browser(table, data, args.repeats),
+        "cpu": lambda: bench_cpu(table),
     }
     for name in BENCHMARKS:
         if name in only:

@@ -47,12 +47,13 @@ PAGES = {"Vue d'ensemble": "Vue d'ensemble", "Priorités": "Priorités", "Quarti
 TIMEOUT_MS = 60_000
 
 
-def serve(db: str, port: int, log: Path) -> subprocess.Popen:
-    """`streamlit run app.py` on `db`, as `make run` starts it; waits for its health check."""
+def serve(db: str, port: int, log: Path, options: tuple[str, ...] = ()) -> subprocess.Popen:
+    """`streamlit run app.py` on `db`, as `make run` starts it (plus Streamlit `options`);
+    waits for its health check."""
     env = {**os.environ, "SUIVI_DB": db}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+         "--server.headless", "true", "--browser.gatherUsageStats", "false", *options],
         cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
         start_new_session=True)
     deadline = time.monotonic() + 120
