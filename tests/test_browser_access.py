@@ -2,9 +2,9 @@
 actions, not even by typing the URL; a contributor can.
 
 Reuses the `make run` server and the Chromium fixtures of tests/test_browser.py. Each test
-starts as a new visitor (no session cookie, nothing stored, so anonymous at first); "crafted URL" here
-means opening /import directly, then logging in on it. A login surviving a reload is
-tests/test_browser_session.py.
+starts as a new visitor (no session cookie, nothing stored, so anonymous at first); "crafted
+URL" here means opening /import directly, then logging in on it. A login surviving a reload
+is tests/test_browser_session.py.
 """
 
 from __future__ import annotations
