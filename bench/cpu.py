@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from bench.browser import ROOT, serve
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, free_port, wait_ready
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, free_port, wait_ready
 
 PAGES = ("", "priorites", "quartiers", "catalogue", "bilan", "comparer")
 QUERY = "contrat=AMBOISE-2015&annee=2022"
@@ -83,14 +83,14 @@ def run(db: str, loads: int, log: Path) -> dict:
                 proc = serve(db, port, log, ("--server.fileWatcherType", watcher))
                 try:
                     url = f"http://127.0.0.1:{port}/{{}}?{QUERY}"
-                    tab = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+                    tab = browser.new_context(viewport=VIEWPORT).new_page()
 
                     def in_tab(i, tab=tab, url=url):
                         tab.goto(url.format(PAGES[i % len(PAGES)]))
                         wait_ready(tab)
 
                     def fresh(i, url=url):
-                        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+                        context = browser.new_context(viewport=VIEWPORT)
                         in_tab(i, context.new_page(), url)
                         context.close()
 
