@@ -166,6 +166,14 @@ def assert_stored_equal_recomputed(db) -> int:
                                     [columns].assign(as_of=year))
             parts["stored_p"].append(stored_status.read_projections(s, None, as_of)
                                      .assign(as_of=year))
+        # The latest step of each series in TABLE, one per series, the earlier ones in PAST.
+        key = ", ".join(SERIES_KEY)
+        assert s.first(f"""
+            SELECT count(*), count(DISTINCT ({key})), count(valid_to)
+            FROM {stored_status.TABLE}""") == s.first(f"""
+            SELECT count(DISTINCT ({key})), count(DISTINCT ({key})), 0 FROM observation o
+            JOIN indicator i ON i.code = o.indicator_code""")
+        assert s.scalar(f"SELECT count(*) FROM {stored_status.PAST} WHERE valid_to IS NULL") == 0
     stacked = {k: _sorted(pd.concat(v, ignore_index=True), ("as_of", *SERIES_KEY))
                for k, v in parts.items()}
     assert_frames_equal(stacked["stored"], stacked["fresh"], obj="statuses (as_of: year)")

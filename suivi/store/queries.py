@@ -99,28 +99,19 @@ def tree(s, contract_code: str) -> pd.DataFrame:
 
 def indicators(s, contract_code: str) -> pd.DataFrame:
     """Catalogue: metadata, objectives measured, and what data each indicator has."""
-    return s.df("""
+    return s.df(f"""
         WITH links AS (
             SELECT indicator_code, string_agg(node_code, ' ; ' ORDER BY node_code) AS objectifs
-            FROM indicator_node WHERE contract_code = $c GROUP BY indicator_code
-        ), data AS (
-            SELECT o.indicator_code,
-                   bool_or(nature = 'reference' AND value IS NOT NULL) AS has_baseline,
-                   bool_or(nature = 'cible' AND value IS NOT NULL) AS has_target,
-                   max(year) FILTER (WHERE nature = 'realise' AND value IS NOT NULL) AS last_year,
-                   count(*) FILTER (WHERE nature = 'realise') AS n_actuals,
-                   bool_or(status = 'demo') AS has_demo
-            FROM observation o JOIN indicator i ON i.code = o.indicator_code
-            WHERE i.contract_code = $c GROUP BY o.indicator_code
-        )
+            FROM indicator_node WHERE contract_code = ? GROUP BY indicator_code
+        ), data AS ({stored_status.INDICATOR_DATA_SQL})
         SELECT i.code, i.label, i.unit, i.polarity, i.type, i.definition, i.source,
                i.frequency, i.parent_code, i.breakdowns, i.note, l.objectifs,
                coalesce(d.has_baseline, false) AS has_baseline,
                coalesce(d.has_target, false) AS has_target, d.last_year,
-               coalesce(d.n_actuals, 0) AS n_actuals, coalesce(d.has_demo, false) AS has_demo
+               coalesce(d.has_demo, false) AS has_demo
         FROM indicator i LEFT JOIN links l ON l.indicator_code = i.code
         LEFT JOIN data d ON d.indicator_code = i.code
-        WHERE i.contract_code = $c ORDER BY i.code""", {"c": contract_code})
+        WHERE i.contract_code = ? ORDER BY i.code""", [contract_code] * 3)
 
 
 def indicator(s, code: str) -> dict | None:
@@ -274,9 +265,7 @@ def last_upload(s) -> pd.Timestamp | None:
 def has_demo(s, contract_code: str | None = None) -> bool:
     if contract_code is None:
         return bool(s.scalar("SELECT count(*) FROM observation WHERE status = 'demo'"))
-    return bool(s.scalar("""
-        SELECT count(*) FROM observation o JOIN indicator i ON i.code = o.indicator_code
-        WHERE o.status = 'demo' AND i.contract_code = ?""", [contract_code]))
+    return stored_status.has_demo(s, contract_code)
 
 
 def value_history(s, indicator_code: str, territory_code: str | None = None) -> pd.DataFrame:

@@ -126,8 +126,8 @@ PG_INDEXES = [
     "WHERE superseded_batch IS NULL",
 ]
 
-SCHEMA_VERSION = 5  # 3: stored statuses (suivi/store/stored_status.py); 4: contours;
-# 5: stored projections (columns of the stored statuses)
+SCHEMA_VERSION = 6  # 3: stored statuses (suivi/store/stored_status.py); 4: contours;
+# 5: stored projections (columns of the stored statuses); 6: latest steps in a table of their own
 
 # The territories a contract may hold values for: those it lists, their reference territories
 # (commune, EPCI, département... from the register) and the QPVs of the previous generation
@@ -170,8 +170,9 @@ def ensure_schema(s) -> None:
     s.execute(SCOPE_DDL)
     from suivi.store import stored_status
 
-    if version < 5:  # derived rows without their projection: computed again below
-        s.execute(f"DROP TABLE IF EXISTS {stored_status.TABLE}")
+    if version < 6:  # derived rows without their projection or split: computed again below
+        for table in stored_status.TABLES:
+            s.execute(f"DROP TABLE IF EXISTS {table}")
     had_statuses = s.scalar("SELECT count(*) FROM information_schema.tables WHERE "
                             "table_schema = current_schema() AND table_name = ?",
                             [stored_status.TABLE])

@@ -9,7 +9,11 @@ their own transaction. Readers then select rows instead of aggregating the obser
 
 One row per series and *step*: the status as of year Y is the row with
 valid_from <= Y < valid_to (NULL: unbounded), so that every year the sidebar offers is
-stored at once, in about one row per actual value. The formula is the one of
+stored at once, in about one row per actual value. The latest step of each series (valid_to
+NULL) lives in its own table, TABLE, and the earlier ones in PAST: the pages open on the
+latest year, whose statuses are (nearly) all latest steps, and a national contract holds
+273 000 of those among 2.8 million steps. PostgreSQL scanned the 690 MB of every step for
+them (1 s); PAST is read through an index on valid_to, which DuckDB's zone maps give alike. The formula is the one of
 suivi/store/status_sql.py (`status_steps_sql` shares it with `series_status_sql`); the
 stored table holds codes only, labels are joined when read (`with_labels`). Each step also
 holds the projection to the target year as of that step (suivi/store/projection_sql.py,
@@ -33,8 +37,11 @@ from suivi.store.status_sql import (
     with_labels,
 )
 
-TABLE = "series_status"
+TABLE = "series_status"  # the latest step of each series (valid_to NULL)
+PAST = "series_status_past"  # the earlier steps
+TABLES = (TABLE, PAST)
 TOUCHED = "touched_series"
+NEW_STEPS = "new_status_steps"
 
 _TYPES = {
     "d": "INTEGER", "baseline_year": "INTEGER", "target_year": "INTEGER", "year": "INTEGER",
@@ -60,14 +67,18 @@ _STEP_LIST = ", ".join(_name(c) for c in _STEP_COLUMNS)
 _KEY = ", ".join(SERIES_KEY)
 
 DDL = [
-    f"CREATE TABLE IF NOT EXISTS {TABLE} ("
+    f"CREATE TABLE IF NOT EXISTS {table} ("
     + ", ".join(f"{_name(c)} {_TYPES.get(c, 'VARCHAR')}"
-                + (" NOT NULL" if c in SERIES_KEY else "") for c in COLUMNS) + ")",
+                + (" NOT NULL" if c in SERIES_KEY else "") for c in COLUMNS) + ")"
+    for table in TABLES
 ]
-# PostgreSQL: a contract's rows and a quartier's rows without a scan of every step.
+# PostgreSQL: a contract's rows and a quartier's rows without a scan of every step; the
+# earlier steps still holding a year (valid_to > Y) without a scan of the others.
 PG_INDEXES = [
-    f"CREATE INDEX IF NOT EXISTS {TABLE}_contract ON {TABLE} (contract_code, territory_code)",
-    f"CREATE INDEX IF NOT EXISTS {TABLE}_series ON {TABLE} ({_KEY})",
+    *(f"CREATE INDEX IF NOT EXISTS {table}_contract ON {table} (contract_code, territory_code)"
+      for table in TABLES),
+    *(f"CREATE INDEX IF NOT EXISTS {table}_series ON {table} ({_KEY})" for table in TABLES),
+    f"CREATE INDEX IF NOT EXISTS {PAST}_valid_to ON {PAST} (valid_to)",
 ]
 
 
@@ -95,6 +106,7 @@ def mark_touched(s, batch_id: int | None = None, demo: bool = False) -> None:
             SELECT {_KEY} FROM observation WHERE indicator_code IN ({indicators})
             UNION
             SELECT {_KEY} FROM {TABLE} WHERE indicator_code IN ({indicators})"""
+        # (every series has one latest step: TABLE lists them all)
     for stmt in s.dialect.temp_table(TOUCHED, f"SELECT DISTINCT {_KEY} FROM ({series}) t"):
         s.execute(stmt)
 
@@ -104,10 +116,11 @@ def refresh(s) -> None:
     transaction: readers see the old statuses or the new ones with the batch). PostgreSQL
     plans it on fresh statistics: the batch's own rows and the marks are not yet analysed,
     and a plan made for the table before the batch ran for minutes."""
-    s.refresh_statistics([TOUCHED, "observation_v", TABLE])
+    s.refresh_statistics([TOUCHED, "observation_v", *TABLES])
     on = " AND ".join(f"t.{k} = x.{k}" for k in SERIES_KEY)
-    s.execute(f"DELETE FROM {TABLE} t USING {TOUCHED} x WHERE {on}")
-    s.execute(f"INSERT INTO {TABLE} ({_LIST}) {steps_sql(s.dialect, TOUCHED)}")
+    for table in TABLES:
+        s.execute(f"DELETE FROM {table} t USING {TOUCHED} x WHERE {on}")
+    _insert_steps(s, TOUCHED)
     s.drop(TOUCHED)
 
 
@@ -126,8 +139,21 @@ def rebuild(s) -> None:
     """Every stored status recomputed (a database created before the table existed, or a
     first load)."""
     s.refresh_statistics(["observation_v"])
-    s.execute(f"DELETE FROM {TABLE}")
-    s.execute(f"INSERT INTO {TABLE} ({_LIST}) {steps_sql(s.dialect)}")
+    for table in TABLES:
+        s.execute(f"DELETE FROM {table}")
+    _insert_steps(s, None)
+
+
+def _insert_steps(s, series_table: str | None) -> None:
+    """The steps of the series in `series_table` (every series when None), computed once
+    and split between TABLE (the latest) and PAST."""
+    for stmt in s.dialect.temp_table(NEW_STEPS, steps_sql(s.dialect, series_table)):
+        s.execute(stmt)
+    s.execute(f"INSERT INTO {TABLE} ({_LIST}) SELECT {_LIST} FROM {NEW_STEPS} "
+              "WHERE valid_to IS NULL")
+    s.execute(f"INSERT INTO {PAST} ({_LIST}) SELECT {_LIST} FROM {NEW_STEPS} "
+              "WHERE valid_to IS NOT NULL")
+    s.drop(NEW_STEPS)
 
 
 def steps_sql(dialect, series_table: str | None = None) -> str:
@@ -151,7 +177,8 @@ def read_sql(contract_code: str | None, as_of: int | None,
 def _read_sql(contract_code: str | None, as_of: int | None, territory_codes,
               columns: str) -> tuple[str, list]:
     """`columns` of the steps holding `as_of` (None: the latest) in a contract and among
-    `territory_codes`, when given."""
+    `territory_codes`, when given: the latest steps that began by then and the earlier ones
+    that still held it."""
     conditions, params = [], []
     if contract_code is not None:
         conditions.append("contract_code = ?")
@@ -164,12 +191,13 @@ def _read_sql(contract_code: str | None, as_of: int | None, territory_codes,
             conditions.append(f"territory_code IN ({', '.join('?' * len(codes))})")
             params.extend(codes)
     if as_of is None:
-        conditions.append("valid_to IS NULL")
-    else:
-        conditions.append("(valid_from IS NULL OR valid_from <= ?) "
-                          "AND (valid_to IS NULL OR valid_to > ?)")
-        params.extend([int(as_of), int(as_of)])
-    return f"SELECT {columns} FROM {TABLE} WHERE {' AND '.join(conditions)}", params
+        where = " AND ".join(conditions) or "TRUE"
+        return f"SELECT {columns} FROM {TABLE} WHERE {where}", params
+    year = int(as_of)
+    where = " AND ".join([*conditions, "(valid_from IS NULL OR valid_from <= ?)"])
+    return (f"SELECT {columns} FROM {TABLE} WHERE {where} UNION ALL "
+            f"SELECT {columns} FROM {PAST} WHERE {where} AND valid_to > ?",
+            [*params, year, *params, year, year])
 
 
 def read(s, contract_code: str | None, as_of: int | None,
@@ -185,6 +213,22 @@ def read_projections(s, contract_code: str | None, as_of: int | None,
     sql, params = _read_sql(contract_code, as_of, territory_codes,
                             ", ".join([*SERIES_KEY, "target_year", *PROJECTION_COLUMNS]))
     return s.table_df(sql, params)
+
+
+# What the catalogue says of each indicator's data, from the latest step of its series (one
+# per series, the latest actual included): a scan of the observations of a national
+# contract took PostgreSQL 1 s on every page's sidebar after a load.
+INDICATOR_DATA_SQL = f"""
+    SELECT indicator_code, bool_or(baseline IS NOT NULL) AS has_baseline,
+           bool_or(target IS NOT NULL) AS has_target, max(last_actual_year) AS last_year,
+           bool_or(demo) AS has_demo
+    FROM {TABLE} WHERE contract_code = ? GROUP BY indicator_code"""
+
+
+def has_demo(s, contract_code: str) -> bool:
+    """Whether a series of the contract holds a demonstration value."""
+    return bool(s.scalar(f"SELECT count(*) FROM (SELECT 1 FROM {TABLE} "
+                         "WHERE contract_code = ? AND demo LIMIT 1) t", [contract_code]))
 
 
 #: What `overview` counts: each set's grouping columns, then the columns it keeps.
