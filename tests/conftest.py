@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 from etl.pipeline import init, load
-from suivi.store import open_store, stored_status
+from suivi.store import open_store, reports, stored_gaps, stored_status
 from suivi.store.projection_sql import projection_sql
 from suivi.store.schema import ENTITIES, LOAD_ORDER
 from suivi.store.status_sql import SERIES_KEY, fetch_series_status
@@ -148,12 +148,13 @@ def _sorted(df: pd.DataFrame, by=SERIES_KEY) -> pd.DataFrame:
 
 def assert_stored_equal_recomputed(db) -> int:
     """Every year from before the first value to after the last, and the latest (None):
-    the stored rows equal the statuses and projections computed from the observations.
-    Returns the number of (year, series) pairs compared. The years are stacked (column
-    `as_of`, -1 for the latest) and compared at once: pandas' fixed cost per comparison,
-    paid twice a year, was most of this check on a small database."""
+    the stored rows equal the statuses and projections computed from the observations, and
+    the stored gaps of every contract those of reports.quartier_gaps. Returns the number of
+    (year, series) pairs compared. The years are stacked (column `as_of`, -1 for the latest)
+    and compared at once: pandas' fixed cost per comparison, paid twice a year, was most of
+    this check on a small database."""
     parts: dict[str, list[pd.DataFrame]] = {"fresh": [], "stored": [], "fresh_p": [],
-                                            "stored_p": []}
+                                            "stored_p": [], "fresh_g": [], "stored_g": []}
     columns = [*SERIES_KEY, "target_year", *stored_status.PROJECTION_COLUMNS]
     with connection(db) as s:
         first, last = s.first("SELECT min(year), max(year) FROM observation")
@@ -166,6 +167,12 @@ def assert_stored_equal_recomputed(db) -> int:
                                     [columns].assign(as_of=year))
             parts["stored_p"].append(stored_status.read_projections(s, None, as_of)
                                      .assign(as_of=year))
+            for contract in ([] if as_of is None
+                             else [r[0] for r in s.rows("SELECT code FROM contract")]):
+                parts["fresh_g"].append(reports.quartier_gaps(s, contract, as_of, None)
+                                        .assign(as_of=year, contract=contract))
+                parts["stored_g"].append(stored_gaps.read(s, contract, as_of)
+                                         .assign(as_of=year, contract=contract))
         # The latest step of each series in TABLE, one per series, the earlier ones in PAST.
         key = ", ".join(SERIES_KEY)
         assert s.first(f"""
@@ -174,11 +181,14 @@ def assert_stored_equal_recomputed(db) -> int:
             SELECT count(DISTINCT ({key})), count(DISTINCT ({key})), 0 FROM observation o
             JOIN indicator i ON i.code = o.indicator_code""")
         assert s.scalar(f"SELECT count(*) FROM {stored_status.PAST} WHERE valid_to IS NULL") == 0
-    stacked = {k: _sorted(pd.concat(v, ignore_index=True), ("as_of", *SERIES_KEY))
+    gap_key = ("contract", "as_of", "quartier", "indicator_code")
+    stacked = {k: _sorted(pd.concat(v, ignore_index=True),
+                          gap_key if k.endswith("_g") else ("as_of", *SERIES_KEY))
                for k, v in parts.items()}
     assert_frames_equal(stacked["stored"], stacked["fresh"], obj="statuses (as_of: year)")
     assert_frames_equal(stacked["stored_p"], stacked["fresh_p"],
                         obj="projections (as_of: year)")
+    assert_frames_equal(stacked["stored_g"], stacked["fresh_g"], obj="gaps (as_of: year)")
     return len(stacked["fresh_p"])
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from etl.pipeline import load
-from suivi.store import queries, stored_status
+from suivi.store import queries, stored_gaps, stored_status
 from suivi.store.history import remove_demo, rollback
 from suivi.store.status_sql import SERIES_KEY
 from tests.conftest import assert_stored_equal_recomputed, connection
@@ -138,3 +138,29 @@ def test_the_fast_fetch_gives_the_frames_of_the_plain_one(default_db):
                 plain.sort_values(order, kind="stable").reset_index(drop=True),
                 check_dtype=True, obj=sql[:60])
     assert len(queries) > 30
+
+
+def test_a_value_of_a_commune_moves_the_gaps_of_its_quartiers(default_db, tmp_path):
+    """A load that touches only a reference territory's value recomputes the stored gaps of
+    the quartiers compared with it (found through the register's links), not only those of
+    the territories it names."""
+    with connection(default_db) as s:
+        before = stored_gaps.read(s, "AMBOISE-2015", 2023)
+    commune = before[before["reference_code"] == "COM-37003"]
+    row = commune.iloc[0]
+    same = commune[(commune["indicator_code"] == row["indicator_code"])
+                   & (commune["year"] == row["year"])]
+    assert len(same) >= 2  # two quartiers compared with the same commune value
+    path = write_xlsx(tmp_path / "commune.xlsx", {"valeurs": [
+        HEAD, [row["indicator_code"], "COM-37003", int(row["year"]), "realise",
+               float(row["ref_value"]) + 10, "révision"]]})
+    checked, result = load(path, db=default_db)
+    assert checked.ok and result.changed, checked.report.render()
+    assert_stored_equal_recomputed(default_db)
+    with connection(default_db) as s:
+        after = stored_gaps.read(s, "AMBOISE-2015", 2023).set_index(["quartier",
+                                                                     "indicator_code"])
+    for _, old in same.iterrows():
+        new = after.loc[(old["quartier"], old["indicator_code"])]
+        assert new["ref_value"] == float(old["ref_value"]) + 10
+        assert new["gap"] != old["gap"]

@@ -87,7 +87,7 @@ def rollback(s, batch_id: int, user: str | None = None) -> int:
                    f"Annulation du lot {batch_id}"])
         s.execute("UPDATE batch SET rolled_back_by = ? WHERE id = ?", [new_id, batch_id])
         stored_status.refresh(s)
-    s.refresh_statistics([*(f"{entity}_v" for entity in LOAD_ORDER), *stored_status.TABLES])
+    s.refresh_statistics([*(f"{entity}_v" for entity in LOAD_ORDER), *stored_status.DERIVED])
     return new_id
 
 
@@ -112,5 +112,5 @@ def remove_demo(s, user: str | None = None) -> int:
                         "VALUES (?, 'demo_remove', ?, ?, ?)",
                         [next_batch_id(s), user or getpass.getuser(), datetime.now(),
                          f"{n} valeurs de démonstration supprimées"])
-    s.refresh_statistics(["observation_v", *stored_status.TABLES])
+    s.refresh_statistics(["observation_v", *stored_status.DERIVED])
     return n

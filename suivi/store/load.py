@@ -151,7 +151,7 @@ def load_tables(s, tables: dict[str, pd.DataFrame], file_name: str, sha256: str,
     except BaseException:
         s.rollback()
         raise
-    s.refresh_statistics([*(f"{entity}_v" for entity in result.counts), *stored_status.TABLES])
+    s.refresh_statistics([*(f"{entity}_v" for entity in result.counts), *stored_status.DERIVED])
     return result
 
 

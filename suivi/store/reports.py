@@ -5,68 +5,29 @@ from __future__ import annotations
 
 import pandas as pd
 
-from suivi.core.vocab import COMPARABLE_UNITS, QUARTIER_KINDS, sql_list
+from suivi.store.gaps_sql import gap_rows_sql
 from suivi.store.queries import in_list
-from suivi.store.status_sql import gap_sql
-
-# The labels travel with the rows (no join back to the quartiers and indicators after the
-# grouping): PostgreSQL misjudges these small sets and joined them by nested loops, which
-# took half of its 3 s on a national contract. The grouping is by codes only (hashing the
-# labels too cost DuckDB 0.05 s of 0.4 nationally).
-_GAPS_SQL = """
-WITH q AS (
-    SELECT t.code, t.label FROM contract_territory ct JOIN territory t ON t.code = ct.territory_code
-    WHERE ct.contract_code = $c AND t.kind IN {kinds}{only}
-), ranked AS (  -- the commune of each quartier, else its nearest reference territory
-    SELECT r.territory_code AS quartier, q.label AS quartier_label, r.reference_code,
-           rt.label AS reference_label,
-           row_number() OVER (PARTITION BY r.territory_code
-                              ORDER BY CASE WHEN rt.kind = 'commune' THEN 0 ELSE 1 END,
-                                       r.rank) AS rn
-    FROM territory_ref r JOIN q ON q.code = r.territory_code
-    JOIN territory rt ON rt.code = r.reference_code
-), pairs AS (
-    SELECT quartier, quartier_label, reference_code, reference_label FROM ranked WHERE rn = 1
-), ind AS (
-    SELECT code, label, unit, polarity
-    FROM indicator WHERE contract_code = $c AND unit IN {units}
-), g AS (
-    SELECT p.quartier, p.quartier_label, p.reference_code, p.reference_label,
-           o.indicator_code, ind.label AS indicator_label, ind.unit, o.year,
-           o.value AS qpv_value, r.value AS ref_value, {gap} AS gap
-    FROM pairs p
-    JOIN observation o ON o.territory_code = p.quartier
-    JOIN ind ON ind.code = o.indicator_code
-    JOIN observation r ON r.territory_code = p.reference_code
-     AND r.indicator_code = o.indicator_code AND r.year = o.year
-    WHERE o.nature = 'realise' AND o.breakdown = '' AND o.modality = '' AND o.value IS NOT NULL
-      AND o.year <= $y AND NOT {o_nan}
-      AND r.nature = 'realise' AND r.breakdown = '' AND r.modality = '' AND r.value IS NOT NULL
-      AND NOT {r_nan}
-)
-SELECT quartier, min(quartier_label) AS quartier_label, indicator_code,
-       min(indicator_label) AS indicator_label, min(unit) AS unit, reference_code,
-       min(reference_label) AS reference_label, count(*) AS n_years,
-       min(year) AS first_year, {first_gap} AS first_gap, max(year) AS year,
-       {last_gap} AS gap, {last_qpv} AS qpv_value, {last_ref} AS ref_value
-FROM g
-GROUP BY quartier, indicator_code, reference_code  -- the labels follow their codes
-"""
 
 
 def quartier_gaps(s, contract: str, year: int, quartier: str | None) -> pd.DataFrame:
     """Per quartier (or the one given) x comparable indicator: the gap to its commune (else
-    its nearest reference territory), first and latest, up to `year`."""
+    its nearest reference territory), first and latest, up to `year`, computed from the
+    observations. The pages and documents read the stored gaps (stored_gaps.read); this is
+    their definition, which tests compare them with."""
     d = s.dialect
-    sql = _GAPS_SQL.format(
-        kinds=sql_list(QUARTIER_KINDS), units=sql_list(COMPARABLE_UNITS),
-        only=" AND t.code = $q" if quartier else "",
-        gap=gap_sql("ind.polarity", "r.value", "o.value"),
-        o_nan=d.is_nan("o.value"), r_nan=d.is_nan("r.value"),
-        first_gap=d.latest("gap", "-year", "TRUE"),
-        last_gap=d.latest("gap", "year", "TRUE"),
-        last_qpv=d.latest("qpv_value", "year", "TRUE"),
-        last_ref=d.latest("ref_value", "year", "TRUE"))
+    sql = gap_rows_sql(d, where=" AND ct.contract_code = $c"
+                       + (" AND t.code = $q" if quartier else ""),
+                       ind_where=" AND contract_code = $c", years=" AND o.year <= $y") + f"""
+SELECT quartier, min(quartier_label) AS quartier_label, indicator_code,
+       min(indicator_label) AS indicator_label, min(unit) AS unit, reference_code,
+       min(reference_label) AS reference_label, count(*) AS n_years,
+       min(year) AS first_year, {d.latest("gap", "-year", "TRUE")} AS first_gap,
+       max(year) AS year, {d.latest("gap", "year", "TRUE")} AS gap,
+       {d.latest("qpv_value", "year", "TRUE")} AS qpv_value,
+       {d.latest("ref_value", "year", "TRUE")} AS ref_value
+FROM g
+GROUP BY quartier, indicator_code, reference_code  -- the labels follow their codes
+ORDER BY quartier, indicator_code"""
     params = {"c": contract, "y": int(year)}
     if quartier:
         params["q"] = quartier

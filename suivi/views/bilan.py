@@ -30,7 +30,7 @@ from suivi.core import progress as pg
 from suivi.core import projection as pj
 from suivi.core.exports import neutralise_formulas
 from suivi.core.vocab import LABELS
-from suivi.store import queries, reports
+from suivi.store import queries, reports, stored_gaps
 from suivi.store.status_sql import SERIES_KEY
 from suivi.views import overview
 
@@ -169,7 +169,7 @@ def gap_table(s, contract: str, year: int, quartier: str | None,
     One query for all quartiers; the trend is pg.gap_trend in vectorised form (same threshold,
     same tolerance, same labels: tests check both agree).
     """
-    g = reports.quartier_gaps(s, contract, year, quartier)
+    g = stored_gaps.read(s, contract, year, quartier)
     g = g.assign(_t=g["quartier"].map(order).fillna(len(order))) \
         .sort_values(["_t", "indicator_code"], kind="stable").reset_index(drop=True)
     span = g["year"] - g["first_year"]
