@@ -132,7 +132,7 @@ with st.expander("Détail du calcul", expanded=bool(sel.quartier)):
 # --- History of values ------------------------------------------------------------------------
 st.subheader("Historique des valeurs")
 history = ui.memo(("fiche_history", *key), lambda: det.history_table(
-    ui.query("value_history", code), names, order, breakdown))
+    ui.query("value_history", code, None, tuple(order)), names, order, breakdown))
 superseded = int((history["Version"] == "✘ remplacée").sum()) if len(history) else 0
 history_columns = {"Année": st.column_config.NumberColumn(format="%d"),
                    "Lot": st.column_config.NumberColumn(format="%d"),

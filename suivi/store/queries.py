@@ -268,12 +268,13 @@ def has_demo(s, contract_code: str | None = None) -> bool:
     return stored_status.has_demo(s, contract_code)
 
 
-def value_history(s, indicator_code: str, territory_code: str | None = None) -> pd.DataFrame:
+def value_history(s, indicator_code: str, territory_code: str | None = None,
+                  territory_codes=None) -> pd.DataFrame:
     """Every version of an indicator's values (current or superseded) with its batch, file and
     date: suivi.store.history.value_history, reachable through the page cache (ui.query)."""
     from suivi.store.history import value_history as _value_history
 
-    return _value_history(s, indicator_code, territory_code)
+    return _value_history(s, indicator_code, territory_code, territory_codes)
 
 
 def contract_last_upload(s, contract_code: str) -> dict | None:
