@@ -43,7 +43,6 @@ PAST = "series_status_past"  # the earlier steps
 TABLES = (TABLE, PAST)
 DERIVED = (*TABLES, stored_gaps.TABLE)  # what a write brings up to date
 TOUCHED = "touched_series"
-NEW_STEPS = "new_status_steps"
 
 _TYPES = {
     "d": "INTEGER", "baseline_year": "INTEGER", "target_year": "INTEGER", "year": "INTEGER",
@@ -152,14 +151,12 @@ def rebuild(s) -> None:
 
 def _insert_steps(s, series_table: str | None) -> None:
     """The steps of the series in `series_table` (every series when None), computed once
-    and split between TABLE (the latest) and PAST."""
-    for stmt in s.dialect.temp_table(NEW_STEPS, steps_sql(s.dialect, series_table)):
-        s.execute(stmt)
-    s.execute(f"INSERT INTO {TABLE} ({_LIST}) SELECT {_LIST} FROM {NEW_STEPS} "
+    into PAST, then the latest ones moved to TABLE: PAST holds no latest step but these.
+    (Through a temporary table, the national init's statuses took 6.5 s instead of 3.3.)"""
+    s.execute(f"INSERT INTO {PAST} ({_LIST}) {steps_sql(s.dialect, series_table)}")
+    s.execute(f"INSERT INTO {TABLE} ({_LIST}) SELECT {_LIST} FROM {PAST} "
               "WHERE valid_to IS NULL")
-    s.execute(f"INSERT INTO {PAST} ({_LIST}) SELECT {_LIST} FROM {NEW_STEPS} "
-              "WHERE valid_to IS NOT NULL")
-    s.drop(NEW_STEPS)
+    s.execute(f"DELETE FROM {PAST} WHERE valid_to IS NULL")
 
 
 def steps_sql(dialect, series_table: str | None = None) -> str:
