@@ -250,8 +250,8 @@ _GROUPED = ("node_code", "indicator_code", "status", "reason", "projection")
 def overview(s, contract_code: str, as_of: int | None,
              territory_codes=None) -> dict[str, pd.DataFrame]:
     """The statuses of a contract (among `territory_codes` when given) as of `as_of`,
-    counted by the engine in one scan: what the pages' summaries and the bilan beyond its
-    detail limit show, without reading the 270 000 series of a national contract
+    counted by the engine: what the pages' summaries and the bilan beyond its detail limit
+    show, without reading the 270 000 series of a national contract
     (suivi.views.overview takes these counts or the series alike). One frame per _SETS
     entry, named after it:
 
@@ -264,47 +264,44 @@ def overview(s, contract_code: str, as_of: int | None,
 
     `n` counts series, `demo` those holding a demonstration value.
 
-    The sets other than "territory" come from a first grouping per indicator, status,
-    reason and projection (a few hundred rows), the territories' from their own grouping,
-    in the same query: one GROUPING SETS over the 326 000 national series, six hash tables
-    at once, cost DuckDB 0.12 s, this 0.09 s. The columns a part does not count hold
-    non-null fillers, so that each set's columns keep the types of their own query."""
+    Two queries, each a plain grouping of the rows: the territories', and a first grouping
+    per indicator, status, reason and projection (a few hundred rows) that one GROUPING SETS
+    turns into the other sets. One query sharing the rows between both (a common table)
+    cost PostgreSQL 0.4 s on a national contract, as it kept the rows and scanned them
+    alone; apart, each is a parallel scan, 0.18 s together; DuckDB 0.06 s either way."""
     score = score_sql("status", '"P"', '"A"', s.dialect)
     sql, params = _read_sql(contract_code, as_of, territory_codes,
-                            "indicator_code, territory_code, status, reason, projection, demo, "
-                            f"baseline, target, last_actual_year, {score} AS score")
+                            f"territory_code, status, demo, {score} AS score")
+    territory = s.table_df(f"""
+        SELECT territory_code, status, count(*) AS n, count(*) FILTER (WHERE demo) AS demo,
+               sum(score) AS score_sum, count(score) AS n_scored
+        FROM ({sql}) q GROUP BY territory_code, status""", params)
+    sql, params = _read_sql(contract_code, as_of, territory_codes,
+                            "indicator_code, status, reason, projection, demo, baseline, "
+                            "target, last_actual_year")
     sets = {name: by for name, (by, _) in _SETS.items() if name != "territory"}
     counts = s.table_df(f"""
-        WITH q AS ({sql})
-        SELECT GROUPING({", ".join(_GROUPED)}) AS grouping_id, node_code,
-               CAST(NULL AS VARCHAR) AS territory_code, indicator_code, status, reason,
-               projection, CAST(sum(n) AS BIGINT) AS n, CAST(sum(demo) AS BIGINT) AS demo,
-               CAST(NULL AS DOUBLE PRECISION) AS score_sum, CAST(0 AS BIGINT) AS n_scored,
-               bool_or(has_baseline) AS has_baseline, bool_or(has_target) AS has_target,
-               max(last_year) AS last_year
+        SELECT GROUPING({", ".join(_GROUPED)}) AS grouping_id, node_code, indicator_code,
+               status, reason, projection, CAST(sum(n) AS BIGINT) AS n,
+               CAST(sum(demo) AS BIGINT) AS demo, bool_or(has_baseline) AS has_baseline,
+               bool_or(has_target) AS has_target, max(last_year) AS last_year
         FROM (SELECT indicator_code, status, reason, projection, count(*) AS n,
                      count(*) FILTER (WHERE demo) AS demo,
                      bool_or(baseline IS NOT NULL) AS has_baseline,
                      bool_or(target IS NOT NULL) AS has_target,
                      max(last_actual_year) AS last_year
-              FROM q GROUP BY indicator_code, status, reason, projection) p
+              FROM ({sql}) q GROUP BY indicator_code, status, reason, projection) p
         LEFT JOIN (SELECT indicator_code AS node_indicator, min(node_code) AS node_code
                    FROM indicator_node WHERE contract_code = ?
                    GROUP BY indicator_code) n ON n.node_indicator = p.indicator_code
-        GROUP BY GROUPING SETS ({", ".join(f"({', '.join(by)})" for by in sets.values())})
-        UNION ALL
-        SELECT -1, NULL, territory_code, NULL, status, NULL, NULL, count(*),
-               count(*) FILTER (WHERE demo), sum(score), count(score), false, false, 0
-        FROM q GROUP BY territory_code, status""", [*params, contract_code])
-    out = {}
-    for name, (by, kept) in _SETS.items():
-        # GROUPING sets a bit, leftmost column highest, for each column not grouped by;
-        # the territories' rows are marked -1.
-        grouping_id = -1 if name == "territory" else sum(
-            1 << (len(_GROUPED) - 1 - i) for i, c in enumerate(_GROUPED) if c not in by)
-        out[name] = counts.loc[counts["grouping_id"] == grouping_id, [*by, *kept]] \
-            .reset_index(drop=True)
+        GROUP BY GROUPING SETS ({", ".join(f"({', '.join(by)})" for by in sets.values())})""",
+                        [*params, contract_code])
+    out = {"territory": territory}
+    for name, by in sets.items():
+        # GROUPING sets a bit, leftmost column highest, for each column not grouped by.
+        grouping_id = sum(1 << (len(_GROUPED) - 1 - i)
+                          for i, c in enumerate(_GROUPED) if c not in by)
+        out[name] = counts.loc[counts["grouping_id"] == grouping_id,
+                               [*by, *_SETS[name][1]]].reset_index(drop=True)
     out["indicator"] = out["indicator"].rename(columns={"n": "n_series"})
-    return out
-
-
+    return {name: out[name] for name in _SETS}
