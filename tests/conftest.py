@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 from etl.pipeline import init, load
-from suivi.store import open_store, reports, stored_gaps, stored_status
+from suivi.store import open_store, reports, stored_gaps, stored_sources, stored_status
 from suivi.store.projection_sql import projection_sql
 from suivi.store.schema import ENTITIES, LOAD_ORDER
 from suivi.store.status_sql import SERIES_KEY, fetch_series_status
@@ -149,7 +149,8 @@ def _sorted(df: pd.DataFrame, by=SERIES_KEY) -> pd.DataFrame:
 def assert_stored_equal_recomputed(db) -> int:
     """Every year from before the first value to after the last, and the latest (None):
     the stored rows equal the statuses and projections computed from the observations, and
-    the stored gaps of every contract those of reports.quartier_gaps. Returns the number of
+    the stored gaps and source counts of every contract those of reports.quartier_gaps and
+    reports.sources_from_values. Returns the number of
     (year, series) pairs compared. The years are stacked (column `as_of`, -1 for the latest)
     and compared at once: pandas' fixed cost per comparison, paid twice a year, was most of
     this check on a small database."""
@@ -173,6 +174,9 @@ def assert_stored_equal_recomputed(db) -> int:
                                         .assign(as_of=year, contract=contract))
                 parts["stored_g"].append(stored_gaps.read(s, contract, as_of)
                                          .assign(as_of=year, contract=contract))
+                fresh = reports.sources_from_values(s, contract, as_of, None)
+                stored = stored_sources.read(s, contract, as_of)
+                assert_frames_equal(stored, fresh, obj=f"sources ({contract}, {as_of})")
         # The latest step of each series in TABLE, one per series, the earlier ones in PAST.
         key = ", ".join(SERIES_KEY)
         assert s.first(f"""

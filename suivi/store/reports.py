@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from suivi.store import stored_sources
 from suivi.store.gaps_sql import gap_rows_sql
 from suivi.store.queries import in_list
 
@@ -35,10 +36,20 @@ ORDER BY quartier, indicator_code"""
 
 
 def value_sources(s, contract: str, year: int, territories: list[str] | None) -> pd.DataFrame:
-    """Each source of the values up to `year`, with its count, years and demo count."""
+    """Each source of the values up to `year`, with its count, years and demo count: the
+    stored counts for the whole contract (stored_sources), counted from the values for a
+    few territories."""
+    if territories is None:
+        return stored_sources.read(s, contract, year)
+    return sources_from_values(s, contract, year, territories)
+
+
+def sources_from_values(s, contract: str, year: int,
+                        territories: list[str] | None) -> pd.DataFrame:
+    """value_sources counted from the values (the definition of the stored counts)."""
     extra, params = in_list("o.territory_code", territories)
     return s.df(f"""
-        SELECT coalesce(nullif(trim(o.source), ''), 'Source non précisée') AS "Source",
+        SELECT coalesce(nullif(trim(o.source), ''), '{stored_sources.UNNAMED}') AS "Source",
                count(*) AS "Valeurs (nombre)", min(o.year) AS "Première année",
                max(o.year) AS "Dernière année",
                count(*) FILTER (WHERE o.status = 'demo') AS "Dont valeurs de démonstration"

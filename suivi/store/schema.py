@@ -126,9 +126,9 @@ PG_INDEXES = [
     "WHERE superseded_batch IS NULL",
 ]
 
-SCHEMA_VERSION = 7  # 3: stored statuses (suivi/store/stored_status.py); 4: contours;
+SCHEMA_VERSION = 8  # 3: stored statuses (suivi/store/stored_status.py); 4: contours;
 # 5: stored projections (columns of the stored statuses); 6: latest steps in a table of their
-# own; 7: stored gaps (suivi/store/stored_gaps.py)
+# own; 7: stored gaps (suivi/store/stored_gaps.py); 8: stored source counts
 
 # The territories a contract may hold values for: those it lists, their reference territories
 # (commune, EPCI, département... from the register) and the QPVs of the previous generation
@@ -169,18 +169,19 @@ def ensure_schema(s) -> None:
         for stmt in _entity_ddl(name, ENTITIES[name]):
             s.execute(stmt)
     s.execute(SCOPE_DDL)
-    from suivi.store import stored_gaps, stored_status
+    from suivi.store import stored_gaps, stored_sources, stored_status
 
-    if version < 7:  # derived rows without their projection, split or gaps: computed again
+    if version < 8:  # derived rows from before the latest derived table: computed again
         for table in stored_status.DERIVED:
             s.execute(f"DROP TABLE IF EXISTS {table}")
     had_statuses = s.scalar("SELECT count(*) FROM information_schema.tables WHERE "
                             "table_schema = current_schema() AND table_name = ?",
                             [stored_status.TABLE])
-    for stmt in stored_status.DDL + stored_gaps.DDL:
+    for stmt in stored_status.DDL + stored_gaps.DDL + stored_sources.DDL:
         s.execute(stmt)
     if s.dialect.name == "postgresql":
-        for stmt in PG_INDEXES + stored_status.PG_INDEXES + stored_gaps.PG_INDEXES:
+        for stmt in (PG_INDEXES + stored_status.PG_INDEXES + stored_gaps.PG_INDEXES
+                     + stored_sources.PG_INDEXES):
             s.execute(stmt)
     if not had_statuses:  # a database from before the stored statuses: compute them all
         stored_status.rebuild(s)

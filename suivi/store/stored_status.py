@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from suivi.store import stored_gaps
+from suivi.store import stored_gaps, stored_sources
 from suivi.store.projection_sql import STORED_COLUMNS as PROJECTION_COLUMNS
 from suivi.store.projection_sql import with_projection_steps
 from suivi.store.status_sql import (
@@ -41,7 +41,7 @@ from suivi.store.status_sql import (
 TABLE = "series_status"  # the latest step of each series (valid_to NULL)
 PAST = "series_status_past"  # the earlier steps
 TABLES = (TABLE, PAST)
-DERIVED = (*TABLES, stored_gaps.TABLE)  # what a write brings up to date
+DERIVED = (*TABLES, stored_gaps.TABLE, stored_sources.TABLE)  # what a write brings up to date
 TOUCHED = "touched_series"
 
 _TYPES = {
@@ -89,8 +89,8 @@ def mark_touched(s, batch_id: int | None = None, demo: bool = False) -> None:
     """Note (in a temporary table) the series whose status a write may change: those with a
     value version created or superseded by `batch_id`, every series of an indicator or a
     contract version created or superseded by it (polarity, unit, thresholds), or every
-    series holding a demonstration value (`demo`); and the quartiers whose stored gaps it
-    may change (stored_gaps.mark). Call it before the write when the write erases the marks
+    series holding a demonstration value (`demo`); and the quartiers whose stored gaps and
+    the contracts whose source counts it may change (stored_gaps.mark, stored_sources.mark). Call it before the write when the write erases the marks
     (a rollback clears `superseded_batch`, demo removal deletes rows)."""
     if demo:
         series = f"SELECT {_KEY} FROM observation_v WHERE status = 'demo'"
@@ -112,6 +112,7 @@ def mark_touched(s, batch_id: int | None = None, demo: bool = False) -> None:
     for stmt in s.dialect.temp_table(TOUCHED, f"SELECT DISTINCT {_KEY} FROM ({series}) t"):
         s.execute(stmt)
     stored_gaps.mark(s, TOUCHED, None if demo else batch_id)
+    stored_sources.mark(s, TOUCHED)
 
 
 def refresh(s) -> None:
@@ -126,6 +127,7 @@ def refresh(s) -> None:
     _insert_steps(s, TOUCHED)
     s.drop(TOUCHED)
     stored_gaps.refresh(s)
+    stored_sources.refresh(s)
 
 
 def after_batch(s, batch_id: int) -> None:
@@ -140,13 +142,14 @@ def after_batch(s, batch_id: int) -> None:
 
 
 def rebuild(s) -> None:
-    """Every stored status, and every stored gap, recomputed (a database created before
+    """Every stored status, gap and source count recomputed (a database created before
     the tables existed, or a first load)."""
     s.refresh_statistics(["observation_v"])
     for table in TABLES:
         s.execute(f"DELETE FROM {table}")
     _insert_steps(s, None)
     stored_gaps.rebuild(s)
+    stored_sources.rebuild(s)
 
 
 def _insert_steps(s, series_table: str | None) -> None:
