@@ -164,3 +164,42 @@ def test_a_value_of_a_commune_moves_the_gaps_of_its_quartiers(default_db, tmp_pa
         new = after.loc[(old["quartier"], old["indicator_code"])]
         assert new["ref_value"] == float(old["ref_value"]) + 10
         assert new["gap"] != old["gap"]
+
+
+def test_the_catalogue_and_the_quartiers_read_from_the_stored_steps_equal_their_definition(
+        default_db):
+    """The catalogue's data flags come from the latest stored steps and the sidebar's
+    quartiers from the contract's own list: both equal what the observations and the whole
+    scope give, for every contract, demonstration values included and removed."""
+    n_quartiers = 0
+    for removed in (False, True):
+        with connection(default_db) as s:
+            if removed:
+                assert remove_demo(s, user="test") > 0
+            for contract in queries.contracts(s)["code"]:
+                catalogue = queries.indicators(s, contract).set_index("code")
+                truth = s.df("""
+                    SELECT o.indicator_code AS code,
+                           bool_or(nature = 'reference' AND value IS NOT NULL) AS has_baseline,
+                           bool_or(nature = 'cible' AND value IS NOT NULL) AS has_target,
+                           max(year) FILTER (WHERE nature = 'realise' AND value IS NOT NULL)
+                               AS last_year,
+                           bool_or(status = 'demo') AS has_demo
+                    FROM observation o JOIN indicator i ON i.code = o.indicator_code
+                    WHERE i.contract_code = ? GROUP BY o.indicator_code""", [contract])
+                truth = truth.set_index("code").reindex(catalogue.index)
+                for flag in ("has_baseline", "has_target", "has_demo"):
+                    assert (catalogue[flag] == truth[flag].fillna(False).astype(bool)).all(), \
+                        (contract, flag)
+                assert catalogue["last_year"].astype("Float64").equals(
+                    truth["last_year"].astype("Float64")), contract
+                assert queries.has_demo(s, contract) == bool(catalogue["has_demo"].any())
+                whole = queries.territories(s, contract)
+                listed = whole[whole["kind"].isin(["qpv", "quartier_veille", "quartier_cucs"])
+                               & (whole["via"] == 0)].reset_index(drop=True)
+                got = queries.quartiers(s, contract)
+                pd.testing.assert_frame_equal(got, listed, check_dtype=False)
+                n_quartiers += len(got)
+            assert any(queries.indicators(s, c)["has_demo"].any()
+                       for c in queries.contracts(s)["code"]) is not removed
+    assert n_quartiers > 10
