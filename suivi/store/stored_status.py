@@ -13,8 +13,8 @@ stored at once, in about one row per actual value. The latest step of each serie
 NULL) lives in its own table, TABLE, and the earlier ones in PAST: the pages open on the
 latest year, whose statuses are (nearly) all latest steps, and a national contract holds
 273 000 of those among 2.8 million steps. PostgreSQL scanned the 690 MB of every step for
-them (1 s); PAST is read through an index on valid_to, which DuckDB's zone maps give alike. The formula is the one of
-suivi/store/status_sql.py (`status_steps_sql` shares it with `series_status_sql`); the
+them (1 s); PAST is read through an index on valid_to, which DuckDB's zone maps give alike.
+The formula is the one of suivi/store/status_sql.py (`status_steps_sql` shares it with `series_status_sql`); the
 stored table holds codes only, labels are joined when read (`with_labels`). Each step also
 holds the projection to the target year as of that step (suivi/store/projection_sql.py,
 PROJECTION_COLUMNS): the points of a projection change only where a step starts.
@@ -90,8 +90,9 @@ def mark_touched(s, batch_id: int | None = None, demo: bool = False) -> None:
     value version created or superseded by `batch_id`, every series of an indicator or a
     contract version created or superseded by it (polarity, unit, thresholds), or every
     series holding a demonstration value (`demo`); and the quartiers whose stored gaps and
-    the contracts whose source counts it may change (stored_gaps.mark, stored_sources.mark). Call it before the write when the write erases the marks
-    (a rollback clears `superseded_batch`, demo removal deletes rows)."""
+    the contracts whose source counts it may change (stored_gaps.mark, stored_sources.mark).
+    Call it before the write when the write erases the marks (a rollback clears
+    `superseded_batch`, demo removal deletes rows)."""
     if demo:
         series = f"SELECT {_KEY} FROM observation_v WHERE status = 'demo'"
     else:
