@@ -14,13 +14,14 @@ NULL) lives in its own table, TABLE, and the earlier ones in PAST: the pages ope
 latest year, whose statuses are (nearly) all latest steps, and a national contract holds
 273 000 of those among 2.8 million steps. PostgreSQL scanned the 690 MB of every step for
 them (1 s); PAST is read through an index on valid_to, which DuckDB's zone maps give alike.
+
 The formula is the one of suivi/store/status_sql.py (`status_steps_sql` shares it with
 `series_status_sql`); the stored tables hold codes only, labels are joined when read
 (`with_labels`). Each step also holds the projection to the target year as of that step
 (suivi/store/projection_sql.py, PROJECTION_COLUMNS): the points of a projection change
-only where a step starts. tests/test_stored_status.py recomputes every status from scratch after loads, reloads,
-rollbacks and demo removal, on both engines, and finds the stored ones equal (the
-projections too).
+only where a step starts. tests/test_stored_status.py recomputes every status from scratch
+after loads, reloads, rollbacks and demo removal, on both engines, and finds the stored ones
+equal (the projections too).
 """
 
 from __future__ import annotations
