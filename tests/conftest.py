@@ -150,10 +150,9 @@ def assert_stored_equal_recomputed(db) -> int:
     """Every year from before the first value to after the last, and the latest (None):
     the stored rows equal the statuses and projections computed from the observations, and
     the stored gaps and source counts of every contract those of reports.quartier_gaps and
-    reports.sources_from_values. Returns the number of
-    (year, series) pairs compared. The years are stacked (column `as_of`, -1 for the latest)
-    and compared at once: pandas' fixed cost per comparison, paid twice a year, was most of
-    this check on a small database."""
+    reports.sources_from_values. Returns the number of (year, series) pairs compared. The
+    years are stacked (column `as_of`, -1 for the latest) and compared at once: pandas' fixed
+    cost per comparison, paid twice a year, was most of this check on a small database."""
     parts: dict[str, list[pd.DataFrame]] = {"fresh": [], "stored": [], "fresh_p": [],
                                             "stored_p": [], "fresh_g": [], "stored_g": []}
     columns = [*SERIES_KEY, "target_year", *stored_status.PROJECTION_COLUMNS]

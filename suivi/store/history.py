@@ -40,9 +40,10 @@ def value_history(s, indicator: str, territory: str | None = None,
     instead of scanning every version of every value: 0.9 s for one indicator of a
     national contract."""
     where, params = "o.indicator_code = ?", [indicator]
-    codes = [territory] if territory else (list(territories) if territories is not None
-                                           else None)
-    if codes is not None:
+    if territory:
+        territories = [territory]
+    if territories is not None:
+        codes = list(territories)
         where += f" AND o.territory_code IN ({', '.join('?' * len(codes)) or 'NULL'})"
         params.extend(codes)
     columns = ("o.territory_code, o.year, o.nature, o.breakdown, o.modality, o.value, "

@@ -169,7 +169,7 @@ def ensure_schema(s) -> None:
         for stmt in _entity_ddl(name, ENTITIES[name]):
             s.execute(stmt)
     s.execute(SCOPE_DDL)
-    from suivi.store import stored_gaps, stored_sources, stored_status
+    from suivi.store import stored_status
 
     if version < 8:  # derived rows from before the latest derived table: computed again
         for table in stored_status.DERIVED:
@@ -177,11 +177,10 @@ def ensure_schema(s) -> None:
     had_statuses = s.scalar("SELECT count(*) FROM information_schema.tables WHERE "
                             "table_schema = current_schema() AND table_name = ?",
                             [stored_status.TABLE])
-    for stmt in stored_status.DDL + stored_gaps.DDL + stored_sources.DDL:
+    for stmt in stored_status.DERIVED_DDL:
         s.execute(stmt)
     if s.dialect.name == "postgresql":
-        for stmt in (PG_INDEXES + stored_status.PG_INDEXES + stored_gaps.PG_INDEXES
-                     + stored_sources.PG_INDEXES):
+        for stmt in PG_INDEXES + stored_status.DERIVED_PG_INDEXES:
             s.execute(stmt)
     if not had_statuses:  # a database from before the stored statuses: compute them all
         stored_status.rebuild(s)

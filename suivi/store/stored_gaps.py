@@ -11,9 +11,9 @@ may have changed, and readers select rows.
 One row per quartier, indicator and *year with a gap* (both values known), with what the
 gaps up to that year give: the first year and gap, the count of years, the latest values.
 The gaps as of year Y are the rows with valid_from <= Y < valid_to (NULL: unbounded). The
-formula is the one of suivi/store/gaps_sql.py, shared with the query from
-scratch, `reports.quartier_gaps`, which tests/test_stored_gaps.py finds equal to the stored
-rows after loads, reloads, rollbacks and demo removal, on both engines.
+formula is the one of suivi/store/gaps_sql.py, shared with the query from scratch,
+`reports.quartier_gaps`; tests/test_stored_status.py finds both equal after loads, reloads,
+rollbacks and demo removal, on both engines (tests/conftest.assert_stored_equal_recomputed).
 
 What a batch may change, noted by `mark` while its marks are still in place: the quartiers
 of the series it touched and those whose reference territories it touched; every quartier

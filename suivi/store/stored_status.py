@@ -82,6 +82,9 @@ PG_INDEXES = [
     *(f"CREATE INDEX IF NOT EXISTS {table}_series ON {table} ({_KEY})" for table in TABLES),
     f"CREATE INDEX IF NOT EXISTS {PAST}_valid_to ON {PAST} (valid_to)",
 ]
+# Every table a write brings up to date, for the schema: the statuses', the gaps', the counts'.
+DERIVED_DDL = DDL + stored_gaps.DDL + stored_sources.DDL
+DERIVED_PG_INDEXES = PG_INDEXES + stored_gaps.PG_INDEXES + stored_sources.PG_INDEXES
 
 
 # --- Writing -------------------------------------------------------------------------------
@@ -104,13 +107,13 @@ def mark_touched(s, batch_id: int | None = None, demo: bool = False) -> None:
             UNION
             SELECT code FROM indicator WHERE contract_code IN (
                 SELECT code FROM contract_v WHERE {batch})"""
+        # (every series has one latest step: TABLE lists them all)
         series = f"""
             SELECT {_KEY} FROM observation_v WHERE {batch}
             UNION
             SELECT {_KEY} FROM observation WHERE indicator_code IN ({indicators})
             UNION
             SELECT {_KEY} FROM {TABLE} WHERE indicator_code IN ({indicators})"""
-        # (every series has one latest step: TABLE lists them all)
     for stmt in s.dialect.temp_table(TOUCHED, f"SELECT DISTINCT {_KEY} FROM ({series}) t"):
         s.execute(stmt)
     stored_gaps.mark(s, TOUCHED, None if demo else batch_id)
