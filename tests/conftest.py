@@ -22,7 +22,14 @@ import pandas as pd
 import pytest
 
 from etl.pipeline import init, load
-from suivi.store import open_store, reports, stored_gaps, stored_sources, stored_status
+from suivi.store import (
+    open_store,
+    reports,
+    stored_counts,
+    stored_gaps,
+    stored_sources,
+    stored_status,
+)
 from suivi.store.projection_sql import projection_sql
 from suivi.store.schema import ENTITIES, LOAD_ORDER
 from suivi.store.status_sql import SERIES_KEY, fetch_series_status
@@ -150,11 +157,13 @@ def assert_stored_equal_recomputed(db) -> int:
     """Every year from before the first value to after the last, and the latest (None):
     the stored rows equal the statuses and projections computed from the observations, and
     the stored gaps and source counts of every contract those of reports.quartier_gaps and
-    reports.sources_from_values. Returns the number of (year, series) pairs compared. The
+    reports.sources_from_values, and the stored status counts (for the years they hold)
+    those counted from the steps. Returns the number of (year, series) pairs compared. The
     years are stacked (column `as_of`, -1 for the latest) and compared at once: pandas' fixed
     cost per comparison, paid twice a year, was most of this check on a small database."""
     parts: dict[str, list[pd.DataFrame]] = {"fresh": [], "stored": [], "fresh_p": [],
                                             "stored_p": [], "fresh_g": [], "stored_g": []}
+    counted: dict[str, int] = {}  # per contract, the years its stored counts hold
     columns = [*SERIES_KEY, "target_year", *stored_status.PROJECTION_COLUMNS]
     with connection(db) as s:
         first, last = s.first("SELECT min(year), max(year) FROM observation")
@@ -176,6 +185,15 @@ def assert_stored_equal_recomputed(db) -> int:
                 fresh = reports.sources_from_values(s, contract, as_of, None)
                 stored = stored_sources.read(s, contract, as_of)
                 assert_frames_equal(stored, fresh, obj=f"sources ({contract}, {as_of})")
+            for contract in [r[0] for r in s.rows("SELECT code FROM contract")]:
+                if not stored_counts.holds(s, contract, as_of):
+                    continue
+                counted[contract] = counted.get(contract, 0) + 1
+                for stored, name in ((True, "stored_c"), (False, "fresh_c")):
+                    for key, frame in stored_status.overview(s, contract, as_of,
+                                                             stored=stored).items():
+                        parts.setdefault(f"{name}_{key}", []).append(
+                            frame.assign(as_of=year, contract=contract))
         # The latest step of each series in TABLE, one per series, the earlier ones in PAST.
         key = ", ".join(SERIES_KEY)
         assert s.first(f"""
@@ -184,10 +202,20 @@ def assert_stored_equal_recomputed(db) -> int:
             SELECT count(DISTINCT ({key})), count(DISTINCT ({key})), 0 FROM observation o
             JOIN indicator i ON i.code = o.indicator_code""")
         assert s.scalar(f"SELECT count(*) FROM {stored_status.PAST} WHERE valid_to IS NULL") == 0
+    # The latest (None) and the last year at least.
+    assert all(n >= 2 for n in counted.values()) and counted
     gap_key = ("contract", "as_of", "quartier", "indicator_code")
     stacked = {k: _sorted(pd.concat(v, ignore_index=True),
                           gap_key if k.endswith("_g") else ("as_of", *SERIES_KEY))
-               for k, v in parts.items()}
+               for k, v in parts.items() if "_c_" not in k}
+    for k in [k for k in parts if k.startswith("stored_c_")]:
+        stored, fresh = (pd.concat(parts[k.replace("stored", side)], ignore_index=True)
+                         for side in ("stored", "fresh"))
+        key = ["contract", "as_of", *(c for c in fresh.columns if c not in (
+            "contract", "as_of", "n", "n_series", "demo", "score_sum", "n_scored",
+            "has_baseline", "has_target", "last_year"))]
+        assert len(fresh), k
+        assert_frames_equal(_sorted(stored, key), _sorted(fresh, key), obj=f"counts ({k})")
     assert_frames_equal(stacked["stored"], stacked["fresh"], obj="statuses (as_of: year)")
     assert_frames_equal(stacked["stored_p"], stacked["fresh_p"],
                         obj="projections (as_of: year)")

@@ -429,5 +429,27 @@ def test_large_scope_is_summarised_per_indicator(app, monkeypatch):
         outcomes = fetch_projections(con, CONTRACT, YEAR)["projection"].value_counts()
     assert outcomes.get("late", 0) > 0
     assert html.escape(tb.projection_line(outcomes)) in report.html
-    assert "Quartiers comparés (nombre)" in report.tables["ecarts"].columns or \
-        len(report.tables["ecarts"]) <= 100
+
+
+def test_many_gaps_are_summarised_per_indicator_as_the_listing_counts_them(app, monkeypatch):
+    """Past DETAIL_LIMIT gaps, the engine counts them per indicator and trend
+    (stored_gaps.summary): the counts and medians of the listed gaps (bilan.gap_table)."""
+    with connection(app.db) as con:
+        listing = tb.build_bilan(con, CONTRACT, YEAR).tables["ecarts"]
+        monkeypatch.setattr(tb, "DETAIL_LIMIT", len(listing) - 1)
+        summary = tb.build_bilan(con, CONTRACT, YEAR).tables["ecarts"]
+    trends = listing["Évolution de l'écart"]
+    assert len(listing) > 20 and trends.nunique() >= 2  # a real mix to count
+    summary = summary.set_index("Code indicateur")
+    assert summary.index.tolist() == sorted(set(listing["Code indicateur"]))
+    by = listing.groupby("Code indicateur")
+    assert summary["Quartiers comparés (nombre)"].to_dict() == by.size().to_dict()
+    for key in tb.GAP_TREND_ORDER:
+        label = pg.GAP_TRENDS[key]
+        expected = listing[trends == label].groupby("Code indicateur").size()
+        assert summary[f"Quartiers : {label} (nombre)"].to_dict() == \
+            expected.reindex(summary.index, fill_value=0).to_dict(), key
+    pd.testing.assert_series_equal(
+        summary["Écart médian (points ou unités)"].astype(float),
+        by["Écart (points ou unités)"].median().astype(float), check_names=False)
+    assert (summary["Indicateur"] == by["Indicateur"].first()).all()

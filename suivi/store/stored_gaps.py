@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from suivi.core import progress as pg
 from suivi.store.gaps_sql import gap_rows_sql
 
 TABLE = "gap_step"
@@ -116,11 +117,47 @@ def steps_sql(dialect, where: str = "") -> str:
 
 # --- Reading -------------------------------------------------------------------------------
 
+def _as_of(quartier: str | None) -> str:
+    only = " AND g.quartier = ?" if quartier else ""
+    return ("g.contract_code = ? AND g.valid_from <= ? "
+            f"AND (g.valid_to IS NULL OR g.valid_to > ?){only}")
+
+
+def _as_of_params(contract: str, year: int, quartier: str | None) -> list:
+    return [contract, int(year), int(year), *([quartier] if quartier else [])]
+
+
+#: Slope of the gap a year since its first year, and its trend: pg.gap_trend's rule (the
+#: bilan's gap_table applies it to the rows read; a test finds both agree).
+SLOPE_SQL = "CASE WHEN year > first_year THEN (gap - first_gap) / (year - first_year) END"
+_BOUND = repr(float(pg.TREND_POINTS + pg.TOLERANCE))
+TREND_SQL = (f"CASE WHEN slope > {_BOUND} THEN 'widens' WHEN slope < -{_BOUND} THEN 'reduces' "
+             "WHEN slope IS NOT NULL THEN 'stable' ELSE 'not_assessable' END")
+
+
+def summary(s, contract: str, year: int, quartier: str | None = None) -> pd.DataFrame:
+    """Per indicator, the gaps as of `year` of the contract's quartiers (or the one given)
+    counted by trend, and their median: indicator_code, indicator_label, unit, n, one count
+    per pg.GAP_TRENDS key (n_reduces...), median_gap. What the bilan of a national contract
+    shows instead of its 66 000 gaps, which PostgreSQL took 0.4 s to send."""
+    counts = ", ".join(f"count(*) FILTER (WHERE trend = '{k}') AS n_{k}" for k in pg.GAP_TRENDS)
+    return s.table_df(f"""
+        SELECT q.indicator_code, i.label AS indicator_label, i.unit, q.n, {
+            ", ".join(f"q.n_{k}" for k in pg.GAP_TRENDS)}, q.median_gap
+        FROM (SELECT indicator_code, count(*) AS n, {counts},
+                     percentile_cont(0.5) WITHIN GROUP (ORDER BY gap) AS median_gap
+              FROM (SELECT indicator_code, gap, {TREND_SQL} AS trend
+                    FROM (SELECT g.indicator_code, g.gap, {SLOPE_SQL} AS slope
+                          FROM {TABLE} g WHERE {_as_of(quartier)}) r) t
+              GROUP BY indicator_code) q
+        JOIN indicator i ON i.code = q.indicator_code
+        ORDER BY q.indicator_code""", _as_of_params(contract, year, quartier))
+
+
 def read(s, contract: str, year: int, quartier: str | None = None) -> pd.DataFrame:
     """The gaps as of `year` of the contract's quartiers (or the one given), with the
     labels and units of today: the columns of reports.quartier_gaps, ordered by quartier
     and indicator."""
-    only = " AND g.quartier = ?" if quartier else ""
     return s.table_df(f"""
         SELECT g.quartier, t.label AS quartier_label, g.indicator_code,
                i.label AS indicator_label, i.unit, g.reference_code,
@@ -130,7 +167,5 @@ def read(s, contract: str, year: int, quartier: str | None = None) -> pd.DataFra
         JOIN territory t ON t.code = g.quartier
         JOIN territory rt ON rt.code = g.reference_code
         JOIN indicator i ON i.code = g.indicator_code
-        WHERE g.contract_code = ? AND g.valid_from <= ?
-          AND (g.valid_to IS NULL OR g.valid_to > ?){only}
-        ORDER BY g.quartier, g.indicator_code""",
-                [contract, int(year), int(year), *([quartier] if quartier else [])])
+        WHERE {_as_of(quartier)}
+        ORDER BY g.quartier, g.indicator_code""", _as_of_params(contract, year, quartier))

@@ -193,22 +193,19 @@ def gap_table(s, contract: str, year: int, quartier: str | None,
     })
 
 
-def _gap_summary(gaps: pd.DataFrame) -> pd.DataFrame:
-    """Per indicator: quartiers whose gap narrows, is stable or widens; median latest gap."""
-    trend = pd.crosstab(gaps["Code indicateur"], gaps["Évolution de l'écart"]) \
-        .reindex(columns=[pg.GAP_TRENDS[k] for k in GAP_TREND_ORDER], fill_value=0)
-    first = gaps.drop_duplicates("Code indicateur").set_index("Code indicateur")
+def _gap_summary(counts: pd.DataFrame) -> pd.DataFrame:
+    """Per indicator: quartiers whose gap narrows, is stable or widens; median latest gap
+    (from stored_gaps.summary, counted by the engine)."""
     out = pd.DataFrame({
-        "Code indicateur": trend.index,
-        "Indicateur": trend.index.map(first["Indicateur"]),
-        "Unité": trend.index.map(first["Unité"]),
-        "Quartiers comparés (nombre)": trend.sum(axis=1).to_numpy(),
+        "Code indicateur": counts["indicator_code"],
+        "Indicateur": counts["indicator_label"],
+        "Unité": _unit_name(counts["unit"]),
+        "Quartiers comparés (nombre)": counts["n"],
     })
-    for col in trend.columns:
-        out[f"Quartiers : {col} (nombre)"] = trend[col].to_numpy()
-    out["Écart médian (points ou unités)"] = gaps.groupby("Code indicateur")[
-        "Écart (points ou unités)"].median().reindex(trend.index).to_numpy()
-    out["_unit"] = trend.index.map(first["_unit"])
+    for key in GAP_TREND_ORDER:
+        out[f"Quartiers : {pg.GAP_TRENDS[key]} (nombre)"] = counts[f"n_{key}"]
+    out["Écart médian (points ou unités)"] = counts["median_gap"]
+    out["_unit"] = counts["unit"]
     return out.reset_index(drop=True)
 
 
@@ -712,15 +709,16 @@ def build_bilan(s, contract: str, year: int, quartier: str | None = None,
     by_terr.insert(0, "Territoire", [labels[c] for c in by_terr.index])
     by_terr = by_terr.rename_axis("Code territoire").reset_index()
 
-    gaps = gap_table(s, contract, year, quartier, order)
-    detailed_gaps = len(gaps) <= DETAIL_LIMIT
+    gap_counts = stored_gaps.summary(s, contract, year, quartier)
+    detailed_gaps = int(gap_counts["n"].sum()) <= DETAIL_LIMIT
     tables = {
         "synthese": synth,
         "priorites": by_prio,
         "territoires": by_terr,
         "indicateurs": _series_table(series, units) if detailed_series
         else _series_summary(series, units, weight),
-        "ecarts": gaps if detailed_gaps else _gap_summary(gaps),
+        "ecarts": gap_table(s, contract, year, quartier, order) if detailed_gaps
+        else _gap_summary(gap_counts),
         "sans_donnees": _without_data(catalogue, set(
             counted["indicator"].loc[counted["indicator"]["last_year"].notna(),
                                      "indicator_code"]), year),
