@@ -20,6 +20,7 @@ The file is created readable by its owner only (0600).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import logging
@@ -50,8 +51,14 @@ log = logging.getLogger("suivi.auth")
 # logins do not spend minutes hashing. Hashes carry their parameters: either verifies both.
 _hasher = (PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
            if os.environ.get("SUIVI_ARGON2_TEST") == "1" else PasswordHasher())
-# Verified when the user name is unknown, so that a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("compte-inexistant-" + os.urandom(8).hex())
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified when the user name is unknown, so that a wrong name costs as long as a wrong
+    password. Made on the first login rather than at import: one hash at the default cost
+    is 0.1 s, which every page's first run in a new process paid."""
+    return _hasher.hash("compte-inexistant-" + os.urandom(8).hex())
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS user_account (
@@ -295,7 +302,7 @@ def authenticate(name: str, password: str, db=None, origin: str = "app",
             row = con.execute("SELECT role, password_hash FROM user_account WHERE name = ?",
                               [name]).fetchone()
             try:
-                _hasher.verify(row[1] if row else _DUMMY_HASH, password)
+                _hasher.verify(row[1] if row else _dummy_hash(), password)
                 ok = row is not None
             except (VerifyMismatchError, VerificationError, InvalidHashError):
                 ok = False
