@@ -10,7 +10,7 @@ import pandas as pd
 
 from suivi.core import progress as pg
 from suivi.core.vocab import COMPARABLE_UNITS, MEASURABLE_UNITS, QUARTIER_KINDS, sql_list
-from suivi.store import stored_status
+from suivi.store import stored_counts, stored_status
 from suivi.store.projection_sql import describe as describe_projections
 from suivi.store.status_sql import gap_sql
 
@@ -118,7 +118,7 @@ def indicators(s, contract_code: str) -> pd.DataFrame:
         WITH links AS (
             SELECT indicator_code, string_agg(node_code, ' ; ' ORDER BY node_code) AS objectifs
             FROM indicator_node WHERE contract_code = ? GROUP BY indicator_code
-        ), data AS ({stored_status.INDICATOR_DATA_SQL})
+        ), data AS ({stored_counts.INDICATOR_DATA_SQL})
         SELECT i.code, i.label, i.unit, i.polarity, i.type, i.definition, i.source,
                i.frequency, i.parent_code, i.breakdowns, i.note, l.objectifs,
                coalesce(d.has_baseline, false) AS has_baseline,
@@ -280,7 +280,7 @@ def last_upload(s) -> pd.Timestamp | None:
 def has_demo(s, contract_code: str | None = None) -> bool:
     if contract_code is None:
         return bool(s.scalar("SELECT count(*) FROM observation WHERE status = 'demo'"))
-    return stored_status.has_demo(s, contract_code)
+    return stored_counts.has_demo(s, contract_code)
 
 
 def value_history(s, indicator_code: str, territory_code: str | None = None,

@@ -96,8 +96,10 @@ def territory(s, contract_code: str):
 INDICATOR_ROWS = f"""SELECT {INDICATOR_KEY}, n, demo, has_baseline, has_target, last_year
     FROM {INDICATOR} WHERE contract_code = ?"""
 
-# What the catalogue says of each indicator's data, as of its latest steps (one per series,
-# the latest actual included).
+# What the catalogue says of each indicator's data (queries.indicators), as of its latest
+# steps (one per series, the latest actual included): a scan of the observations of a
+# national contract took PostgreSQL 1 s on every page's sidebar after a load, a scan of the
+# latest steps 0.08 s.
 INDICATOR_DATA_SQL = f"""
     SELECT indicator_code, bool_or(has_baseline) AS has_baseline,
            bool_or(has_target) AS has_target, max(last_year) AS last_year,

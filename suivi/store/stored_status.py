@@ -42,7 +42,8 @@ from suivi.store.status_sql import (
 TABLE = "series_status"  # the latest step of each series (valid_to NULL)
 PAST = "series_status_past"  # the earlier steps
 TABLES = (TABLE, PAST)
-DERIVED = (*TABLES, stored_gaps.TABLE, stored_sources.TABLE, *stored_counts.TABLES)  # what a write brings up to date
+# What a write brings up to date.
+DERIVED = (*TABLES, stored_gaps.TABLE, stored_sources.TABLE, *stored_counts.TABLES)
 TOUCHED = "touched_series"
 
 _TYPES = {
@@ -231,13 +232,6 @@ def read_projections(s, contract_code: str | None, as_of: int | None,
     sql, params = _read_sql(contract_code, as_of, territory_codes,
                             ", ".join([*SERIES_KEY, "target_year", *PROJECTION_COLUMNS]))
     return s.table_df(sql, params)
-
-
-# What the catalogue says of each indicator's data, from the counts of the latest steps: a
-# scan of the observations of a national contract took PostgreSQL 1 s on every page's
-# sidebar after a load, a scan of the latest steps 0.08 s.
-INDICATOR_DATA_SQL = stored_counts.INDICATOR_DATA_SQL
-has_demo = stored_counts.has_demo
 
 
 #: What `overview` counts: each set's grouping columns, then the columns it keeps.
