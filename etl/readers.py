@@ -95,6 +95,33 @@ def frame_from_rows(rows: list[list], first_row: int = 1) -> pd.DataFrame:
     return tidy_frame(df, list(rows[0]), first_row)
 
 
+def frame_from_grid(grid: pd.DataFrame, categorise: bool = False) -> pd.DataFrame:
+    """A sheet's raw grid whose first row is the header -> the frame `frame_from_rows` builds,
+    without turning the grid back into Python rows. With `categorise`, a column of repeated
+    texts (codes, natures, sources: a handful of values over 200 000 rows) becomes
+    categorical, as a CSV's cells are read: every check then judges each distinct text once."""
+    if grid.empty:
+        return frame_from_rows([])
+    header = grid.iloc[0].tolist()
+    body = grid.iloc[1:].reset_index(drop=True)
+    if categorise:
+        body = pd.DataFrame({col: _repeated_texts(body[col]) for col in body.columns})
+    return tidy_frame(body, header)
+
+
+def _repeated_texts(values: pd.Series) -> pd.Series:
+    """Categorical when every cell is text (or empty) and values repeat; as it was otherwise
+    (numbers, and mixed columns whose equal-looking cells must stay apart: 1.0 and True)."""
+    first = values.first_valid_index()
+    if first is None or not isinstance(values[first], str):  # numbers, years: left as read
+        return values
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    if len(uniques) * 2 > len(values) or not all(isinstance(u, str) for u in uniques):
+        return values
+    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(uniques,
+                                                                          dtype=object)))
+
+
 def tidy_frame(df: pd.DataFrame, header: list, first_row: int = 1) -> pd.DataFrame:
     """Fold the headers, number the rows as the spreadsheet does and drop blank rows.
 
@@ -117,7 +144,12 @@ def filled_rows(df: pd.DataFrame) -> np.ndarray:
             blank = values.cat.categories.astype("string").str.strip() == ""
             codes = values.cat.codes.to_numpy()
             present &= ~np.append(np.asarray(blank, dtype=bool), True)[codes]
-        elif values.dtype == object or pd.api.types.is_string_dtype(values):
+        elif values.dtype == object:  # judge each distinct cell once
+            codes, uniques = pd.factorize(values.to_numpy(), use_na_sentinel=True)
+            blank = np.fromiter((isinstance(u, str) and not u.strip() for u in uniques),
+                                dtype=bool, count=len(uniques))
+            present &= ~np.append(blank, True)[codes]
+        elif pd.api.types.is_string_dtype(values):
             present &= (values.astype("string").str.strip() != "").fillna(False).to_numpy()
         filled |= present
     return filled
@@ -150,7 +182,7 @@ class XlsxReader:
                 if sheet_name in info.hidden:
                     continue
                 rows = wb.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
-                width = max((len(r) for r in rows), default=0)
+                width = max(map(len, rows), default=0)
                 raw.sheets[sheet_name] = pd.DataFrame(rows, columns=range(width), dtype="object")
         except Exception as exc:  # calamine raises several error types for broken files
             raise ReadError(

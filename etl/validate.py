@@ -262,7 +262,11 @@ def _concat_chunks(frames: list[pd.DataFrame]) -> pd.DataFrame:
     for col in frames[0].columns:
         parts = [f[col] for f in frames]
         if col in CATEGORY_COLUMNS:
-            out[col] = pd.Series(union_categoricals([p.astype("category") for p in parts]))
+            cats = [p.astype("category") for p in parts]
+            if len({c.cat.categories.dtype for c in cats}) > 1:  # object in one, text in another
+                cats = [pd.Categorical.from_codes(c.cat.codes, c.cat.categories.astype(object))
+                        for c in cats]
+            out[col] = pd.Series(union_categoricals(cats))
         else:
             out[col] = pd.concat(parts, ignore_index=True)
     return pd.DataFrame(out)

@@ -189,3 +189,20 @@ def test_percent_between_0_and_1_is_flagged(test_db, tmp_path):
     assert checked.ok
     warn = checked.report.table.iloc[0]
     assert warn.gravite == "avertissement" and "format % d'Excel" in warn.message
+
+
+def test_repeated_codes_and_rows_of_spaces_in_an_xlsx_values_sheet(test_db, tmp_path):
+    """The columns of repeated texts are judged once per distinct text: each row keeps its
+    own location, and a row of spaces (normal or no-break) is blank, not an error."""
+    good = [["IND-TX", "T-QPV1", year, "realise", 40 + year % 7] for year in range(2010, 2022)]
+    spaces = ["  ", "\u00a0", None, " ", None]
+    table = rejected(test_db, tmp_path, [HEAD, *good[:5], spaces, *good[5:],
+                                         ["IND-TX", "T-QPV9", 2022, "realise", 45]])
+    errors = only_error(table)
+    assert errors[["ligne", "colonne", "valeur"]].values.tolist() == [[15, "territoire",
+                                                                       "T-QPV9"]]
+    checked, result = load(write_xlsx(tmp_path / "ok.xlsx",
+                                      {"valeurs": [HEAD, *good[:5], spaces, *good[5:]]}),
+                           db=test_db)
+    assert checked.ok, checked.report.render()
+    assert result.total("inserted") + result.total("updated") == len(good)  # one existed

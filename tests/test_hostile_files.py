@@ -719,3 +719,22 @@ def test_uncached_formula_far_down_a_big_sheet_is_found(db, tmp_path):
     path = rezip(base, tmp_path / "gros-formule.xlsx", {name: xml})
     assert_rejected(db, tmp_path, path, ["Formule(s) sans valeur calculée dans l'onglet "
                                          "« valeurs »", "cellule(s) E30001."])
+
+
+def test_sheet_scan_finds_formulas_with_or_without_a_namespace_prefix():
+    """The scan's vectorised pre-test lets every formula element through to the exact one:
+    <f> and a prefixed <x:f>, with or without a cached value, and never mistakes text."""
+    def scan(xml: str) -> safety._SheetScan:
+        found = safety._SheetScan("valeurs")
+        found.feed(xml.encode())
+        found.feed(b"", final=True)
+        return found
+
+    plain = scan('<row r="2"><c r="E2"><f>40+4.5</f></c><c r="F2"><f>1</f><v>1</v></c></row>')
+    assert (plain.formulas, plain.n_uncached, plain.uncached) == (2, 1, ["E2"])
+    prefixed = scan('<x:row r="3"><x:c r="B3"><x:f t="shared" ref="B3:B9" si="0"/></x:c>'
+                    '<x:c r="C3"><x:f\n>2</x:f><x:v>2</x:v></x:c></x:row>')
+    assert (prefixed.formulas, prefixed.n_uncached, prefixed.uncached) == (2, 1, ["B3"])
+    text = scan('<row r="4"><c r="A4" t="inlineStr"><is><t>reference &lt;f f:f</t></is></c>'
+                '</row>')
+    assert (text.formulas, text.n_uncached) == (0, 0)

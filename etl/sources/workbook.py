@@ -13,6 +13,7 @@ from etl.readers import (
     SHEETS,
     RawFile,
     Workbook,
+    frame_from_grid,
     frame_from_rows,
     header_key,
     tidy_frame,
@@ -55,8 +56,7 @@ class ContractWorkbook(Layout):
             for sheet_name, grid in raw.sheets.items():
                 key = header_key(sheet_name)
                 if key in SHEETS:
-                    rows = grid.values.tolist()
-                    wb.sheets[key] = frame_from_rows(rows)
+                    wb.sheets[key] = frame_from_grid(grid, categorise=key == "valeurs")
                 elif key not in IGNORED_SHEETS:
                     wb.ignored.append(sheet_name)
             return wb
