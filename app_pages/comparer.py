@@ -60,8 +60,9 @@ with c3:
                                refs_default, ter_labels)
 with c1:
     main_q = chosen_q[0] if chosen_q else first_q
-    nearby = compare.up_to(ui.query("values_for", sel.contract, with_data["code"].tolist(),
-                                    [main_q, *refs_default]), sel.year)
+    pool_territories = [main_q, *refs_default]
+    pool = ui.query("values_for", sel.contract, with_data["code"].tolist(), pool_territories)
+    nearby = compare.up_to(pool, sel.year)
     default_ind = compare.default_indicator_for(nearby, main_q, refs_default, with_data)
     chosen_ind = url_multiselect("Indicateurs", "indicateurs", with_data["code"].tolist(),
                                  default_ind, ind_labels,
@@ -74,8 +75,14 @@ if not chosen_ind or not (chosen_q or chosen_r):
 # What follows is derived from the selection alone: built once per data version and
 # selection (ui.memo), so that a rerun (a widget, a download) only sends it again.
 picked = (sel.contract, sel.year, tuple(chosen_ind), tuple(chosen_q), tuple(chosen_r))
-values = ui.memo(("cmp_values", *picked), lambda: compare.up_to(
-    ui.query("values_for", sel.contract, chosen_ind, [*chosen_q, *chosen_r]), sel.year))
+
+def selected_values():
+    within = compare.values_within(pool, pool_territories, chosen_ind, [*chosen_q, *chosen_r])
+    return compare.up_to(within if within is not None else ui.query(
+        "values_for", sel.contract, chosen_ind, [*chosen_q, *chosen_r]), sel.year)
+
+
+values = ui.memo(("cmp_values", *picked), selected_values)
 st.caption(f"Valeurs réalisées jusqu'à {sel.year} (année d'évaluation choisie dans le panneau "
            "latéral).")
 if values.empty:

@@ -311,3 +311,32 @@ def test_neutral_indicator_has_the_same_gap_on_quartiers_and_comparer(app):
     gaps = dataframe_with(compare, "Écart d × (réf. − quartier)").set_index("Année")
     assert gaps.loc[year, "Écart d × (réf. − quartier)"] == pytest.approx(expected)
     assert "écart absolu" in gaps.loc[year, "Remarque"]
+
+
+def test_comparer_values_within_and_beyond_the_quartier_and_its_references(app):
+    """The first selection (the quartier and its references) is taken from the page's first
+    query; a territory outside it (another quartier) is queried: both show the stored
+    values, every one of them."""
+    indicator = "AMB-ARS-01"
+    at = app(page="app_pages/comparer.py", contrat=CONTRACT, quartier=QPV, annee=2022)
+    at.multiselect(key="cmp_indicateurs").set_value([indicator])
+    for quartiers, references in (([QPV], ["COM-37003", "DEP-37"]),
+                                  ([QPV, "AMB-QPV-PO"], ["COM-37003"])):
+        at.multiselect(key="cmp_quartiers").set_value(quartiers)
+        at.multiselect(key="cmp_references").set_value(references)
+        at.run()
+        assert not at.exception
+        table = dataframe_with(at, "Unité")
+        shown = sorted(zip(table["Territoire"], table["Année"], table["Valeur"]))
+        codes = [*quartiers, *references]
+        with connection(app.db, read_only=True) as con:
+            stored = sorted(con.rows(f"""
+                SELECT t.label, o.year, o.value FROM observation o
+                JOIN territory t ON t.code = o.territory_code
+                WHERE o.indicator_code = ? AND o.nature = 'realise' AND o.breakdown = ''
+                  AND o.year <= 2022 AND o.territory_code IN ({', '.join('?' * len(codes))})
+                """, [indicator, *codes]))
+        assert len({label for label, _, _ in stored}) == len(codes)  # values for each
+        assert [(label, int(year)) for label, year, _ in shown] == \
+            [(label, year) for label, year, _ in stored]
+        assert [value for *_, value in shown] == pytest.approx([v for *_, v in stored])

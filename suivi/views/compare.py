@@ -58,6 +58,18 @@ def up_to(values: pd.DataFrame, as_of: int | None) -> pd.DataFrame:
     return values[values["year"] <= int(as_of)].reset_index(drop=True)
 
 
+def values_within(pool: pd.DataFrame, pool_territories: list[str], indicators: list[str],
+                  territories: list[str]) -> pd.DataFrame | None:
+    """The rows of `pool` (`queries.values_for` of every indicator for `pool_territories`)
+    for a selection it covers, in the query's order; None when a territory is outside it.
+    The page's first selection (the quartier and its references) then costs no second scan
+    of the values (60 ms on a national database)."""
+    if not set(territories) <= set(pool_territories):
+        return None
+    keep = pool["indicator_code"].isin(indicators) & pool["territory_code"].isin(territories)
+    return pool[keep].reset_index(drop=True)
+
+
 def default_indicators(catalogue: pd.DataFrame, limit: int = 1) -> list[str]:
     """A useful first selection: the first indicators with actuals and a comparable unit."""
     with_data = catalogue[catalogue["last_year"].notna()]
