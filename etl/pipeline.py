@@ -153,9 +153,8 @@ def load_workbook(wb: Workbook, db=None, user: str | None = None,
         checked = check_workbook(wb, s, options, progress)
         if not checked.ok:
             return checked, None
-        result = _write(s, checked, user, progress)
-        wb.sheets.clear()  # validated and written under this lock: the raw cells can go
-        return checked, result
+        wb.sheets.clear()  # validated under this lock: the write needs the staged rows only
+        return checked, _write(s, checked, user, progress)
 
 
 def load_checked(checked: Checked, db=None, user: str | None = None,

@@ -9,13 +9,22 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pandas as pd
 
 from etl.check_contours import contours_sheet
 from etl.check_territories import links_sheet, territory_sheet
 from etl.checks import Known, SheetCheck, Staged, single_contract
 from etl.mapping import split_list, variable_key
-from etl.parsing import as_text, isin, map_unique, map_values, parse_numbers
+from etl.parsing import (
+    as_text,
+    isin,
+    map_categories,
+    map_unique,
+    map_values,
+    pair_isin,
+    parse_numbers,
+)
 from etl.readers import Workbook
 from etl.report import Report
 from etl.sources.base import TOKENS_TEXT
@@ -259,8 +268,10 @@ def _concat_chunks(frames: list[pd.DataFrame]) -> pd.DataFrame:
     from pandas.api.types import union_categoricals
 
     out = {}
-    for col in frames[0].columns:
-        parts = [f[col] for f in frames]
+    for col in list(frames[0].columns):
+        # Each column leaves its chunks as it is joined: the chunks and the whole frame are
+        # never held at once (a national file's peak memory was here).
+        parts = [f.pop(col) for f in frames]
         if col in CATEGORY_COLUMNS:
             cats = [p.astype("category") for p in parts]
             if len({c.cat.categories.dtype for c in cats}) > 1:  # object in one, text in another
@@ -345,11 +356,13 @@ def _territories_of_contract(frame, report, all_ind, known, staged) -> None:
     territory of one of them, or the 2015 QPV a 2024 one succeeds): a Blois quartier cannot
     receive an Amboise figure (geographies and contracts are never mixed in one series)."""
     scope = _scope(known, staged)
-    contract = frame["indicator_code"].map(all_ind["contract_code"]).astype(object)
-    territory = frame["territory_code"].astype(object)
+    # Judged once per distinct (contract, territory) pair: a MultiIndex of the rows built a
+    # tuple per row (1 s and 270 MB of a national check).
+    contract = map_categories(frame["indicator_code"], all_ind["contract_code"])
+    territory = frame["territory_code"]
     listed = set(scope.get_level_values(1))
     checkable = contract.notna() & (isin(territory, known.territories) | isin(territory, listed))
-    outside = checkable & ~pd.MultiIndex.from_arrays([contract, territory]).isin(scope)
+    outside = checkable & ~pair_isin(contract, territory, set(scope))
     if outside.any():
         bad = frame[outside]
         report.error(**_at(frame, outside, "territoire"),
@@ -419,11 +432,11 @@ WITH prev AS (
 ),
 best AS (SELECT * FROM prev QUALIFY row_number() OVER (
     PARTITION BY indicator_code, territory_code, breakdown, modality, year ORDER BY pri) = 1)
-SELECT cur._row, cur._col, cur._sheet, cur.value, best.value_prev
+SELECT cur.pos, best.value_prev
 FROM cur JOIN best USING (indicator_code, territory_code, breakdown, modality, year)
 WHERE abs(best.value_prev) > 0 AND abs(cur.value - best.value_prev) > 1
   AND (cur.value / best.value_prev > {far} OR cur.value / best.value_prev < 1.0 / {far})
-ORDER BY cur._row
+ORDER BY cur.pos
 """
 
 
@@ -449,22 +462,26 @@ def _far_from_previous(frame, report, s):
     cur = frame[(frame["nature"] == "realise") & frame["value"].notna() & frame["year"].notna()]
     if cur.empty:
         return
-    cur = cur[["indicator_code", "territory_code", "breakdown", "modality", "year", "value",
-               "_row", "_col", "_sheet"]].astype({"year": "int64", "_col": "string",
-                                                   "_sheet": "string"})
-    stored = validation.previous_actuals(s, cur) if s is not None else pd.DataFrame(
+    # Only the keys, the value and a position go to DuckDB (the rows are in the file's
+    # order, so ordering by position orders by row): the locations are looked up afterwards
+    # for the few rows reported. Shipping them as text cost 190 MB of a national check.
+    keys = cur[["indicator_code", "territory_code", "breakdown", "modality", "year", "value"]] \
+        .astype({"year": "int64"}).assign(pos=np.arange(len(cur), dtype=np.int64))
+    stored = validation.previous_actuals(s, keys) if s is not None else pd.DataFrame(
         columns=["indicator_code", "territory_code", "breakdown", "modality", "year",
                  "value_prev"]).astype({"year": "int64", "value_prev": "float64"})
     db = _in_memory()
     try:
-        db.register("cur", cur)
+        db.register("cur", keys)
         db.register("stored", stored)
         m = db.execute(FAR_SQL.format(far=FAR_FACTOR)).df()
     finally:
         db.close()
-    report.warning(m["_sheet"], m["_row"], m["_col"], m["value"],
+    far = cur.iloc[m["pos"].to_numpy()]
+    report.warning(far["_sheet"], far["_row"], far["_col"], far["value"],
                    "Valeur très éloignée de celle de l'année précédente ("
-                   + m["value_prev"].map(fmt.number).astype("string") + ") : vérifiez-la.")
+                   + pd.Series(m["value_prev"].map(fmt.number).astype("string").to_numpy(),
+                               index=far.index) + ") : vérifiez-la.")
 
 
 def validate(wb: Workbook, s=None, options=None) -> tuple[Report, Staged]:
