@@ -52,7 +52,7 @@ def map_unique(values: pd.Series, func) -> pd.Series:
     return pd.Series(mapped[codes], index=values.index)
 
 
-def _distinct(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+def distinct(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """Each row's position among the distinct values (-1 for missing), and those values: a
     categorical column already holds them."""
     if isinstance(values.dtype, pd.CategoricalDtype):
@@ -63,7 +63,7 @@ def _distinct(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
 def map_values(values: pd.Series, mapping: pd.Series) -> pd.Series:
     """`values.map(mapping)` looked up once per distinct value: on Arrow strings pandas
     casts the result back element by element, seconds on a national file."""
-    positions, uniques = _distinct(values)
+    positions, uniques = distinct(values)
     looked_up = pd.Series(uniques, dtype=object).map(mapping)
     if looked_up.empty:
         return pd.Series(pd.NA, index=values.index, dtype=object)
@@ -74,7 +74,7 @@ def map_values(values: pd.Series, mapping: pd.Series) -> pd.Series:
 def map_categories(values: pd.Series, mapping: pd.Series) -> pd.Series:
     """`values.map(mapping)` as a categorical, looked up once per distinct value: no array
     of one object per row (24 MB, and its hashing, for a national file's 3 million rows)."""
-    positions, uniques = _distinct(values)
+    positions, uniques = distinct(values)
     codes, mapped = pd.factorize(pd.Series(uniques, dtype=object).map(mapping),
                                  use_na_sentinel=True)
     return pd.Series(pd.Categorical.from_codes(np.append(codes, -1)[positions],
@@ -86,7 +86,7 @@ def isin(values: pd.Series, codes: set) -> pd.Series:
     """`values.isin(codes)` for a large set (the register's 36 000 codes): pandas walks the
     whole set in Python on every call for Arrow strings. Here a few distinct values are
     looked up in the set one by one; many are matched against a hash table of the set, in C."""
-    positions, uniques = _distinct(values)
+    positions, uniques = distinct(values)
     if len(uniques) * 8 < len(codes):
         hit = np.fromiter((u in codes for u in uniques.tolist()), dtype=bool,
                           count=len(uniques))
@@ -98,8 +98,8 @@ def isin(values: pd.Series, codes: set) -> pd.Series:
 def pair_isin(left: pd.Series, right: pd.Series, pairs: set) -> np.ndarray:
     """Whether each (left, right) row is in `pairs`, judged once per distinct pair: both
     columns are factorized to integers and combined, no tuple is built per row."""
-    lc, lu = _distinct(left)
-    rc, ru = _distinct(right)
+    lc, lu = distinct(left)
+    rc, ru = distinct(right)
     key = lc.astype(np.int64) * (len(ru) + 1) + rc
     uniq, inverse = np.unique(key, return_inverse=True)
     hit = np.array([(lu[k // (len(ru) + 1)] if k // (len(ru) + 1) >= 0 else None,

@@ -7,17 +7,16 @@ only Python loops run over sheets, columns or the distinct unknown codes, never 
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pandas as pd
 
 from etl.check_contours import contours_sheet
 from etl.check_territories import links_sheet, territory_sheet
-from etl.checks import Known, SheetCheck, Staged, single_contract
+from etl.checks import YEAR_MAX, YEAR_MIN, Known, SheetCheck, Staged, single_contract
 from etl.mapping import split_list, variable_key
 from etl.parsing import (
     as_text,
+    distinct,
     isin,
     map_categories,
     map_unique,
@@ -423,65 +422,64 @@ def _value_warnings(frame, report, all_ind, known, s):
     _far_from_previous(frame, report, s)
 
 
-FAR_SQL = """
-WITH prev AS (
-    SELECT indicator_code, territory_code, breakdown, modality, year + 1 AS year,
-           value AS value_prev, 0 AS pri FROM cur
-    UNION ALL
-    SELECT indicator_code, territory_code, breakdown, modality, year, value_prev, 1 FROM stored
-),
-best AS (SELECT * FROM prev QUALIFY row_number() OVER (
-    PARTITION BY indicator_code, territory_code, breakdown, modality, year ORDER BY pri) = 1)
-SELECT cur.pos, best.value_prev
-FROM cur JOIN best USING (indicator_code, territory_code, breakdown, modality, year)
-WHERE abs(best.value_prev) > 0 AND abs(cur.value - best.value_prev) > 1
-  AND (cur.value / best.value_prev > {far} OR cur.value / best.value_prev < 1.0 / {far})
-ORDER BY cur.pos
-"""
-
-
-_memory = {"db": None, "lock": threading.Lock()}
-
-
-def _in_memory():
-    """A connection of its own (a cursor) to the process's one in-memory DuckDB, made at the
-    first check: opening a new in-memory database for each check cost 12-16 ms, a tenth of
-    the check of a small upload. Each cursor has its own registered frames."""
-    import duckdb
-
-    with _memory["lock"]:
-        if _memory["db"] is None:
-            _memory["db"] = duckdb.connect()
-        return _memory["db"].cursor()
-
-
 def _far_from_previous(frame, report, s):
     """Warn when a realised value is more than double or less than half the previous year's
-    (from the same file first, else from the store). The comparison is a computation, done
-    in an in-memory DuckDB on the file's rows and the stored values of the years before."""
-    cur = frame[(frame["nature"] == "realise") & frame["value"].notna() & frame["year"].notna()]
-    if cur.empty:
+    (from the same file first, else from the store).
+
+    Each series gets an integer id from its columns' codes, so that "the same series, the
+    year before" is an integer key: a sort, no join of text keys, and only the columns it
+    needs (the locations are read for the rows reported). Done in an in-memory DuckDB on a
+    copy of the rows until stop 23: 1.4 s and 190 MB of a national file's check."""
+    actual = ((frame["nature"] == "realise") & frame["value"].notna()
+              & frame["year"].notna()).to_numpy(dtype=bool)
+    rows = np.flatnonzero(actual)
+    if not len(rows):
         return
-    # Only the keys, the value and a position go to DuckDB (the rows are in the file's
-    # order, so ordering by position orders by row): the locations are looked up afterwards
-    # for the few rows reported. Shipping them as text cost 190 MB of a national check.
-    keys = cur[["indicator_code", "territory_code", "breakdown", "modality", "year", "value"]] \
-        .astype({"year": "int64"}).assign(pos=np.arange(len(cur), dtype=np.int64))
-    stored = validation.previous_actuals(s, keys) if s is not None else pd.DataFrame(
-        columns=["indicator_code", "territory_code", "breakdown", "modality", "year",
-                 "value_prev"]).astype({"year": "int64", "value_prev": "float64"})
-    db = _in_memory()
-    try:
-        db.register("cur", keys)
-        db.register("stored", stored)
-        m = db.execute(FAR_SQL.format(far=FAR_FACTOR)).df()
-    finally:
-        db.close()
-    far = cur.iloc[m["pos"].to_numpy()]
-    report.warning(far["_sheet"], far["_row"], far["_col"], far["value"],
+    sid, size = np.zeros(len(rows), dtype=np.int64), 1
+    for col in validation.SERIES:  # mixed radix of the columns' codes (-1: missing)
+        codes, uniques = distinct(frame[col])
+        sid, size = sid * (len(uniques) + 1) + (codes[rows] + 1), size * (len(uniques) + 1)
+        if size > 2**31:  # renumbered densely before the product can overflow
+            sid, kept = pd.factorize(sid)
+            sid, size = sid.astype(np.int64), len(kept)
+    year = frame["year"].to_numpy(dtype=np.int64, na_value=0)[rows]
+    value = frame["value"].to_numpy(dtype=float, na_value=np.nan)[rows]
+    # Years are within YEAR_MIN..YEAR_MAX here (others were refused): one slot per year, and
+    # one more below for "the year before" the first.
+    span = YEAR_MAX - YEAR_MIN + 2
+    prev = _value_before(sid * span + (year - YEAR_MIN + 1), value)
+    missing = np.flatnonzero(np.isnan(prev))
+    if s is not None and len(missing):
+        wanted = frame.iloc[rows[missing]][[*validation.SERIES, "year"]] \
+            .astype({"year": "int64"})
+        stored = validation.previous_actuals(s, wanted)
+        if len(stored):
+            hit = wanted.astype({c: object for c in validation.SERIES}).assign(
+                _pos=missing).merge(stored.astype({c: object for c in validation.SERIES}),
+                                    on=[*validation.SERIES, "year"])
+            prev[hit["_pos"].to_numpy()] = hit["value_prev"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = value / prev
+        far = (np.abs(prev) > 0) & (np.abs(value - prev) > 1) \
+            & ((ratio > FAR_FACTOR) | (ratio < 1.0 / FAR_FACTOR))
+    shown = frame.iloc[rows[far]]
+    report.warning(shown["_sheet"], shown["_row"], shown["_col"], shown["value"],
                    "Valeur très éloignée de celle de l'année précédente ("
-                   + pd.Series(m["value_prev"].map(fmt.number).astype("string").to_numpy(),
-                               index=far.index) + ") : vérifiez-la.")
+                   + pd.Series(prev[far], index=shown.index).map(fmt.number).astype("string")
+                   + ") : vérifiez-la.")
+
+
+def _value_before(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """For each row, the value of the row whose key is one less (NaN where none). Sorted,
+    that row is the one just before: a sort and a shift, no hash table of 3 million keys.
+    Keys are unique once duplicates are dropped (else one of the equal rows is taken)."""
+    order = np.argsort(keys)
+    ordered = keys[order]
+    follows = np.concatenate([[False], ordered[1:] == ordered[:-1] + 1])
+    before = np.concatenate([[np.nan], values[order][:-1]])
+    out = np.empty(len(keys))
+    out[order] = np.where(follows, before, np.nan)
+    return out
 
 
 def validate(wb: Workbook, s=None, options=None) -> tuple[Report, Staged]:

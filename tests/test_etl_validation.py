@@ -206,3 +206,25 @@ def test_repeated_codes_and_rows_of_spaces_in_an_xlsx_values_sheet(test_db, tmp_
                            db=test_db)
     assert checked.ok, checked.report.render()
     assert result.total("inserted") + result.total("updated") == len(good)  # one existed
+
+
+def test_far_from_the_previous_year_in_the_file_first_then_in_the_store(test_db, tmp_path):
+    """The previous year's value is the file's own when it has one (the store's 42 % for
+    2020 is replaced by the file's 100, so 104 is not far), else the store's (1 200), and
+    each warning names its row."""
+    path = write_xlsx(tmp_path / "proches.xlsx", {"valeurs": [
+        HEAD,
+        ["IND-TX", "T-QPV1", 2020, "realise", 100],
+        ["IND-TX", "T-QPV1", 2021, "realise", 104],      # file's 2020: not far
+        ["IND-TX", "T-QPV2", 2019, "realise", 10],
+        ["IND-TX", "T-QPV2", 2020, "realise", 25],       # file's 2019 (10): far
+        ["IND-DE", "T-QPV1", 2021, "realise", 500],      # store's 2020 (1 200): far
+        ["IND-DE", "T-QPV2", 2021, "realise", 700],      # no 2020 anywhere
+    ]})
+    checked = check(path, db=test_db)
+    assert checked.ok, checked.report.render()
+    table = checked.report.table
+    far = table[table["message"].str.contains("année précédente")]
+    assert sorted(zip(far["ligne"], far["colonne"])) == [(5, "valeur"), (6, "valeur")]
+    messages = dict(zip(far["ligne"], far["message"]))
+    assert "(10)" in messages[5] and "(1\u202f200)" in messages[6]
