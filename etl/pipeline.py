@@ -101,10 +101,10 @@ def _version(s) -> tuple | None:
 
 
 def check_workbook(wb: Workbook, s, options: Options | None = None,
-                   progress: Progress | None = None) -> Checked:
+                   progress: Progress | None = None, consume: bool = False) -> Checked:
     rows = _rows(wb)
     step(progress, "check", 0, rows)
-    report, staged = validate(wb, s, options)
+    report, staged = validate(wb, s, options, consume)
     step(progress, "check", rows, rows)
     return Checked(wb, report, staged, _version(s), options)
 
@@ -134,11 +134,12 @@ def preview_changes(checked: Checked, db=None, progress: Progress | None = None)
     return out
 
 
-def _write(s, checked: Checked, user: str | None, progress: Progress | None = None) -> LoadResult:
+def _write(s, checked: Checked, user: str | None, progress: Progress | None = None,
+           release: bool = False) -> LoadResult:
     wb = checked.workbook
     n = sum(len(t) for t in checked.staged.tables.values() if t is not None)
     step(progress, "write", 0, n)
-    result = load_tables(s, checked.staged.tables, wb.name, wb.sha256, user)
+    result = load_tables(s, checked.staged.tables, wb.name, wb.sha256, user, release=release)
     step(progress, "write", n, n)
     return result
 
@@ -150,11 +151,13 @@ def load_workbook(wb: Workbook, db=None, user: str | None = None,
     step(progress, "lock")
     with store.write_lock(), store.session() as s:
         ensure_schema(s)
-        checked = check_workbook(wb, s, options, progress)
+        # Validated and written under this lock: the raw cells go once checked, and each
+        # staged table once the engine holds it (a national file's peak memory).
+        checked = check_workbook(wb, s, options, progress, consume=True)
         if not checked.ok:
             return checked, None
-        wb.sheets.clear()  # validated under this lock: the write needs the staged rows only
-        return checked, _write(s, checked, user, progress)
+        wb.sheets.clear()
+        return checked, _write(s, checked, user, progress, release=True)
 
 
 def load_checked(checked: Checked, db=None, user: str | None = None,

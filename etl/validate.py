@@ -282,7 +282,8 @@ def _concat_chunks(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _values_sheet(wb, report, staged, known, territories, indicators, s, options):
+def _values_sheet(wb, report, staged, known, territories, indicators, s, options,
+                  consume=False):
     public = bool(wb.meta.get("public"))
     if public:
         from etl.public import map_public_values
@@ -297,10 +298,14 @@ def _values_sheet(wb, report, staged, known, territories, indicators, s, options
     all_ind = pd.concat([indicators, known.indicators[indicators.columns]]) \
         .drop_duplicates("code").set_index("code")
     all_territories = territories | known.territories
-    frame = _concat_chunks([
-        _value_rows(df.iloc[start:start + CHUNK_ROWS], report, staged, all_ind, all_territories,
-                    known, public)
-        for start in range(0, max(len(df), 1), CHUNK_ROWS)])
+    chunks = [_value_rows(df.iloc[start:start + CHUNK_ROWS], report, staged, all_ind,
+                          all_territories, known, public)
+              for start in range(0, max(len(df), 1), CHUNK_ROWS)]
+    if consume:  # the raw cells are not needed any more: their memory goes before the join
+        wb.sheets.pop("valeurs", None)
+        del df
+    frame = _concat_chunks(chunks)
+    del chunks
     if staged.aliased_rows:
         report.info.append(f"{staged.aliased_rows} valeur(s) citent un ancien code de territoire "
                            "(p. ex. AMB-COM) : elles sont rattachées au code officiel.")
@@ -482,8 +487,12 @@ def _value_before(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
     return out
 
 
-def validate(wb: Workbook, s=None, options=None) -> tuple[Report, Staged]:
-    """Check every sheet of the workbook against itself and the database."""
+def validate(wb: Workbook, s=None, options=None, consume: bool = False
+             ) -> tuple[Report, Staged]:
+    """Check every sheet of the workbook against itself and the database. With `consume`
+    (a load that writes right after, under its lock), the values' raw cells are dropped as
+    soon as they are checked: a national file's peak memory held them and the staged rows
+    at once."""
     from etl.sources.base import Options
 
     options = options or Options()
@@ -518,5 +527,6 @@ def validate(wb: Workbook, s=None, options=None) -> tuple[Report, Staged]:
     if "correspondances" in wb.sheets:
         _mapping_sheet(wb, report, staged, known, contracts, indicators)
     if "valeurs" in wb.sheets:
-        _values_sheet(wb, report, staged, known, territories, indicators, s, options)
+        _values_sheet(wb, report, staged, known, territories, indicators, s, options,
+                      consume)
     return report, staged

@@ -228,3 +228,21 @@ def test_far_from_the_previous_year_in_the_file_first_then_in_the_store(test_db,
     assert sorted(zip(far["ligne"], far["colonne"])) == [(5, "valeur"), (6, "valeur")]
     messages = dict(zip(far["ligne"], far["message"]))
     assert "(10)" in messages[5] and "(1\u202f200)" in messages[6]
+
+
+def test_a_load_lets_go_of_the_file_a_check_keeps_it_to_load_later(test_db, tmp_path):
+    """`load` (CLI, init) drops the raw cells once checked and each staged table once
+    written, for a national file's memory; `check` (the Import page) keeps both, so that its
+    confirmation can still validate the file again after another batch landed."""
+    from etl.pipeline import load_checked
+
+    path = write_xlsx(tmp_path / "envoi.xlsx", {"valeurs": [
+        HEAD, ["IND-TX", "T-QPV1", 2021, "realise", 44]]})
+    kept = check(path, db=test_db)
+    assert kept.ok and "valeurs" in kept.workbook.sheets and kept.staged.n_observations == 1
+    loaded, result = load(path, db=test_db)
+    assert result is not None and result.total("inserted") == 1
+    assert loaded.workbook.sheets == {} and "observation" not in loaded.staged.tables
+    # A batch landed since `kept` was checked: its confirmation validates it again.
+    again, result = load_checked(kept, db=test_db)
+    assert again is not kept and again.ok and result.total("unchanged") == 1

@@ -79,11 +79,11 @@ def _classify(s, entity: str, stg: str) -> str:
     return f"cls_{entity}"
 
 
-def versioned_upsert(s, entity: str, df: pd.DataFrame, batch_id: int) -> dict[str, int]:
-    """Insert new rows, supersede changed ones, count unchanged; returns the counts."""
+def _upsert_staged(s, entity: str, stg: str, batch_id: int) -> dict[str, int]:
+    """Insert the staged rows that are new, supersede the changed ones, count the unchanged;
+    returns the counts."""
     spec = ENTITIES[entity]
     keys, values = spec["keys"], spec["values"]
-    stg = _stage(s, entity, df)
     cls = _classify(s, entity, stg)
     counts = dict(s.rows(f"SELECT _change, count(*) FROM {cls} GROUP BY _change"))
     match = " AND ".join(f"t.{k} = x.{k}" for k in keys)
@@ -122,25 +122,31 @@ def next_batch_id(s) -> int:
 
 
 def load_tables(s, tables: dict[str, pd.DataFrame], file_name: str, sha256: str,
-                user: str | None = None, note: str | None = None) -> LoadResult:
-    """Write every staged table as one batch inside one transaction."""
+                user: str | None = None, note: str | None = None,
+                release: bool = False) -> LoadResult:
+    """Write every staged table as one batch inside one transaction. With `release`, each
+    table leaves `tables` once the engine holds it: its memory is free for the engine's
+    work (the statuses of a national file)."""
     ensure_schema(s)
+    obs = tables.get("observation")
+    is_demo = obs is not None and len(obs) > 0 and bool((obs["status"] == "demo").all())
+    del obs
     s.prepare_bulk_load()
     s.begin()
     try:
         batch_id = next_batch_id(s)
         result = LoadResult(batch_id)
         for entity in LOAD_ORDER:
-            df = tables.get(entity)
-            if df is not None and len(df):
-                result.counts[entity] = versioned_upsert(s, entity, df, batch_id)
+            if tables.get(entity) is not None and len(tables[entity]):
+                df = tables.pop(entity) if release else tables[entity]
+                stg = _stage(s, entity, df)
+                del df
+                result.counts[entity] = _upsert_staged(s, entity, stg, batch_id)
         if not result.changed:
             s.rollback()
             result.batch_id = None
             return result
         stored_status.after_batch(s, batch_id)
-        obs = tables.get("observation")
-        is_demo = obs is not None and len(obs) > 0 and bool((obs["status"] == "demo").all())
         s.execute(
             "INSERT INTO batch (id, kind, file_name, sha256, user_name, loaded_at, inserted, "
             "updated, unchanged, is_demo, note) VALUES (?, 'load', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
