@@ -60,6 +60,25 @@ def distinct(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return pd.factorize(values, use_na_sentinel=True)
 
 
+def key_ids(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """One integer per row, equal for rows equal on `columns` (a missing cell equal to a
+    missing cell, as pandas' duplicated() has it), numbered 0, 1, 2... in order of first
+    appearance. The columns' codes are combined in a mixed radix, renumbered densely
+    whenever the product could overflow: no tuple, no hash of text per row."""
+    ids, size = np.zeros(len(frame), dtype=np.int64), 1
+    for col in columns:
+        codes, uniques = distinct(frame[col])
+        ids, size = ids * (len(uniques) + 1) + (codes + 1), size * (len(uniques) + 1)
+        if size > 2**31:
+            ids, size = _dense(ids)
+    return _dense(ids)[0]
+
+
+def _dense(ids: np.ndarray) -> tuple[np.ndarray, int]:
+    codes, kept = pd.factorize(ids)
+    return codes.astype(np.int64), len(kept)
+
+
 def map_values(values: pd.Series, mapping: pd.Series) -> pd.Series:
     """`values.map(mapping)` looked up once per distinct value: on Arrow strings pandas
     casts the result back element by element, seconds on a national file."""

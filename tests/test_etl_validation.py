@@ -246,3 +246,31 @@ def test_a_load_lets_go_of_the_file_a_check_keeps_it_to_load_later(test_db, tmp_
     # A batch landed since `kept` was checked: its confirmation validates it again.
     again, result = load_checked(kept, db=test_db)
     assert again is not kept and again.ok and result.total("unchanged") == 1
+
+
+def test_key_ids_agree_with_pandas_duplicated_on_every_kind_of_column():
+    """The integer keys behind the duplicate and far-from-previous checks: equal exactly
+    where pandas finds rows equal (missing equal to missing), numbered in order of first
+    appearance; categorical, text and nullable-integer columns, and a product of codes that
+    needs renumbering."""
+    import numpy as np
+    import pandas as pd
+
+    from etl.parsing import key_ids
+
+    rng = np.random.default_rng(7)
+    n = 5000
+    frame = pd.DataFrame({
+        "code": pd.Categorical(rng.choice(["A", "B", "C", None], n)),
+        "text": pd.Series(rng.choice(["x", "y", None], n), dtype=object),
+        "year": pd.array(rng.choice([2019, 2020, None], n), dtype="Int64"),
+        "wide": pd.Series(rng.integers(0, 70_000, n)).astype(str),  # many distinct values
+        "wider": pd.Series(rng.integers(0, 70_000, n)).astype(str),
+        "widest": pd.Series(rng.integers(0, 70_000, n)).astype(str),
+    })
+    for columns in (["code", "text", "year"], ["code", "wide", "wider", "widest", "year"]):
+        ids = key_ids(frame, columns)
+        first = ids > np.concatenate([[-1], np.maximum.accumulate(ids)[:-1]])
+        assert (pd.Series(np.bincount(ids)[ids] > 1) == frame.duplicated(columns, keep=False)).all()
+        assert (first == ~frame.duplicated(columns, keep="first").to_numpy()).all()
+        assert ids.max() + 1 == len(frame.drop_duplicates(columns))
