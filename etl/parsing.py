@@ -74,6 +74,12 @@ def key_ids(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     return _dense(ids)[0]
 
 
+def first_appearance(ids: np.ndarray) -> np.ndarray:
+    """The rows that are the first of their `key_ids` (drop_duplicates' keep="first"): ids
+    are numbered in order of first appearance, so a first is above every id before it."""
+    return ids > np.concatenate([[-1], np.maximum.accumulate(ids)[:-1]])
+
+
 def _dense(ids: np.ndarray) -> tuple[np.ndarray, int]:
     codes, kept = pd.factorize(ids)
     return codes.astype(np.int64), len(kept)
@@ -115,17 +121,16 @@ def isin(values: pd.Series, codes: set) -> pd.Series:
 
 
 def pair_isin(left: pd.Series, right: pd.Series, pairs: set) -> np.ndarray:
-    """Whether each (left, right) row is in `pairs`, judged once per distinct pair: both
-    columns are factorized to integers and combined, no tuple is built per row."""
-    lc, lu = distinct(left)
-    rc, ru = distinct(right)
-    key = lc.astype(np.int64) * (len(ru) + 1) + rc
-    uniq, inverse = np.unique(key, return_inverse=True)
-    hit = np.array([(lu[k // (len(ru) + 1)] if k // (len(ru) + 1) >= 0 else None,
-                     ru[k % (len(ru) + 1)] if k % (len(ru) + 1) < len(ru) else None) in pairs
-                    for k in uniq], dtype=bool)
-    bad = (lc < 0) | (rc < 0)
-    return np.where(bad, False, hit[inverse] if len(uniq) else False)
+    """Whether each (left, right) row is in `pairs` (a missing side never is), judged once
+    per distinct pair (`key_ids`): no tuple is built per row."""
+    both = pd.DataFrame({"left": left.reset_index(drop=True),
+                         "right": right.reset_index(drop=True)})
+    ids = key_ids(both, ["left", "right"])
+    firsts = both.iloc[np.flatnonzero(first_appearance(ids))]  # one row per id, in id order
+    hit = np.fromiter((not (pd.isna(a) or pd.isna(b)) and (a, b) in pairs
+                       for a, b in zip(firsts["left"], firsts["right"])),
+                      dtype=bool, count=len(firsts))
+    return hit[ids]
 
 
 def parse_numbers(col: pd.Series) -> tuple[pd.Series, pd.Series]:

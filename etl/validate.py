@@ -16,6 +16,7 @@ from etl.checks import YEAR_MAX, YEAR_MIN, Known, SheetCheck, Staged, single_con
 from etl.mapping import split_list, variable_key
 from etl.parsing import (
     as_text,
+    first_appearance,
     isin,
     key_ids,
     map_categories,
@@ -326,9 +327,9 @@ def _values_sheet(wb, report, staged, known, territories, indicators, s, options
         report.warning(**_at(d, ~differ, "valeur"), values=d["value"][~differ],
                        messages="Ligne en double (même valeur) : elle ne sera chargée qu'une "
                        "fois.")
-    # drop_duplicates(keys): ids are numbered in order of first appearance. Without any
-    # duplicate the frame is kept, not copied (200 MB for a national file).
-    first = ids > np.concatenate([[-1], np.maximum.accumulate(ids)[:-1]])
+    # drop_duplicates(keys). Without any duplicate the frame is kept, not copied (200 MB for
+    # a national file).
+    first = first_appearance(ids)
     if not first.all():
         frame = frame[first]
     _value_warnings(frame, report, all_ind, known, s)
