@@ -56,3 +56,32 @@ def test_a_page_changing_a_cached_frame_never_changes_the_cache(test_db, monkeyp
     pd.testing.assert_frame_equal(ui.memo(("test", "labels"), lambda: None),
                                   expected[["code", "label"]])
     ui.clear_cache()
+
+
+def test_a_page_run_files_what_it_derives_under_the_version_it_started_with(test_db,
+                                                                             monkeypatch):
+    """Another replica commits while a page run is under way: what the run derives from the
+    values it had already read must not be filed under the new version, or every later run
+    would show the values from before that load."""
+    import threading
+
+    from suivi.web import imports, ui
+
+    monkeypatch.setenv("SUIVI_DB", test_db)
+    ui.clear_cache()
+    with ui.kept_open():
+        started = ui.data_version()
+        before = ui.query("territories", "TEST-2015")
+        newest = imports.batches(test_db)["id"].max()
+        writer = threading.Thread(target=imports.rollback, args=(test_db, int(newest)))
+        writer.start()
+        writer.join()
+        assert ui.data_version() == started  # the run keeps its version
+        derived = ui.memo(("test", "derived"), lambda: ("from before the load", len(before)))
+        assert derived[0] == "from before the load"
+    with ui.kept_open():
+        assert ui.data_version() != started  # the next run sees the load
+        assert ui.memo(("test", "derived"), lambda: ("recomputed", 0)) == ("recomputed", 0)
+    # Outside a run (a fragment, a test), the version is read at each call.
+    assert ui.data_version() != started
+    ui.clear_cache()

@@ -56,10 +56,29 @@ def settle_memory() -> None:
     atexit.register(gc.unfreeze)
 
 
+_run = threading.local()  # the data version a page run keys its caches on (kept_open)
+
+
+@contextmanager
 def kept_open():
-    """One opening of the store for a whole page run (Store.kept_open): app.py wraps the
-    run in it."""
-    return open_store(db_file()).kept_open()
+    """One opening of the store (Store.kept_open) and one data version for a whole page run:
+    app.py wraps the run in it.
+
+    The version is read once, at the run's first cache lookup, and every query and memo of
+    the run is filed under it. Read again at each lookup, it could move in the middle of a
+    run when another process or replica commits: a memo computed from values fetched before
+    that commit was then filed under the new version, and every later run showed the values
+    from before the load (two replicas, seen in tests/test_replicas.py). Filed under the
+    version read first, anything a run computes holds data at least that recent."""
+    if getattr(_run, "active", False):  # nested: the outer block pins the version
+        yield
+        return
+    _run.active, _run.version = True, None
+    try:
+        with open_store(db_file()).kept_open():
+            yield
+    finally:
+        _run.active, _run.version = False, None
 
 
 def ensure_database() -> None:
@@ -83,8 +102,13 @@ def _upgraded(url: str) -> None:
 
 def data_version() -> tuple:
     """Changes whenever anything is committed to the store, by any process or replica (file
-    stats for DuckDB, the batch log for PostgreSQL: suivi/store)."""
-    return open_store(db_file()).version()
+    stats for DuckDB, the batch log for PostgreSQL: suivi/store); within a page run, the
+    version the run started with (kept_open)."""
+    if not getattr(_run, "active", False):
+        return open_store(db_file()).version()
+    if _run.version is None:
+        _run.version = open_store(db_file()).version()
+    return _run.version
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)
@@ -145,8 +169,10 @@ def memo(key: tuple, compute):
 
 
 def clear_cache() -> None:
+    """Forget every cached result, and the run's version: called after the run's own write."""
     _cached.clear()
     _memo_store().clear()
+    _run.version = None
 
 
 @dataclass(frozen=True)
