@@ -16,6 +16,7 @@ from etl.readers import Workbook
 from etl.report import Report
 from etl.sources import LayoutError, Options, ReadError, read_workbook
 from etl.validate import Staged, validate
+from suivi.core import memory
 from suivi.core.config import CONTRACTS_DIR, REGISTER_FILE
 from suivi.core.steps import Progress, step
 from suivi.store import open_store
@@ -80,6 +81,7 @@ def _read(source, name, options: Options | None = None,
     step(progress, "read")
     try:
         wb = _with_mapping(read_workbook(source, name, options), options)
+        memory.give_back()  # the reader's buffers (250 MB for a national Parquet file)
         step(progress, "read", _rows(wb), _rows(wb))
         return wb, Report()
     except LayoutError as exc:

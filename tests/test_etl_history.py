@@ -217,3 +217,52 @@ def test_last_upload_of_a_contract_follows_loads_and_rollbacks(test_db, tmp_path
         rollback(con, 2)
         assert last(con) == (1, "contrat.xlsx")
         assert queries.contract_last_upload(con, "NOPE") is None
+
+
+def test_a_duckdb_load_works_within_its_budget_then_lifts_it(tmp_path, tmp_path_factory,
+                                                               request, monkeypatch):
+    """$SUIVI_LOAD_MEMORY bounds the engine while a load computes its statuses, a smaller
+    share of it bounds the commit (the national init's peak), and the budget is lifted
+    afterwards: the app's readers share the engine in its process."""
+    from suivi.store import duckdb_store, stored_status
+    from suivi.store.duckdb_store import DuckSession, load_memory_mb
+    from tests.conftest import _build_test_contract, databases_of
+
+    dbs = databases_of("duckdb", tmp_path_factory, request)
+    dbs.template("contrat", _build_test_contract)
+    db = dbs.copy("contrat", tmp_path)
+    budget = {}
+
+    def setting(s):
+        return s.scalar("SELECT current_setting('memory_limit')")
+
+    def spy(name, original, when="before"):
+        def wrapped(s, *args):
+            if when == "before":
+                budget[name] = setting(s)
+            out = original(s, *args)
+            if when == "after":
+                budget[name] = setting(s)
+            return out
+        return wrapped
+
+    with connection(db, read_only=True) as con:
+        budget["default"] = setting(con)
+    monkeypatch.setattr(stored_status, "after_batch",
+                        spy("statuses", stored_status.after_batch))
+    monkeypatch.setattr(DuckSession, "commit", spy("commit", DuckSession.commit))
+    monkeypatch.setattr(DuckSession, "end_bulk_load",
+                        spy("after", DuckSession.end_bulk_load, "after"))
+    monkeypatch.setenv("SUIVI_LOAD_MEMORY", "500MB")
+    path = write_xlsx(tmp_path / "maj.xlsx", {"valeurs": [
+        HEAD, ["IND-TX", "T-QPV1", 2021, "realise", 45, "INSEE"]]})
+    checked, result = load(path, db=db)
+    assert checked.ok and result.total("inserted") == 1
+    # DuckDB counts in MiB: 500 MB = 476.8 MiB; 70 % = 350 MB = 333.7 MiB.
+    assert budget["statuses"] == "476.8 MiB" and budget["commit"] == "333.7 MiB"
+    assert budget["after"] == budget["default"] != budget["statuses"]
+
+    for text, mb in (("1GB", 1024), ("512MiB", 512), ("300", 300), (" 2.5 gb", 2560),
+                     ("beaucoup", duckdb_store.LOAD_MEMORY_MB), ("", 350)):
+        monkeypatch.setenv("SUIVI_LOAD_MEMORY", text)
+        assert load_memory_mb() == mb, text

@@ -256,7 +256,7 @@ def test_key_ids_agree_with_pandas_duplicated_on_every_kind_of_column():
     import numpy as np
     import pandas as pd
 
-    from etl.parsing import key_ids
+    from etl.parsing import dense_ids, key_ids, radix_ids, repeats
 
     rng = np.random.default_rng(7)
     n = 5000
@@ -274,3 +274,13 @@ def test_key_ids_agree_with_pandas_duplicated_on_every_kind_of_column():
         assert (pd.Series(np.bincount(ids)[ids] > 1) == frame.duplicated(columns, keep=False)).all()
         assert (first == ~frame.duplicated(columns, keep="first").to_numpy()).all()
         assert ids.max() + 1 == len(frame.drop_duplicates(columns))
+        # Unnumbered keys (the duplicate check's first pass), renumbered past any limit.
+        for limit in (2**62, 2**20):
+            raw = radix_ids(frame, columns, limit=limit)
+            assert (pd.Series(raw).duplicated(keep=False)
+                    == frame.duplicated(columns, keep=False)).all()
+            assert (dense_ids(raw) == ids).all()
+        assert repeats(ids) == frame.duplicated(columns).any()
+        assert not repeats(dense_ids(np.arange(50) * 7))
+        unique_rows = frame.drop_duplicates(columns)
+        assert not repeats(radix_ids(unique_rows, columns))

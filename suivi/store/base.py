@@ -73,6 +73,12 @@ class Session:
     def prepare_bulk_load(self) -> None:
         """Engine settings for a large load (DuckDB: spill to disk beyond a memory budget)."""
 
+    def before_bulk_commit(self) -> None:
+        """Engine settings for the commit of a large load (DuckDB: a smaller budget)."""
+
+    def end_bulk_load(self) -> None:
+        """The engine's settings as they were before prepare_bulk_load."""
+
     def refresh_statistics(self, tables) -> None:
         """Planner statistics of `tables` after a write that changed many of their rows.
 

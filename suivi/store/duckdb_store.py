@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import threading
 import time
 from contextlib import contextmanager
@@ -61,11 +62,16 @@ class DuckSession(Session):
         return frame
 
     def put_frame(self, name: str, frame: pd.DataFrame, types: dict[str, str]) -> None:
+        """The frame as a temporary table. Text columns held as categories stay coded (DuckDB
+        ENUMs, cast to text where they are compared or inserted): as text, a national file's
+        3 million staged values took 400 MB of the engine's memory, its peak at init."""
         view = f"_frame_{name}"
         self.con.register(view, frame)
         try:
-            select = ", ".join(f'CAST("{c}" AS {types.get(c, "VARCHAR")}) AS "{c}"'
-                               for c in frame.columns)
+            select = ", ".join(
+                f'"{c}"' if types.get(c, "VARCHAR") == "VARCHAR" and _text_codes(frame[c])
+                else f'CAST("{c}" AS {types.get(c, "VARCHAR")}) AS "{c}"'
+                for c in frame.columns)
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {select} "
                              f"FROM {view}")
         finally:
@@ -73,10 +79,45 @@ class DuckSession(Session):
 
     def prepare_bulk_load(self) -> None:
         # A national file stages millions of rows: let DuckDB spill to disk beyond this budget
-        # instead of growing the process (the loader shares the machine with the app). The
-        # national init (3 million values) peaks at 1 066 MB with 400 MB against 1 466 MB with
-        # 800 MB, in the same time; 200 MB is slower (spills), 100 MB runs out of memory.
-        self.con.execute(f"SET memory_limit = '{os.environ.get('SUIVI_LOAD_MEMORY', '400MB')}'")
+        # instead of growing the process (the loader shares the machine with the app).
+        self.con.execute(f"SET memory_limit = '{load_memory_mb()}MB'")
+
+    def before_bulk_commit(self) -> None:
+        # The commit writes the batch into the file. With the statuses' budget, the blocks
+        # they had read stayed in memory beside it: the national init's peak (748-755 MB at
+        # 400 MB, 670-680 MB with 350 then 245 MB, in the same time).
+        self.con.execute(f"SET memory_limit = '{int(load_memory_mb() * COMMIT_SHARE)}MB'")
+
+    def end_bulk_load(self) -> None:
+        # The budget is the database instance's, which the app's readers share in its process.
+        try:
+            self.con.execute("RESET memory_limit")
+        except duckdb.Error:  # an instance a failure invalidated: its settings go with it
+            pass
+
+
+#: DuckDB's budget for a load's work, in MB ($SUIVI_LOAD_MEMORY, e.g. "350MB" or "1GB"). The
+#: national init (3 million values) peaked at 1 466 MB with 800, 1 066 with 400 (stop 22),
+#: 670-680 MB with 350 once the staged texts stayed coded (stop 24), for about the same time;
+#: 300 MB saved 10-20 MB more for 1.5 s more; 100 MB runs out of memory.
+LOAD_MEMORY_MB = 350
+COMMIT_SHARE = 0.7  # of the load's budget, at its commit
+
+
+def load_memory_mb() -> int:
+    """$SUIVI_LOAD_MEMORY in MB ("350MB", "1GB", "512MiB"; a bare number is MB)."""
+    text = os.environ.get("SUIVI_LOAD_MEMORY", "").strip().upper().replace(" ", "")
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)(MB|MIB|M|GB|GIB|G)?", text)
+    if not match:
+        return LOAD_MEMORY_MB
+    value = float(match.group(1))
+    return max(1, int(value * 1024 if (match.group(2) or "M").startswith("G") else value))
+
+
+def _text_codes(column: pd.Series) -> bool:
+    """A categorical column of texts (DuckDB scans it as an ENUM of those texts)."""
+    return (isinstance(column.dtype, pd.CategoricalDtype)
+            and pd.api.types.is_string_dtype(column.cat.categories.dtype))
 
 
 _NULLABLE_INTEGERS = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(),

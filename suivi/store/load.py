@@ -15,6 +15,7 @@ from datetime import datetime
 
 import pandas as pd
 
+from suivi.core import memory
 from suivi.store import stored_status
 from suivi.store.schema import ENTITIES, LOAD_ORDER, column_type, ensure_schema
 
@@ -141,6 +142,8 @@ def load_tables(s, tables: dict[str, pd.DataFrame], file_name: str, sha256: str,
                 df = tables.pop(entity) if release else tables[entity]
                 stg = _stage(s, entity, df)
                 del df
+                if release:  # the frame's pages, back to the system before the engine's work
+                    memory.give_back()
                 result.counts[entity] = _upsert_staged(s, entity, stg, batch_id)
         if not result.changed:
             s.rollback()
@@ -153,10 +156,13 @@ def load_tables(s, tables: dict[str, pd.DataFrame], file_name: str, sha256: str,
             [batch_id, file_name, sha256, user or getpass.getuser(), datetime.now(),
              result.total("inserted"), result.total("updated"), result.total("unchanged"),
              is_demo, note or json.dumps(result.counts, ensure_ascii=False)])
+        s.before_bulk_commit()
         s.commit()
     except BaseException:
         s.rollback()
         raise
+    finally:
+        s.end_bulk_load()
     s.refresh_statistics([*(f"{entity}_v" for entity in result.counts), *stored_status.DERIVED])
     return result
 
@@ -171,8 +177,11 @@ def preview(s, obs: pd.DataFrame | None) -> pd.DataFrame:
     stg = _stage(s, "observation", obs)
     cls = _classify(s, "observation", stg)
     out = s.df(f"""
-        SELECT x._change AS change, x.indicator_code, x.territory_code, x.year, x.nature,
-               x.breakdown, x.modality, c.value AS old_value, x.value, x.status
+        SELECT x._change AS change, CAST(x.indicator_code AS VARCHAR) AS indicator_code,
+               CAST(x.territory_code AS VARCHAR) AS territory_code, x.year,
+               CAST(x.nature AS VARCHAR) AS nature, CAST(x.breakdown AS VARCHAR) AS breakdown,
+               CAST(x.modality AS VARCHAR) AS modality, c.value AS old_value, x.value,
+               CAST(x.status AS VARCHAR) AS status
         FROM {cls} x LEFT JOIN observation c ON c.indicator_code = x.indicator_code
             AND c.territory_code = x.territory_code AND c.year = x.year
             AND c.nature = x.nature AND c.breakdown = x.breakdown AND c.modality = x.modality
