@@ -224,8 +224,8 @@ def test_a_duckdb_load_works_within_its_budget_then_lifts_it(tmp_path, tmp_path_
     """$SUIVI_LOAD_MEMORY bounds the engine while a load computes its statuses, a smaller
     share of it bounds the commit (the national init's peak), and the budget is lifted
     afterwards: the app's readers share the engine in its process."""
-    from suivi.store import duckdb_store, stored_status
-    from suivi.store.duckdb_store import DuckSession, load_memory_mb
+    from suivi.store import stored_status
+    from suivi.store.duckdb_store import DuckSession, load_memory
     from tests.conftest import _build_test_contract, databases_of
 
     dbs = databases_of("duckdb", tmp_path_factory, request)
@@ -261,8 +261,47 @@ def test_a_duckdb_load_works_within_its_budget_then_lifts_it(tmp_path, tmp_path_
     # DuckDB counts in MiB: 500 MB = 476.8 MiB; 70 % = 350 MB = 333.7 MiB.
     assert budget["statuses"] == "476.8 MiB" and budget["commit"] == "333.7 MiB"
     assert budget["after"] == budget["default"] != budget["statuses"]
+    # Lifted too when nothing changes (the same file again) and when the load fails.
+    budget.pop("after")
+    checked, result = load(path, db=db)
+    assert result.batch_id is None and budget.pop("after") == budget["default"]
 
-    for text, mb in (("1GB", 1024), ("512MiB", 512), ("300", 300), (" 2.5 gb", 2560),
-                     ("beaucoup", duckdb_store.LOAD_MEMORY_MB), ("", 350)):
+    def broken(s, batch_id):
+        raise RuntimeError("panne pendant le calcul des statuts")
+
+    monkeypatch.setattr(stored_status, "after_batch", broken)
+    other = write_xlsx(tmp_path / "autre.xlsx", {"valeurs": [
+        HEAD, ["IND-TX", "T-QPV1", 2022, "realise", 47, "INSEE"]]})
+    before = current(db)
+    with pytest.raises(RuntimeError):
+        load(other, db=db)
+    assert budget["after"] == budget["default"]
+    pd.testing.assert_frame_equal(current(db), before)
+
+    for text, size in (("1GB", 10**9), ("512MiB", 512 * 2**20), ("300", 300 * 10**6),
+                       (" 2,5 gb", 25 * 10**8), ("800KB", 800_000), ("", 350 * 10**6)):
         monkeypatch.setenv("SUIVI_LOAD_MEMORY", text)
-        assert load_memory_mb() == mb, text
+        assert load_memory() == size, text
+    for text in ("beaucoup", "80%", "0MB"):  # never a guess: the load stops before writing
+        monkeypatch.setenv("SUIVI_LOAD_MEMORY", text)
+        with pytest.raises(ValueError, match="SUIVI_LOAD_MEMORY"):
+            load_memory()
+
+
+def test_the_preview_lists_changes_in_code_order_whatever_the_file_order(test_db, tmp_path):
+    """New values first, then changed ones, each by indicator, territory and year in text
+    order, on both engines: the staged codes are held in the file's order of appearance."""
+    from etl.pipeline import check, preview_changes
+
+    years = range(2021, 2025)  # codes that repeat are held as categories, in file order
+    path = write_xlsx(tmp_path / "desordre.xlsx", {"valeurs": [
+        HEAD, *(["IND-TX", "T-QPV2", y, "realise", 12, "INSEE"] for y in years),
+        *(["IND-TX", "T-QPV1", y, "realise", 45, "INSEE"] for y in years),
+        ["IND-TX", "T-QPV1", 2020, "realise", 43, "INSEE révisé"]]})  # 42 -> 43
+    checked = check(path, db=test_db)
+    assert checked.ok, checked.report.render()
+    preview = preview_changes(checked, test_db)
+    assert preview[["change", "territory_code", "year"]].values.tolist() == [
+        *(["new", "T-QPV1", y] for y in years), *(["new", "T-QPV2", y] for y in years),
+        ["changed", "T-QPV1", 2020]]
+    assert preview["territory_code"].map(type).eq(str).all()

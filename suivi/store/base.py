@@ -77,7 +77,7 @@ class Session:
         """Engine settings for the commit of a large load (DuckDB: a smaller budget)."""
 
     def end_bulk_load(self) -> None:
-        """The engine's settings as they were before prepare_bulk_load."""
+        """The engine's default settings back, after a large load (DuckDB: its budget)."""
 
     def refresh_statistics(self, tables) -> None:
         """Planner statistics of `tables` after a write that changed many of their rows.

@@ -133,6 +133,18 @@ def load_tables(s, tables: dict[str, pd.DataFrame], file_name: str, sha256: str,
     is_demo = obs is not None and len(obs) > 0 and bool((obs["status"] == "demo").all())
     del obs
     s.prepare_bulk_load()
+    try:
+        result = _write_batch(s, tables, file_name, sha256, user, note, is_demo, release)
+    finally:
+        s.end_bulk_load()
+    if result.batch_id is not None:
+        s.refresh_statistics([*(f"{entity}_v" for entity in result.counts),
+                              *stored_status.DERIVED])
+    return result
+
+
+def _write_batch(s, tables, file_name, sha256, user, note, is_demo, release) -> LoadResult:
+    """load_tables' transaction: rolled back whole on any error, or when nothing changed."""
     s.begin()
     try:
         batch_id = next_batch_id(s)
@@ -161,9 +173,6 @@ def load_tables(s, tables: dict[str, pd.DataFrame], file_name: str, sha256: str,
     except BaseException:
         s.rollback()
         raise
-    finally:
-        s.end_bulk_load()
-    s.refresh_statistics([*(f"{entity}_v" for entity in result.counts), *stored_status.DERIVED])
     return result
 
 
@@ -186,7 +195,8 @@ def preview(s, obs: pd.DataFrame | None) -> pd.DataFrame:
             AND c.territory_code = x.territory_code AND c.year = x.year
             AND c.nature = x.nature AND c.breakdown = x.breakdown AND c.modality = x.modality
         ORDER BY CASE x._change WHEN '{NEW}' THEN 0 WHEN '{CHANGED}' THEN 1 ELSE 2 END,
-                 x.indicator_code, x.territory_code, x.year""")
+                 CAST(x.indicator_code AS VARCHAR), CAST(x.territory_code AS VARCHAR),
+                 x.year""")  # as text: a staged ENUM sorts in its file's order
     s.drop(cls)
     s.drop(stg)
     return out
