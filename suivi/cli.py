@@ -8,7 +8,7 @@ import sys
 import time
 
 from etl.sources import LAYOUTS
-from suivi.core.config import CONTRACTS_DIR
+from suivi.core.config import CONTRACTS_DIR, SettingError, load_memory_bytes
 from suivi.store import open_store
 
 
@@ -453,9 +453,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+WRITERS = ("init", "load", "rollback", "demo", "restore")  # commands that load or write
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        if args.command in WRITERS:
+            load_memory_bytes()  # read before anything is opened or written
+        return args.func(args)
+    except SettingError as exc:
+        print(f"Erreur de configuration : {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

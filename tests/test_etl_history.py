@@ -224,8 +224,9 @@ def test_a_duckdb_load_works_within_its_budget_then_lifts_it(tmp_path, tmp_path_
     """$SUIVI_LOAD_MEMORY bounds the engine while a load computes its statuses, a smaller
     share of it bounds the commit (the national init's peak), and the budget is lifted
     afterwards: the app's readers share the engine in its process."""
+    from suivi.core.config import SettingError, load_memory_bytes
     from suivi.store import stored_status
-    from suivi.store.duckdb_store import DuckSession, load_memory
+    from suivi.store.duckdb_store import DuckSession
     from tests.conftest import _build_test_contract, databases_of
 
     dbs = databases_of("duckdb", tmp_path_factory, request)
@@ -281,11 +282,15 @@ def test_a_duckdb_load_works_within_its_budget_then_lifts_it(tmp_path, tmp_path_
     for text, size in (("1GB", 10**9), ("512MiB", 512 * 2**20), ("300", 300 * 10**6),
                        (" 2,5 gb", 25 * 10**8), ("800KB", 800_000), ("", 350 * 10**6)):
         monkeypatch.setenv("SUIVI_LOAD_MEMORY", text)
-        assert load_memory() == size, text
+        assert load_memory_bytes() == size, text
     for text in ("beaucoup", "80%", "0MB"):  # never a guess: the load stops before writing
         monkeypatch.setenv("SUIVI_LOAD_MEMORY", text)
-        with pytest.raises(ValueError, match="SUIVI_LOAD_MEMORY"):
-            load_memory()
+        with pytest.raises(SettingError, match="SUIVI_LOAD_MEMORY"):
+            load_memory_bytes()
+    before = snapshot(db)  # the command line says so and stops before opening the store
+    run = cli_in_process("--db", db, "load", str(other))
+    assert run.returncode == 2 and "SUIVI_LOAD_MEMORY = « 0MB »" in run.stderr
+    assert_same(before, snapshot(db))
 
 
 def test_the_preview_lists_changes_in_code_order_whatever_the_file_order(test_db, tmp_path):

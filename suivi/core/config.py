@@ -7,6 +7,7 @@ or a PostgreSQL URL (`postgresql://user@host:5432/base`) for shared deployments.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,3 +62,29 @@ def map_attribution() -> str:
 
 def maps_enabled() -> bool:
     return os.environ.get("SUIVI_CARTES", "1").strip().lower() not in ("0", "non", "false")
+
+
+class SettingError(ValueError):
+    """An environment setting that cannot be read: the command stops, with this message."""
+
+
+#: DuckDB's budget for a load's work ($SUIVI_LOAD_MEMORY: "350MB", "1GB", "512MiB"...). The
+#: national init (3 million values) peaked at 1 466 MB with 800 MB, 1 066 with 400 (stop 22),
+#: 670-680 MB with 350 once the staged texts stayed coded (stop 24), for about the same time;
+#: 300 MB saved 10-20 MB more for 1.5 s more; 100 MB runs out of memory.
+LOAD_MEMORY = "350MB"
+_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+          "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+
+
+def load_memory_bytes() -> int:
+    """$SUIVI_LOAD_MEMORY in bytes, in DuckDB's units (KB, MB, GB are powers of 1 000; KiB,
+    MiB, GiB of 1 024; a bare number is MB). An unreadable value is refused: a budget
+    silently replaced by the default would be a guess."""
+    text = os.environ.get("SUIVI_LOAD_MEMORY", "").strip() or LOAD_MEMORY
+    match = re.fullmatch(r"(\d+(?:[.,]\d+)?)\s*([KMGT]i?B|B)?", text, re.IGNORECASE)
+    number = float(match.group(1).replace(",", ".")) if match else 0
+    if number <= 0:
+        raise SettingError(f"SUIVI_LOAD_MEMORY = « {text} » : écrivez une taille comme 350MB "
+                           "ou 1GB.")
+    return int(number * _UNITS[(match.group(2) or "MB").upper()])

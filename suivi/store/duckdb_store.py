@@ -10,8 +10,6 @@ is the size and modification time of the file and its write-ahead log (two stat(
 from __future__ import annotations
 
 import fcntl
-import os
-import re
 import threading
 import time
 from contextlib import contextmanager
@@ -21,6 +19,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from suivi.core.config import load_memory_bytes
 from suivi.store.base import Session, Store
 from suivi.store.dialect import DUCKDB
 
@@ -80,13 +79,13 @@ class DuckSession(Session):
     def prepare_bulk_load(self) -> None:
         # A national file stages millions of rows: let DuckDB spill to disk beyond this budget
         # instead of growing the process (the loader shares the machine with the app).
-        self.con.execute(f"SET memory_limit = '{load_memory() // 1000}KB'")
+        self.con.execute(f"SET memory_limit = '{load_memory_bytes() // 1000}KB'")
 
     def before_bulk_commit(self) -> None:
         # The commit writes the batch into the file. With the statuses' budget, the blocks
         # they had read stayed in memory beside it: the national init's peak (748-755 MB at
         # 400 MB, 670-680 MB with 350 then 245 MB, in the same time).
-        self.con.execute(f"SET memory_limit = '{int(load_memory() * COMMIT_SHARE) // 1000}KB'")
+        self.con.execute(f"SET memory_limit = '{int(load_memory_bytes() * COMMIT_SHARE) // 1000}KB'")
 
     def end_bulk_load(self) -> None:
         # The budget is the database instance's, which the app's readers share in its
@@ -97,27 +96,7 @@ class DuckSession(Session):
             pass
 
 
-#: DuckDB's budget for a load's work ($SUIVI_LOAD_MEMORY: "350MB", "1GB", "512MiB"...). The
-#: national init (3 million values) peaked at 1 466 MB with 800 MB, 1 066 with 400 (stop 22),
-#: 670-680 MB with 350 once the staged texts stayed coded (stop 24), for about the same time;
-#: 300 MB saved 10-20 MB more for 1.5 s more; 100 MB runs out of memory.
-LOAD_MEMORY = "350MB"
-COMMIT_SHARE = 0.7  # of the load's budget, at its commit
-_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
-          "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
-
-
-def load_memory() -> int:
-    """$SUIVI_LOAD_MEMORY in bytes, in DuckDB's units (KB, MB, GB are powers of 1 000; KiB,
-    MiB, GiB of 1 024; a bare number is MB). An unreadable value raises: a budget silently
-    replaced by the default would be a guess."""
-    text = os.environ.get("SUIVI_LOAD_MEMORY", "").strip() or LOAD_MEMORY
-    match = re.fullmatch(r"(\d+(?:[.,]\d+)?)\s*([KMGT]i?B|B)?", text, re.IGNORECASE)
-    if not match or float(match.group(1).replace(",", ".")) <= 0:
-        raise ValueError(f"SUIVI_LOAD_MEMORY = « {text} » : écrivez une taille comme 350MB "
-                         "ou 1GB.")
-    unit = _UNITS[(match.group(2) or "MB").upper()]
-    return int(float(match.group(1).replace(",", ".")) * unit)
+COMMIT_SHARE = 0.7  # of the load's budget ($SUIVI_LOAD_MEMORY), at its commit
 
 
 def _text_codes(column: pd.Series) -> bool:
