@@ -10,6 +10,7 @@ contributor, undoing a batch an administrator.
 import streamlit as st
 
 from etl import safety
+from suivi.core.config import SettingError
 from suivi.store.history import RollbackError
 from suivi.views import imports as view
 from suivi.web import auth, imports, ui
@@ -84,8 +85,12 @@ def confirm_load(entry: imports.Upload, key: str) -> None:
         return
     if not auth.require("contributeur"):
         return
-    with ui.stages("Chargement en cours…", "Chargement terminé") as report:
-        imports.load(entry, db, auth.user_name(), progress=report)
+    try:
+        with ui.stages("Chargement en cours…", "Chargement terminé") as report:
+            imports.load(entry, db, auth.user_name(), progress=report)
+    except SettingError as exc:  # nothing was written
+        st.error(f"Chargement impossible, configuration du serveur : {exc}", icon="⛔")
+        return
     st.session_state.pop("rollback_batch", None)  # offer the newest batch for undo
     ui.clear_cache()
     st.rerun()

@@ -8,7 +8,7 @@ import sys
 import time
 
 from etl.sources import LAYOUTS
-from suivi.core.config import CONTRACTS_DIR, SettingError, load_memory_bytes
+from suivi.core.config import CONTRACTS_DIR, SettingError, is_postgres, load_memory_bytes
 from suivi.store import open_store
 
 
@@ -459,8 +459,8 @@ WRITERS = ("init", "load", "rollback", "demo", "restore")  # commands that load 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.command in WRITERS:
-            load_memory_bytes()  # read before anything is opened or written
+        if args.command in WRITERS and not is_postgres(args.db):
+            load_memory_bytes()  # DuckDB's load budget, read before anything is opened
         return args.func(args)
     except SettingError as exc:
         print(f"Erreur de configuration : {exc}", file=sys.stderr)

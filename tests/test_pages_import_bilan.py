@@ -141,6 +141,27 @@ def fiche_values(app) -> pd.DataFrame:
 
 # --- Import -------------------------------------------------------------------------------------
 
+def test_an_unreadable_load_budget_stops_the_load_with_a_message(app, tmp_path,
+                                                                  monkeypatch):
+    """A server misconfigured ($SUIVI_LOAD_MEMORY, DuckDB's load budget) says so on the
+    page and writes nothing; PostgreSQL has no such budget and loads."""
+    from suivi.core.config import is_postgres
+
+    db = app.db
+    before = n_batches(db)
+    data = filled_template(db, tmp_path, {(INDICATOR, QPV): NEW})
+    at, _ = import_page(app)
+    upload(at, "modele-2022.xlsx", data)
+    monkeypatch.setenv("SUIVI_LOAD_MEMORY", "beaucoup")
+    click(at, "Confirmer le chargement")
+    if is_postgres(db):
+        assert current_value(db) == pytest.approx(NEW) and n_batches(db) == before + 1
+        return
+    assert any("configuration du serveur : SUIVI_LOAD_MEMORY = « beaucoup »" in e
+               for e in texts(at.error)), texts(at.error)
+    assert current_value(db) == pytest.approx(OLD) and n_batches(db) == before
+
+
 def test_upload_preview_confirm_then_rollback(app, tmp_path):
     db = app.db
     assert current_value(db) == pytest.approx(OLD)
