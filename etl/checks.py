@@ -189,8 +189,11 @@ class SheetCheck:
         return cache[col]
 
     def _add(self, kind, mask, col, values, message) -> None:
+        """`values` may be a function that makes them: called only when a row is reported
+        (a national file's rows are almost never wrong, and their text costs)."""
         mask = pd.Series(mask, index=self.df.index).fillna(False).astype(bool)
         if mask.any():
+            values = values() if callable(values) else values
             msg = message if isinstance(message, str) else message[mask]
             sheet, column = self.where(col, mask)
             getattr(self.report, kind)(sheet, self.df["_row"][mask], column, values[mask], msg)
@@ -203,7 +206,7 @@ class SheetCheck:
 
     def required(self, col: str) -> pd.Series:
         values = self.text(col)
-        self.error(values.isna(), col, values.fillna(""),
+        self.error(values.isna(), col, lambda: values.fillna(""),
                    f"Cellule obligatoire vide : renseignez la colonne « {col} ».")
         return values
 
@@ -217,7 +220,7 @@ class SheetCheck:
                    f"{VOCAB_NAMES[vocab].capitalize()} inconnu(e). Valeurs possibles : "
                    + ", ".join(allowed) + ".")
         if required:
-            self.error(raw.isna(), col, raw.fillna(""),
+            self.error(raw.isna(), col, lambda: raw.fillna(""),
                        f"Cellule obligatoire vide : indiquez {VOCAB_NAMES[vocab]} "
                        f"({', '.join(allowed)}).")
         return code

@@ -226,13 +226,17 @@ def _value_rows(df, report, staged, all_ind, territories, known, public: bool):
     # Cells that are not plain numbers: only they can be "nd"/"secret" markers or bad text.
     textual = pd.to_numeric(df[value_col], errors="coerce").isna() & df[value_col].notna()
     raw_value = pd.Series(pd.NA, index=df.index, dtype="string")
-    raw_value[textual] = as_text(df.loc[textual, value_col])
-    marker = map_unique(raw_value, lambda v: ALIASES["status"].get(fold(v))
-                        if isinstance(v, str) else None)
-    marker = marker.where(marker.isin(NO_VALUE_STATUSES))
-    value, bad = parse_numbers(df[value_col].where(marker.isna()))
+    if textual.any():  # a national file has none: no marker to look for
+        raw_value[textual] = as_text(df.loc[textual, value_col])
+        marker = map_unique(raw_value, lambda v: ALIASES["status"].get(fold(v))
+                            if isinstance(v, str) else None)
+        marker = marker.where(marker.isin(NO_VALUE_STATUSES))
+        value, bad = parse_numbers(df[value_col].where(marker.isna()))
+    else:
+        marker = pd.Series(None, index=df.index, dtype=object)
+        value, bad = parse_numbers(df[value_col])
     wide = "_col" in df.columns
-    columns = df["_col"] if wide else pd.Series(value_col, index=df.index)
+    columns = df["_col"] if wide else _same(value_col, df.index)
     chk.error(bad, "valeur", raw_value,
               "Nombre illisible : écrivez un nombre comme 12,5 ou 1 234 (sans texte), ou "
               "laissez la cellule vide si la valeur manque." + TOKENS_HINT[public])
@@ -243,7 +247,7 @@ def _value_rows(df, report, staged, all_ind, territories, known, public: bool):
     staged.skipped_rows += int(empty.sum())
     status = status.fillna("valide")
     conflict = value_given & status.isin(NO_VALUE_STATUSES)
-    chk.error(conflict, "statut", status.map(LABELS["status"]),
+    chk.error(conflict, "statut", lambda: status.map(LABELS["status"]),
               "Statut sans valeur (non disponible, secret statistique) alors qu'une valeur est "
               "donnée : videz la cellule « valeur » ou changez le statut.")
     frame = pd.DataFrame({
@@ -253,14 +257,20 @@ def _value_rows(df, report, staged, all_ind, territories, known, public: bool):
         "value": value, "status": status, "wording": wording,
         "source": chk.text("source"), "comment": chk.text("commentaire"),
         "_row": df["_row"], "_col": columns,
-        "_sheet": df["_sheet"] if "_sheet" in df.columns else "valeurs",
+        "_sheet": df["_sheet"] if "_sheet" in df.columns else _same("valeurs", df.index),
         "_src_territoire": df["_src_territoire"] if "_src_territoire" in df.columns
-        else "territoire",
+        else _same("territoire", df.index),
         "_src_annee": df["_src_annee"] if "_src_annee" in df.columns
-        else (columns if wide else "annee"),
+        else (columns if wide else _same("annee", df.index)),
     })[~empty]
     # Codes repeat across millions of rows: categories keep one copy of each distinct text.
     return frame.astype({c: "category" for c in CATEGORY_COLUMNS})
+
+
+def _same(text: str, index: pd.Index) -> pd.Series:
+    """One text on every row, as a category (no array of one string per row to factorize)."""
+    return pd.Series(pd.Categorical.from_codes(np.zeros(len(index), dtype=np.int8),
+                                               categories=[text]), index=index)
 
 
 def _concat_chunks(frames: list[pd.DataFrame]) -> pd.DataFrame:
