@@ -30,7 +30,7 @@ from etl.parsing import (
 from etl.readers import Workbook
 from etl.report import Report
 from etl.sources.base import TOKENS_TEXT
-from suivi.core import fmt
+from suivi.core import fmt, memory
 from suivi.core.vocab import ALIASES, LABELS, NO_VALUE_STATUSES, fold
 from suivi.store import validation
 
@@ -200,6 +200,7 @@ def wide_to_long(df: pd.DataFrame) -> pd.DataFrame:
 
 
 CHUNK_ROWS = 500_000  # row-local checks run per chunk: bounded memory on national files
+BIG_CHECK = 1_000_000  # rows: a check this large hands its freed memory back between steps
 CATEGORY_COLUMNS = ("indicator_code", "territory_code", "nature", "breakdown", "modality",
                     "status", "source", "wording", "comment", "_col", "_sheet",
                     "_src_territoire", "_src_annee")
@@ -319,6 +320,8 @@ def _values_sheet(wb, report, staged, known, territories, indicators, s, options
         del df
     frame = _concat_chunks(chunks)
     del chunks
+    if len(frame) >= BIG_CHECK:  # the chunks' and the raw cells' pages
+        memory.give_back()
     if staged.aliased_rows:
         report.info.append(f"{staged.aliased_rows} valeur(s) citent un ancien code de territoire "
                            "(p. ex. AMB-COM) : elles sont rattachées au code officiel.")
@@ -328,7 +331,9 @@ def _values_sheet(wb, report, staged, known, territories, indicators, s, options
     frame = _drop_duplicates(frame, keys, report)
     _value_warnings(frame, report, all_ind, known)
     # Apart, once the warnings' columns of one object per row (100 MB for a national file)
-    # are gone: with them, this check held the national init's peak.
+    # are gone, and handed back: with them, this check held the national init's peak.
+    if len(frame) >= BIG_CHECK:
+        memory.give_back()
     _far_from_previous(frame, report, s)
     staged.tables["observation"] = frame.drop(columns=LOCATION).reset_index(drop=True)
     staged.tables["observation"].attrs["unique_keys"] = True  # see store.load._stage
