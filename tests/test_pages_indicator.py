@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 
 import openpyxl
@@ -55,6 +56,14 @@ def dataframe_with(at, column: str):
 
 
 # --- Fiche indicateur -------------------------------------------------------------------------
+
+def chart_lines(at) -> dict[str, list[tuple]]:
+    """The lines of the page's plotly charts: name (unwrapped) -> [(x, y), ...]."""
+    return {trace["name"].replace("<br>", " "): list(zip(trace["x"], trace["y"]))
+            for chart in at.get("plotly_chart")
+            for trace in json.loads(chart.proto.spec)["data"]
+            if trace.get("mode") == "lines+markers"}
+
 
 def test_fiche_shows_the_numbers_of_assess(app):
     at = app(page="app_pages/fiche_indicateur.py", contrat=CONTRACT, quartier=QPV, annee=YEAR,
@@ -303,6 +312,13 @@ def test_neutral_indicator_has_the_same_gap_on_quartiers_and_comparer(app):
                                                       "Amboise")].iloc[0]
     assert row["Écart"] == pytest.approx(expected)
 
+    quartiers.selectbox(key="ecart").set_value(indicator).run()
+    line = chart_lines(quartiers)["écart avec Amboise"]
+    assert line[-1][0] == year and line[-1][1] == pytest.approx(expected)  # the same gap
+    zero = [shape for c in quartiers.get("plotly_chart")
+            for shape in json.loads(c.proto.spec)["layout"].get("shapes", [])]
+    assert [(z["y0"], z["y1"]) for z in zero] == [(0, 0)]
+
     compare = app(page="app_pages/comparer.py", contrat=CONTRACT, quartier=QPV, annee=2022)
     compare.multiselect(key="cmp_indicateurs").set_value([indicator])
     compare.multiselect(key="cmp_quartiers").set_value([QPV])
@@ -340,3 +356,10 @@ def test_comparer_values_within_and_beyond_the_quartier_and_its_references(app):
         assert [(label, int(year)) for label, year, _ in shown] == \
             [(label, year) for label, year, _ in stored]
         assert [value for *_, value in shown] == pytest.approx([v for *_, v in stored])
+        # The chart draws the same values: a line per territory, named after it.
+        lines = chart_lines(at)
+        for label in {label for label, _, _ in stored}:
+            drawn = lines[f"{label} – {indicator}"]
+            expected = [(int(y), v) for t, y, v in stored if t == label]
+            assert [x for x, _ in drawn] == [x for x, _ in expected]
+            assert [y for _, y in drawn] == pytest.approx([v for _, v in expected])
