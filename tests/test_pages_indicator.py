@@ -107,6 +107,18 @@ def test_fiche_shows_the_numbers_of_assess(app):
     assert {"Amboise", "Indre-et-Loire"} <= set(data["Territoire"])  # reference territories
     assert (data.loc[data["Nature"] == "Réalisé", "Année"] <= YEAR).all()
 
+    # The chart draws the same numbers: the actuals, the baseline (b, B), the target (T, C)
+    # and the trajectory between them.
+    traces = {t["name"].replace("<br>", " "): t for c in at.get("plotly_chart")
+              for t in json.loads(c.proto.spec)["data"] if t.get("name")}
+    drawn = traces["La Verrerie – réalisé"]
+    assert list(zip(drawn["x"], drawn["y"])) == list(zip(mine["Année"], mine["Valeur"]))
+    base = traces["La Verrerie – situation de référence"]
+    assert (base["x"], base["y"]) == ([b], [pytest.approx(B)])
+    target = traces["La Verrerie – situation visée"]
+    assert (target["x"], target["y"]) == ([T], [pytest.approx(C)])
+    assert traces["La Verrerie – trajectoire attendue"]["x"] == [b, T]
+
 
 def test_fiche_metadata_and_objectives(app):
     at = app(page="app_pages/fiche_indicateur.py", contrat=CONTRACT, quartier=QPV, annee=YEAR,
