@@ -76,16 +76,12 @@ def _rows(wb: Workbook | None) -> int:
     return sum(len(frame) for frame in wb.sheets.values()) if wb is not None else 0
 
 
-BIG_READ = 100_000  # rows: below, what the readers keep is small, not worth a trim
-
-
 def _read(source, name, options: Options | None = None,
           progress: Progress | None = None) -> tuple[Workbook | None, Report]:
     step(progress, "read")
     try:
         wb = _with_mapping(read_workbook(source, name, options), options)
-        if _rows(wb) >= BIG_READ:  # the reader's buffers (250 MB for a national Parquet file)
-            memory.give_back()
+        memory.give_back(_rows(wb))  # the reader's buffers (250 MB for a national Parquet file)
         step(progress, "read", _rows(wb), _rows(wb))
         return wb, Report()
     except LayoutError as exc:

@@ -200,7 +200,6 @@ def wide_to_long(df: pd.DataFrame) -> pd.DataFrame:
 
 
 CHUNK_ROWS = 500_000  # row-local checks run per chunk: bounded memory on national files
-BIG_CHECK = 1_000_000  # rows: a check this large hands its freed memory back between steps
 CATEGORY_COLUMNS = ("indicator_code", "territory_code", "nature", "breakdown", "modality",
                     "status", "source", "wording", "comment", "_col", "_sheet",
                     "_src_territoire", "_src_annee")
@@ -320,8 +319,7 @@ def _values_sheet(wb, report, staged, known, territories, indicators, s, options
         del df
     frame = _concat_chunks(chunks)
     del chunks
-    if len(frame) >= BIG_CHECK:  # the chunks' and the raw cells' pages
-        memory.give_back()
+    memory.give_back(len(frame))  # the chunks' and the raw cells' pages
     if staged.aliased_rows:
         report.info.append(f"{staged.aliased_rows} valeur(s) citent un ancien code de territoire "
                            "(p. ex. AMB-COM) : elles sont rattachées au code officiel.")
@@ -332,8 +330,7 @@ def _values_sheet(wb, report, staged, known, territories, indicators, s, options
     _value_warnings(frame, report, all_ind, known)
     # Apart, once the warnings' columns of one object per row (100 MB for a national file)
     # are gone, and handed back: with them, this check held the national init's peak.
-    if len(frame) >= BIG_CHECK:
-        memory.give_back()
+    memory.give_back(len(frame))
     _far_from_previous(frame, report, s)
     staged.tables["observation"] = frame.drop(columns=LOCATION).reset_index(drop=True)
     staged.tables["observation"].attrs["unique_keys"] = True  # see store.load._stage

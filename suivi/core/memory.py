@@ -23,8 +23,15 @@ def _malloc_trim():
         return None
 
 
-def give_back() -> None:
-    """Return the pages the allocators keep to the system (a few milliseconds)."""
+#: Rows of data just let go of below which handing pages back is not worth its few ms.
+WORTH_IT_ROWS = 100_000
+
+
+def give_back(rows: int) -> None:
+    """Return the pages the allocators keep to the system (a few milliseconds), after
+    `rows` rows of data were let go of: below WORTH_IT_ROWS, nothing to gain."""
+    if rows < WORTH_IT_ROWS:
+        return
     try:
         import pyarrow
     except ImportError:

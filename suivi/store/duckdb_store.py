@@ -79,13 +79,17 @@ class DuckSession(Session):
     def prepare_bulk_load(self) -> None:
         # A national file stages millions of rows: let DuckDB spill to disk beyond this budget
         # instead of growing the process (the loader shares the machine with the app).
-        self.con.execute(f"SET memory_limit = '{load_memory_bytes() // 1000}KB'")
+        self._budget(1.0)
 
     def before_bulk_commit(self) -> None:
         # The commit writes the batch into the file. With the statuses' budget, the blocks
         # they had read stayed in memory beside it: the national init's peak (748-755 MB at
         # 400 MB, 670-680 MB with 350 then 245 MB, in the same time).
-        self.con.execute(f"SET memory_limit = '{int(load_memory_bytes() * COMMIT_SHARE) // 1000}KB'")
+        self._budget(COMMIT_SHARE)
+
+    def _budget(self, share: float) -> None:
+        """DuckDB's memory limit at `share` of $SUIVI_LOAD_MEMORY."""
+        self.con.execute(f"SET memory_limit = '{int(load_memory_bytes() * share) // 1000}KB'")
 
     def end_bulk_load(self) -> None:
         # The budget is the database instance's, which the app's readers share in its

@@ -153,9 +153,10 @@ def _write_batch(s, tables, file_name, sha256, user, note, is_demo, release) -> 
             if tables.get(entity) is not None and len(tables[entity]):
                 df = tables.pop(entity) if release else tables[entity]
                 stg = _stage(s, entity, df)
+                rows = len(df)
                 del df
                 if release:  # the frame's pages, back to the system before the engine's work
-                    memory.give_back()
+                    memory.give_back(rows)
                 result.counts[entity] = _upsert_staged(s, entity, stg, batch_id)
         if not result.changed:
             s.rollback()
