@@ -39,8 +39,8 @@ endif
 db: $(DBTARGET)
 
 run: $(STAMP) $(DBTARGET)
-	SUIVI_DB="$(DB)" $(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true \
-		--browser.gatherUsageStats false
+	SUIVI_DB="$(DB)" $(BIN)/python -m suivi.web.serve --server.port $(PORT) \
+		--server.headless true --browser.gatherUsageStats false
 
 # Debian's Chromium for the browser tests (Playwright drives it; no browser download).
 chromium:

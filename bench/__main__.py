@@ -461,9 +461,10 @@ def bench_status(table: Table, data: Path, repeats: int, backends: list[str]) ->
 
 
 def page_times(backend: str, name: str, db: Path | str, runs: int,
-               pages: list[str] | None = None, env: dict | None = None) -> dict:
+               pages: list[str] | None = None, env: dict | None = None,
+               options: tuple[str, ...] = ()) -> dict:
     """Every page's times (or those of `pages`) on one database, in a child process
-    (bench/pages.py); `env` adds settings (SUIVI_CARTES=0: no maps)."""
+    (bench/pages.py, with its `options`); `env` adds settings (SUIVI_CARTES=0: no maps)."""
     env = {"SUIVI_USERS_DB": str(WORK / f"comptes-{backend}-{name}.sqlite3"), **(env or {})}
     Path(env["SUIVI_USERS_DB"]).unlink(missing_ok=True)
     if backend == "duckdb":
@@ -471,8 +472,8 @@ def page_times(backend: str, name: str, db: Path | str, runs: int,
         shutil.copy(db, copy)
         db = copy
     only = [arg for page in pages or [] for arg in ("--page", page)]
-    return run_child(["-m", "bench.pages", "--db", str(db), "--runs", str(runs), *only],
-                     env)["output"]
+    return run_child(["-m", "bench.pages", "--db", str(db), "--runs", str(runs), *only,
+                      *options], env)["output"]
 
 
 def after_upload_times(backend: str, db: Path | str, upload: Path) -> dict:
@@ -529,6 +530,14 @@ def bench_pages(table: Table, data: Path, runs: int, backends: list[str]) -> Non
         table.add("pages", f"{page} worst", nat["worst"], "s", ref.get("worst"),
                   "embedded default", "< 0.5 s", nat["worst"] < 0.5,
                   f"cold {nat['cold']} s (default {ref.get('cold')} s)")
+    # The first visitor of a server started without the warm-up (`streamlit run app.py`).
+    plain = page_times("duckdb", "national-sans-prechauffage", national_db(data), 1,
+                       options=("--not-warmed",))["pages"].get("(app.py)", {})
+    table.add("pages", "(app.py) first run, server not warmed up", plain.get("cold"), "s",
+              results["national"]["pages"].get("(app.py)", {}).get("cold"),
+              "after the launcher's warm-up",
+              note=f"the warm-up itself (suivi/web/serve.py) took "
+                   f"{results['national'].get('warm_up')} s before the server listened")
     upload = data / "insee_qpv_2021.xlsx"
     print("  first visits after a national upload (the Insee-style base, 63 000 values)",
           flush=True)

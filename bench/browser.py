@@ -48,11 +48,14 @@ TIMEOUT_MS = 60_000
 
 
 def serve(db: str, port: int, log: Path, options: tuple[str, ...] = ()) -> subprocess.Popen:
-    """`streamlit run app.py` on `db`, as `make run` starts it (plus Streamlit `options`);
-    waits for its health check."""
+    """The app's server on `db`, as `make run` starts it (plus Streamlit `options`): the
+    warmed-up launcher (suivi/web/serve.py), or `streamlit run app.py` in code from before
+    it; waits for its health check."""
     env = {**os.environ, "SUIVI_DB": db}
+    launcher = (["-m", "suivi.web.serve"] if (ROOT / "suivi" / "web" / "serve.py").exists()
+                else ["-m", "streamlit", "run", "app.py"])
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+        [sys.executable, *launcher, "--server.port", str(port),
          "--server.headless", "true", "--browser.gatherUsageStats", "false", *options],
         cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
         start_new_session=True)

@@ -17,6 +17,12 @@ keyed by query and arguments) and is also reported apart as `cold`; the median i
 other runs (what a user sees when moving between widgets and pages), the worst over all of
 them. `--after-upload FILE` measures instead each page's first visit after a load, in a warm
 process (time_after_upload). Prints JSON on its last line.
+
+The process first does what the app's server does before it listens (`warm_up`: the launcher
+suivi/web/serve.py, which `make run` uses, and Streamlit's scan of the installed components,
+which a server makes once at its start and AppTest at every new AppTest), so that app.py's
+first run is the first visitor's of a started server. `--not-warmed` times app.py alone in a
+process that did none of it (`streamlit run app.py`'s first visitor), for comparison.
 """
 
 from __future__ import annotations
@@ -127,6 +133,29 @@ def time_after_upload(upload: Path, pages: list[str], timeout: float) -> dict:
     return out
 
 
+def warm_up() -> float:
+    """What a server does before its first visitor (see the module's docstring); returns
+    the seconds it took."""
+    import functools
+
+    start = time.perf_counter()
+    try:
+        from streamlit.components.v2 import manifest_scanner
+    except ImportError:  # another Streamlit: nothing to scan once
+        pass
+    else:
+        manifest_scanner.scan_component_manifests = functools.cache(
+            manifest_scanner.scan_component_manifests)
+        manifest_scanner.scan_component_manifests()
+    try:
+        from suivi.web.serve import warm_up as server_warm_up
+    except ImportError:  # older code: `streamlit run app.py` did no warm-up
+        pass
+    else:
+        server_warm_up()
+    return time.perf_counter() - start
+
+
 def run_all(runs: int, timeout: float, only: list[str] | None = None) -> dict:
     if not APP.exists():
         return {"skipped": "app.py does not exist yet"}
@@ -148,15 +177,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--page", action="append", help="only this page (repeatable)")
     p.add_argument("--after-upload", type=Path, metavar="FILE",
                    help="time each page's first visit after FILE is loaded (time_after_upload)")
+    p.add_argument("--not-warmed", action="store_true",
+                   help="app.py alone, in a process that did not warm up as a server does")
     args = p.parse_args(argv)
     db = args.db if "://" in args.db else str(Path(args.db).resolve())
     os.environ["SUIVI_DB"] = db
+    if args.not_warmed:
+        os.chdir(ROOT)
+        print(json.dumps({"pages": {"(app.py)": time_page(None, args.runs, args.timeout)}},
+                         ensure_ascii=False))
+        return 0
+    warmed = round(warm_up(), 3)
     if args.after_upload:
         os.chdir(ROOT)
         result = {"after_upload": time_after_upload(args.after_upload.resolve(),
                                                      args.page or discover(), args.timeout)}
     else:
         result = run_all(args.runs, args.timeout, args.page)
+    result["warm_up"] = warmed
     print(json.dumps(result, ensure_ascii=False))
     return 0
 

@@ -33,12 +33,13 @@ CONTRACT, YEAR = "AMBOISE-2015", 2024
 
 
 def start_replica(db: str, accounts: Path, log: Path) -> tuple[subprocess.Popen, str]:
-    """`streamlit run app.py` on `db`; returns at once (started_replica waits for it)."""
+    """The app's server on `db`, as `make run` starts it (suivi/web/serve.py); returns at
+    once (started_replica waits for it)."""
     port = free_port()
     env = {**os.environ, "SUIVI_DB": db, "SUIVI_USERS_DB": str(accounts)}
     proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "streamlit"), "run", "app.py", "--server.port",
-         str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        [sys.executable, "-m", "suivi.web.serve", "--server.port", str(port),
+         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT,
         start_new_session=True)
     return proc, f"http://127.0.0.1:{port}"

@@ -86,13 +86,19 @@ def ensure_database() -> None:
     bring one built by an earlier version to the current schema (once per process)."""
     store = open_store(db_file())
     if store.exists():
-        _upgraded(db_file())
+        upgraded()
         return
     from etl.pipeline import init
 
     with st.spinner("Première ouverture : construction de la base à partir des contrats "
                     "embarqués…"):
         init(store, demo=True)
+
+
+def upgraded() -> None:
+    """The store brought to the current schema, once per process (suivi/web/serve.py does it
+    before the server listens)."""
+    _upgraded(db_file())
 
 
 @st.cache_resource(show_spinner="Mise à jour de la base…")

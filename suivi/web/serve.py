@@ -1,0 +1,76 @@
+"""Start the app's server warmed up: `python -m suivi.web.serve [Streamlit's options]`.
+
+Why: `streamlit run app.py` imports nothing of the app until a visitor comes, so the first
+page run of every server process (after a deployment, a restart, a new replica) paid about
+0.8 s of one-time work on top of its page: importing pandas, pyarrow, the database driver,
+plotly and the app's modules, Streamlit's emoji table (checked against every page icon),
+plotly's validators, the garbage collector's freeze (ui.settle_memory) and the first read of
+the database file. Here that work is done before the server listens, in the same process,
+then Streamlit's own command line takes over with the given options (`streamlit run app.py
+…`): a visitor never waits for it. bench/pages.py calls `warm_up` likewise before timing a
+process's first run.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+APP = Path(__file__).resolve().parents[2] / "app.py"
+
+
+def warm_up() -> float:
+    """Do a process's one-time work before any page runs; returns its duration (s). Never
+    raises for the database: a store that cannot be opened yet is reported by the page."""
+    start = time.perf_counter()
+    import plotly.graph_objects as go
+    import streamlit.emojis  # noqa: F401  (the table st.Page and set_page_config check icons in)
+
+    from suivi.core.config import db_url
+    from suivi.store import open_store
+    from suivi.web import auth, imports, maps, ui  # noqa: F401  (what app.py and pages import)
+
+    # plotly loads the validators of a trace type or layout part the first time a figure
+    # uses it; st.plotly_chart validates every figure it is given.
+    go.Figure({"data": [{"type": "scatter", "x": [0], "y": [0], "mode": "lines+markers",
+                         "line": {"dash": "dot"}, "fill": "toself", "hovertemplate": "%{y}"},
+                        {"type": "bar", "x": [1], "y": ["a"], "orientation": "h", "text": ["a"]}],
+               "layout": {"barmode": "stack", "legend": {"orientation": "h"},
+                          "xaxis": {"title": {"text": "a"}}, "yaxis": {"title": {"text": "a"}},
+                          "shapes": [{"type": "line"}], "annotations": [{"text": "a"}],
+                          "margin": {"l": 0}, "hoverlabel": {"bgcolor": "#fff"}}}).to_dict()
+    try:
+        if open_store(db_url()).exists():
+            # The driver's first connection, the schema checked, into the app's cache (which
+            # warns, outside a page run, that it has no page run to attach to).
+            quiet = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
+            level, quiet.level = quiet.level, logging.ERROR
+            try:
+                ui.upgraded()
+            finally:
+                quiet.setLevel(level)
+    except Exception:  # noqa: BLE001  (the app says what is wrong with the store, in French)
+        pass
+    # Streamlit warns once per process when elements are drawn outside `streamlit run`; to
+    # know whether it runs in a REPL, it walks the first page run's stack, reading the source
+    # of every frame (0.06 s). This process is a server: there is nothing to warn about.
+    from streamlit import delta_generator
+
+    if hasattr(delta_generator, "_use_warning_has_been_displayed"):
+        delta_generator._use_warning_has_been_displayed = True
+    ui.settle_memory()  # last: everything imported above leaves the collector's scans
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> None:
+    from streamlit.web import cli
+
+    warm_up()
+    cli.main(["run", str(APP), *(sys.argv[1:] if argv is None else argv)],
+             prog_name="streamlit")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""The server's launcher (suivi/web/serve.py): the one-time work of a process done before the
+server listens. Run in fresh processes: what it warms is per process. The launcher itself
+serves every browser test (`make run` starts it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from suivi.core.config import ROOT
+
+PROBE = """
+import gc, json, sys
+from suivi.web import serve
+seconds = serve.warm_up()
+from streamlit import delta_generator
+from suivi.web import ui
+ui.upgrade = None  # a schema check from now on would fail: it must have been made already
+ui.upgraded()
+print(json.dumps({
+    "seconds": seconds,
+    "modules": [m for m in ("pandas", "pyarrow", "plotly.graph_objects", "streamlit.emojis",
+                            "suivi.views.overview", "suivi.views.maps", "suivi.web.auth")
+                if m in sys.modules],
+    "traces": [m for m in ("plotly.graph_objs._scatter", "plotly.graph_objs._bar")
+               if m in sys.modules],
+    "frozen": gc.get_freeze_count(),
+    "warned": delta_generator._use_warning_has_been_displayed,
+}))
+"""
+
+
+def probe(db: str) -> dict:
+    env = {**os.environ, "SUIVI_DB": db}
+    out = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_warm_up_imports_the_pages_libraries_and_checks_the_schema_once(default_db):
+    warmed = probe(default_db)
+    assert warmed["modules"] == ["pandas", "pyarrow", "plotly.graph_objects", "streamlit.emojis",
+                                 "suivi.views.overview", "suivi.views.maps", "suivi.web.auth"]
+    # plotly's classes and validators of the traces the pages draw (loaded at first use)
+    assert warmed["traces"] == ["plotly.graph_objs._scatter", "plotly.graph_objs._bar"]
+    assert warmed["frozen"] > 10_000  # ui.settle_memory ran after the imports
+    assert warmed["warned"] is True  # no REPL stack walk in the first page run
+
+
+def test_warm_up_leaves_an_absent_database_to_the_app(tmp_path):
+    """The app builds an absent database at its first run, with a message (ui.ensure_database);
+    the launcher neither builds it nor fails."""
+    absent = tmp_path / "absente.duckdb"
+    env = {**os.environ, "SUIVI_DB": str(absent)}
+    out = subprocess.run([sys.executable, "-c", "from suivi.web import serve; serve.warm_up()"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert not absent.exists()
