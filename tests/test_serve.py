@@ -1,5 +1,5 @@
 """The server's launcher (suivi/web/serve.py): the one-time work of a process done before the
-server listens. Run in fresh processes: what it warms is per process. The launcher itself
+server listens (imports, the schema check, the maps' outlines). Run in fresh processes: what it warms is per process. The launcher itself
 serves every browser test (`make run` starts it)."""
 
 from __future__ import annotations
@@ -10,16 +10,25 @@ import subprocess
 import sys
 
 from suivi.core.config import ROOT
+from tests.test_maps import load_contours
 
 PROBE = """
 import gc, json, sys
 from suivi.web import serve
 seconds = serve.warm_up()
 from streamlit import delta_generator
-from suivi.web import ui
+from suivi.views import maps as views
+from suivi.web import maps, ui
 ui.upgrade = None  # a schema check from now on would fail: it must have been made already
 ui.upgraded()
+views.rings = None  # likewise the parse of a contract's outlines
+with_outlines = {}
+for contract in ui.query("contracts")["code"]:
+    contours = ui.query("contours", contract)
+    if not contours.empty:
+        with_outlines[contract] = len(maps.shapes(contours))
 print(json.dumps({
+    "outlines": with_outlines,
     "seconds": seconds,
     "modules": [m for m in ("pandas", "pyarrow", "plotly.graph_objects", "streamlit.emojis",
                             "suivi.views.overview", "suivi.views.maps", "suivi.web.auth")
@@ -40,8 +49,10 @@ def probe(db: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_warm_up_imports_the_pages_libraries_and_checks_the_schema_once(default_db):
+def test_warm_up_imports_the_pages_libraries_checks_the_schema_and_reads_the_outlines(default_db, tmp_path):
+    load_contours(default_db, tmp_path)  # Amboise's two quartiers
     warmed = probe(default_db)
+    assert warmed["outlines"] == {"AMBOISE-2015": 2}  # parsed for the maps before any visit
     assert warmed["modules"] == ["pandas", "pyarrow", "plotly.graph_objects", "streamlit.emojis",
                                  "suivi.views.overview", "suivi.views.maps", "suivi.web.auth"]
     # plotly's classes and validators of the traces the pages draw (loaded at first use)
