@@ -22,7 +22,8 @@ The process first does what the app's server does before it listens (`warm_up`: 
 suivi/web/serve.py, which `make run` uses, and Streamlit's scan of the installed components,
 which a server makes once at its start and AppTest at every new AppTest), so that app.py's
 first run is the first visitor's of a started server. `--not-warmed` times app.py alone in a
-process that did none of it (`streamlit run app.py`'s first visitor), for comparison.
+process that only scanned the components (`streamlit run app.py`'s first visitor), for
+comparison.
 """
 
 from __future__ import annotations
@@ -133,27 +134,29 @@ def time_after_upload(upload: Path, pages: list[str], timeout: float) -> dict:
     return out
 
 
-def warm_up() -> float:
-    """What a server does before its first visitor (see the module's docstring); returns
-    the seconds it took."""
+def scan_components() -> None:
+    """Streamlit's scan of the installed components, once: a server makes it when it starts,
+    AppTest at every new AppTest (0.08-0.2 s)."""
     import functools
 
-    start = time.perf_counter()
     try:
         from streamlit.components.v2 import manifest_scanner
     except ImportError:  # another Streamlit: nothing to scan once
-        pass
-    else:
-        manifest_scanner.scan_component_manifests = functools.cache(
-            manifest_scanner.scan_component_manifests)
-        manifest_scanner.scan_component_manifests()
+        return
+    manifest_scanner.scan_component_manifests = functools.cache(
+        manifest_scanner.scan_component_manifests)
+    manifest_scanner.scan_component_manifests()
+
+
+def warm_up() -> float:
+    """What the app's server does before its first visitor (see the module's docstring);
+    returns the seconds the launcher's warm-up took."""
+    scan_components()
     try:
         from suivi.web.serve import warm_up as server_warm_up
     except ImportError:  # older code: `streamlit run app.py` did no warm-up
-        pass
-    else:
-        server_warm_up()
-    return time.perf_counter() - start
+        return 0.0
+    return server_warm_up()
 
 
 def run_all(runs: int, timeout: float, only: list[str] | None = None) -> dict:
@@ -182,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     db = args.db if "://" in args.db else str(Path(args.db).resolve())
     os.environ["SUIVI_DB"] = db
-    if args.not_warmed:
+    if args.not_warmed:  # `streamlit run app.py`: its server scans the components, no more
+        scan_components()
         os.chdir(ROOT)
         print(json.dumps({"pages": {"(app.py)": time_page(None, args.runs, args.timeout)}},
                          ensure_ascii=False))

@@ -316,3 +316,34 @@ def test_a_national_map_draws_one_trace_per_colour_class_and_a_dot_per_quartier(
     tiled = maps.choropleth(contours, colouring, "t", *mapview.tiles())
     assert {t.type for t in tiled.data} == {"scattermap"}
     go.Figure(tiled.to_dict())
+
+
+def test_every_frozen_figure_sends_what_plotly_would(app, tmp_path, monkeypatch):
+    """FrozenFigure hands Streamlit the figure's own dicts instead of plotly's deep copy: for
+    every figure the pages freeze (status bars, map, comparison, the indicator's chart and
+    its projection), the same dict as plotly's `to_dict` (which would turn numpy arrays into
+    base64 arrays: the charts must hold lists)."""
+    import plotly.graph_objects as go
+
+    from suivi.views import charts
+
+    frozen = []
+    freeze = charts.freeze
+
+    def checked(fig):
+        expected = go.Figure.to_dict(fig)
+        kept = freeze(fig)
+        assert kept.to_dict() == expected, fig.layout.title.text
+        frozen.append(fig.layout.title.text)
+        return kept
+
+    monkeypatch.setattr(charts, "freeze", checked)
+    load_contours(app.db, tmp_path)
+    at = app(contrat=CONTRACT, annee=YEAR)
+    for page in ("app_pages/comparer.py", "app_pages/fiche_indicateur.py"):
+        at.switch_page(page).run()
+        assert not at.exception, [e.value for e in at.exception]
+    assert sum(t.startswith("Statut des séries") for t in frozen) == 3, frozen  # status bars
+    assert any(t.startswith("Part des séries") for t in frozen), frozen  # the overview's map
+    # and the comparison, the Comparer's map, the indicator's chart with its projection
+    assert len(frozen) == 7, frozen

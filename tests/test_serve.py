@@ -1,6 +1,6 @@
 """The server's launcher (suivi/web/serve.py): the one-time work of a process done before the
-server listens (imports, the schema check, the maps' outlines). Run in fresh processes: what it warms is per process. The launcher itself
-serves every browser test (`make run` starts it)."""
+server listens (imports, the schema check, the maps' outlines). Run in fresh processes: what
+it warms is per process. The launcher itself serves every browser test (`make run`)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ PROBE = """
 import gc, json, sys
 from suivi.web import serve
 seconds = serve.warm_up()
+loaded = set(sys.modules)  # before this probe imports anything itself
 from streamlit import delta_generator
 from suivi.views import maps as views
 from suivi.web import maps, ui
@@ -32,9 +33,9 @@ print(json.dumps({
     "seconds": seconds,
     "modules": [m for m in ("pandas", "pyarrow", "plotly.graph_objects", "streamlit.emojis",
                             "suivi.views.overview", "suivi.views.maps", "suivi.web.auth")
-                if m in sys.modules],
+                if m in loaded],
     "traces": [m for m in ("plotly.graph_objs._scatter", "plotly.graph_objs._bar")
-               if m in sys.modules],
+               if m in loaded],
     "frozen": gc.get_freeze_count(),
     "warned": delta_generator._use_warning_has_been_displayed,
 }))
@@ -49,7 +50,8 @@ def probe(db: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_warm_up_imports_the_pages_libraries_checks_the_schema_and_reads_the_outlines(default_db, tmp_path):
+def test_warm_up_imports_the_pages_libraries_checks_the_schema_and_reads_the_outlines(
+        default_db, tmp_path):
     load_contours(default_db, tmp_path)  # Amboise's two quartiers
     warmed = probe(default_db)
     assert warmed["outlines"] == {"AMBOISE-2015": 2}  # parsed for the maps before any visit
@@ -70,3 +72,25 @@ def test_warm_up_leaves_an_absent_database_to_the_app(tmp_path):
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert not absent.exists()
+
+
+def test_a_store_that_cannot_be_read_is_said_and_the_server_still_starts(tmp_path):
+    broken = tmp_path / "abimee.duckdb"
+    broken.write_bytes(b"ceci n'est pas une base DuckDB" * 100)
+    env = {**os.environ, "SUIVI_DB": str(broken)}
+    out = subprocess.run([sys.executable, "-c", "from suivi.web import serve; serve.warm_up()"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "préparation de la base interrompue" in out.stderr
+    assert "l'application le signalera" in out.stderr
+
+
+def test_the_launcher_hands_its_options_to_streamlit_and_help_touches_no_database(tmp_path):
+    broken = tmp_path / "abimee.duckdb"  # a warm-up would say it cannot read it
+    broken.write_bytes(b"ceci n'est pas une base DuckDB" * 100)
+    env = {**os.environ, "SUIVI_DB": str(broken)}
+    out = subprocess.run([sys.executable, "-m", "suivi.web.serve", "--help"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "Usage: streamlit run" in out.stdout  # Streamlit's own `run` command answered
+    assert "préparation" not in out.stderr

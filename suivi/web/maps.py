@@ -11,7 +11,7 @@ import streamlit as st
 from suivi.core.config import map_attribution, map_tiles, maps_enabled
 from suivi.views import maps
 
-__all__ = ["enabled", "shapes", "show", "show_missing", "tiles"]
+__all__ = ["OUTLINE_SETS", "enabled", "shapes", "show", "show_missing", "tiles"]
 
 
 def enabled() -> bool:
@@ -33,7 +33,10 @@ def shapes(contours: pd.DataFrame) -> list:
     return list(_rings(digest, geometry))
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
+OUTLINE_SETS = 8  # sets of outlines kept parsed (a national contract's: about 10 MB)
+
+
+@st.cache_resource(show_spinner=False, max_entries=OUTLINE_SETS)
 def _rings(digest: str, _geometry: pd.Series) -> list:
     return maps.rings(_geometry)
 

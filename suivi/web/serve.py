@@ -6,25 +6,31 @@ page run of every server process (after a deployment, a restart, a new replica) 
 plotly and the app's modules, Streamlit's emoji table (checked against every page icon),
 plotly's validators, the garbage collector's freeze (ui.settle_memory), the first read of
 the database file and the parse of the quartiers' outlines for the maps. Here that work is
-done before the server listens, in the same process,
-then Streamlit's own command line takes over with the given options (`streamlit run app.py
-…`): a visitor never waits for it. bench/pages.py calls `warm_up` likewise before timing a
-process's first run.
+done before the server listens, in the same process, then Streamlit's own command line takes
+over with the given options, as `streamlit run app.py …` would: a visitor never waits for
+it. bench/pages.py calls `warm_up` likewise before timing a process's first run.
+
+The warm-up reads the settings of `.streamlit/config.toml`, not the command line's (which
+Streamlit parses afterwards): none of those it uses (caching) is set on the command line.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
+CONNECT_TIMEOUT = "10"  # seconds: a PostgreSQL server that does not answer delays the start
 
 
 def warm_up() -> float:
-    """Do a process's one-time work before any page runs; returns its duration (s). Never
-    raises for the database: a store that cannot be opened yet is reported by the page."""
+    """Do a process's one-time work before any page runs; returns its duration (s). The
+    database part never stops the start: what is wrong with the store is said on stderr
+    here, and in French by the page to its visitors."""
     start = time.perf_counter()
     import plotly.graph_objects as go
     import streamlit.emojis  # noqa: F401  (the table st.Page and set_page_config check icons in)
@@ -43,19 +49,13 @@ def warm_up() -> float:
                           "shapes": [{"type": "line"}], "annotations": [{"text": "a"}],
                           "margin": {"l": 0}, "hoverlabel": {"bgcolor": "#fff"}}}).to_dict()
     try:
-        if open_store(db_url()).exists():
-            # The driver's first connection, the schema checked and the maps' outlines, into
-            # the app's caches (which warn, outside a page run, that it has no page run to
-            # attach to).
-            quiet = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
-            level, quiet.level = quiet.level, logging.ERROR
-            try:
-                ui.upgraded()
+        with _bounded_connect(), _outside_a_page_run(), ui.kept_open():
+            if open_store(db_url()).exists():
+                ui.upgraded()  # the driver's first connection, the schema checked
                 outlines()
-            finally:
-                quiet.setLevel(level)
-    except Exception:  # noqa: BLE001  (the app says what is wrong with the store, in French)
-        pass
+    except Exception as exc:  # noqa: BLE001  (the first page says it to its visitor)
+        print(f"suivi.web.serve: préparation de la base interrompue ({type(exc).__name__}: "
+              f"{exc}) ; l'application le signalera à la première page.", file=sys.stderr)
     # Streamlit warns once per process when elements are drawn outside `streamlit run`; to
     # know whether it runs in a REPL, it walks the first page run's stack, reading the source
     # of every frame (0.06 s). This process is a server: there is nothing to warn about.
@@ -68,25 +68,55 @@ def warm_up() -> float:
 
 
 def outlines() -> None:
-    """Every contract's quartier outlines read, parsed and simplified for its maps, into the
-    app's caches (0.1-0.2 s for a national contract's 1 580 quartiers). They change only when
-    contours are loaded: the pages' caches then key the new ones by their content."""
+    """The quartier outlines of the contracts visitors open first (the default one, then the
+    most recent, as many as the maps keep: maps.OUTLINE_SETS) read, parsed and simplified
+    into the app's caches: 0.1-0.2 s for a national contract's 1 580 quartiers. They change
+    only when contours are loaded; the maps then key the new ones by their content."""
     from suivi.web import maps, ui
 
     if not maps.enabled():
         return
-    for contract in ui.query("contracts")["code"]:
+    codes = ui.query("contracts")["code"].tolist()
+    if not codes:
+        return
+    first = ui.default_contract(codes)
+    for contract in [first, *(c for c in codes if c != first)][:maps.OUTLINE_SETS]:
         contours = ui.query("contours", contract)
         if not contours.empty:
             maps.shapes(contours)
 
 
+@contextmanager
+def _outside_a_page_run():
+    """The app's caches warn, outside a page run, that there is no page run to attach to."""
+    quiet = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        quiet.setLevel(level)
+
+
+@contextmanager
+def _bounded_connect():
+    """A PostgreSQL server that drops packets would hold the start for libpq's two minutes."""
+    before = os.environ.get("PGCONNECT_TIMEOUT")
+    os.environ["PGCONNECT_TIMEOUT"] = before or CONNECT_TIMEOUT
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("PGCONNECT_TIMEOUT", None)
+
+
 def main(argv: list[str] | None = None) -> None:
     from streamlit.web import cli
 
-    warm_up()
-    cli.main(["run", str(APP), *(sys.argv[1:] if argv is None else argv)],
-             prog_name="streamlit")
+    args = sys.argv[1:] if argv is None else argv
+    if not {"-h", "--help"} & set(args):  # help asked: no work, no database touched
+        warm_up()
+    cli.main(["run", str(APP), *args], prog_name="streamlit")
 
 
 if __name__ == "__main__":

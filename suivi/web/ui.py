@@ -226,6 +226,12 @@ def to_url(param: str, value) -> None:
         st.query_params[param] = str(value)
 
 
+def default_contract(codes: list[str]) -> str:
+    """The contract a visitor without a link sees first: the embedded demonstration's, else
+    the most recent (`codes` in the order of queries.contracts)."""
+    return "AMBOISE-2015" if "AMBOISE-2015" in codes else codes[0]
+
+
 def sidebar() -> Selection:
     """Contract, quartier and year pickers, mirrored in the URL so every view is a link."""
     contracts = query("contracts")
@@ -234,7 +240,7 @@ def sidebar() -> Selection:
         return Selection(None, None, None)
     codes = contracts["code"].tolist()
     names = dict(zip(contracts["code"], contracts["name"]))
-    from_url("contrat", codes, "AMBOISE-2015" if "AMBOISE-2015" in codes else codes[0])
+    from_url("contrat", codes, default_contract(codes))
     # The box shows the code (a full contract name never fits the sidebar and a text box
     # cannot wrap); the full name is written right under it.
     contract = st.sidebar.selectbox("Contrat", codes, key="contrat",
