@@ -73,12 +73,13 @@ def status_chart(frame, title: str, group_title: str, key: str, memo_key: tuple)
     if len(shown) < len(frame):
         title += f" ({len(shown)} sur {len(frame)} : ceux qui ont le plus de séries en retard)"
 
-    def figure():
+    def figure():  # inline SVG, not plotly: the first screen of a shared link draws at once
         chart_counts, labels = ov.chart_counts(shown)
-        return charts.freeze(charts.status_bars(chart_counts, title, labels=labels))
+        return charts.status_bars_svg(chart_counts, [labels[g] for g in chart_counts.index],
+                                      title)
 
     if frame["total"].sum():
-        st.plotly_chart(ui.memo(("figure", key, *memo_key), figure), width="stretch", key=key)
+        st.markdown(ui.memo(("figure", key, *memo_key), figure), unsafe_allow_html=True)
     else:
         st.markdown(f"**{title}**")
         st.caption("Aucune série pour le moment.")

@@ -320,8 +320,8 @@ def test_a_national_map_draws_one_trace_per_colour_class_and_a_dot_per_quartier(
 
 def test_every_frozen_figure_sends_what_plotly_would(app, tmp_path, monkeypatch):
     """FrozenFigure hands Streamlit the figure's own dicts instead of plotly's deep copy: for
-    every figure the pages freeze (status bars, map, comparison, the indicator's chart and
-    its projection), the same dict as plotly's `to_dict` (which would turn numpy arrays into
+    every figure the pages freeze (maps, comparison, the indicator's chart and its
+    projection), the same dict as plotly's `to_dict` (which would turn numpy arrays into
     base64 arrays: the charts must hold lists)."""
     import plotly.graph_objects as go
 
@@ -343,7 +343,7 @@ def test_every_frozen_figure_sends_what_plotly_would(app, tmp_path, monkeypatch)
     for page in ("app_pages/comparer.py", "app_pages/fiche_indicateur.py"):
         at.switch_page(page).run()
         assert not at.exception, [e.value for e in at.exception]
-    assert sum(t.startswith("Statut des séries") for t in frozen) == 3, frozen  # status bars
     assert any(t.startswith("Part des séries") for t in frozen), frozen  # the overview's map
-    # and the comparison, the Comparer's map, the indicator's chart with its projection
-    assert len(frozen) == 7, frozen
+    # and the comparison, the Comparer's map, the indicator's chart with its projection (the
+    # status bars are SVG: charts.status_bars_svg)
+    assert len(frozen) == 4, frozen

@@ -30,6 +30,12 @@ def as_int(text: str) -> int:
     return int(text.replace(NBSP, "").replace(" ", ""))
 
 
+def status_svgs(at) -> dict[str, str]:
+    """The page's status bars (charts.status_bars_svg) by title."""
+    return {re.search(r"<title>([^<]*)</title>", m.value).group(1): m.value
+            for m in at.markdown if m.value.startswith("<svg") and "status-bars" in m.value}
+
+
 def table_with(at, *columns) -> pd.DataFrame:
     found = [d.value for d in at.dataframe if set(columns) <= set(d.value.columns)]
     assert found, f"no table with columns {columns}"
@@ -56,6 +62,23 @@ def test_overview_shows_the_8_priorities_and_the_sql_status_counts(app):
     for info in pg.STATUSES:
         assert as_int(shown[f"{info.icon} {info.label}"]) == int(expected.get(info.code, 0)), \
             info.code
+
+    # The status bars (inline SVG): by pillar and by priority, every series once; by quartier,
+    # those of the quartiers. Each segment names its group, status and count.
+    bars = status_svgs(at)
+    assert list(bars) == ["Statut des séries par pilier", "Statut des séries par priorité",
+                          "Statut des séries par quartier"]
+    labels = {info.label: info.code for info in pg.STATUSES}
+    for title, svg in bars.items():
+        counts: dict[str, int] = {}
+        for status, n in re.findall(r"<title>[^<]* – ([^<:]+) : ([\d\u202f]+) série\(s\)</title>",
+                                    svg):
+            counts[labels[status]] = counts.get(labels[status], 0) + as_int(n)
+        if "quartier" in title:
+            assert 0 < sum(counts.values()) <= int(expected.sum())
+        else:
+            assert counts == {c: int(n) for c, n in expected.items() if n}, title
+    assert bars["Statut des séries par priorité"].count('text-anchor="end"') == 8
 
     # The charts' data tables are built and sent only once their expander is opened.
     assert not [d for d in at.dataframe if "Total" in d.value.columns]

@@ -25,14 +25,14 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from suivi.core import colours, fmt
+from suivi.core import fmt
 from suivi.core import progress as pg
 from suivi.core import projection as pj
 from suivi.core.exports import neutralise_formulas
 from suivi.core.vocab import LABELS
 from suivi.store import queries, reports, stored_gaps
 from suivi.store.status_sql import SERIES_KEY
-from suivi.views import overview
+from suivi.views import charts, overview
 
 #: Rows of a detail table (series, gaps) beyond which the report shows a summary instead.
 DETAIL_LIMIT = 3000
@@ -241,60 +241,11 @@ def _method(info: dict, th: pg.Thresholds, year: int) -> pd.DataFrame:
 
 # --- HTML pieces --------------------------------------------------------------------------------
 
-def _text_colour(hex_colour: str) -> str:
-    return colours.text_on(hex_colour)
-
-
 def svg_status_bars(counts: pd.DataFrame, labels: list[str], title: str) -> str:
-    """Stacked horizontal bars of series per status, as inline SVG (prints without JS).
-
-    The legend repeats icon + label, and the page shows the same numbers in a table, so the
-    chart never relies on colour alone.
-    """
-    width, label_w, right = 760, 270, 40
-    bar_w, row_h, step, top = width - label_w - right, 20, 28, 34
-    totals = counts[STATUS_COLUMNS].sum(axis=1).tolist() if len(counts) else []
-    scale = bar_w / max(max(totals, default=0), 1)
-    parts = [f'<text x="0" y="18" class="svg-title">{esc(title)}</text>']
-    for i, (label, (_, row)) in enumerate(zip(labels, counts.iterrows())):
-        y = top + i * step
-        short = label if len(label) <= 42 else label[:41] + "…"
-        parts.append(f'<text x="{label_w - 8}" y="{y + 14}" text-anchor="end">'
-                     f'<title>{esc(label)}</title>{esc(short)}</text>')
-        x = float(label_w)
-        for info, col in zip(pg.STATUSES, STATUS_COLUMNS):
-            n = int(row[col])
-            if not n:
-                continue
-            w = n * scale
-            parts.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row_h}" '
-                         f'fill="{info.colour}"><title>{esc(label)} – {esc(info.label)} : '
-                         f'{fmt.number(n)} série(s)</title></rect>')
-            if w >= 7 * len(fmt.number(n)) + 4:  # the number fits inside the segment
-                parts.append(f'<text x="{x + w / 2:.1f}" y="{y + 14}" text-anchor="middle" '
-                             f'fill="{_text_colour(info.colour)}">{fmt.number(n)}</text>')
-            x += w
-        parts.append(f'<text x="{x + 4:.1f}" y="{y + 14}">{fmt.number(totals[i])}</text>')
-    axis_y = top + len(labels) * step + 4
-    parts.append(f'<line x1="{label_w}" y1="{axis_y}" x2="{label_w + bar_w}" y2="{axis_y}" '
-                 'stroke="#666"/>')
-    top_total = max(totals, default=0)
-    for value in sorted({0, top_total // 2, top_total}):
-        tx = label_w + value * scale
-        parts.append(f'<text x="{tx:.1f}" y="{axis_y + 14}" text-anchor="middle" '
-                     f'class="tick">{fmt.number(value)}</text>')
-    parts.append(f'<text x="{label_w + bar_w / 2:.1f}" y="{axis_y + 30}" text-anchor="middle" '
-                 'class="tick">nombre de séries</text>')
-    legend_y = axis_y + 48
-    for j, info in enumerate(pg.STATUSES):
-        lx, ly = (j % 3) * 250, legend_y + (j // 3) * 20
-        parts.append(f'<rect x="{lx}" y="{ly}" width="12" height="12" fill="{info.colour}"/>'
-                     f'<text x="{lx + 18}" y="{ly + 11}">{esc(info.icon)} {esc(info.label)}'
-                     '</text>')
-    height = legend_y + 3 * 20 + 6
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" '
-            f'height="{height}" viewBox="0 0 {width} {height}" class="chart">'
-            f'<title>{esc(title)}</title>{"".join(parts)}</svg>')
+    """Stacked horizontal bars of series per status, as inline SVG (prints without JS): the
+    Vue d'ensemble's (charts.status_bars_svg), on counts named by STATUS_COLUMNS."""
+    return charts.status_bars_svg(counts, labels, title,
+                                  dict(zip((s.code for s in pg.STATUSES), STATUS_COLUMNS)))
 
 
 def _is_number(v) -> bool:
