@@ -100,40 +100,6 @@ def wrap(label: str, width: int = 28) -> str:
     return "<br>".join(textwrap.wrap(str(label), width)) or str(label)
 
 
-def status_bars(counts: pd.DataFrame, title: str, labels: dict | None = None,
-                height: int | None = None) -> go.Figure:
-    """Horizontal stacked bars: series per status for each group (row of `counts`).
-
-    Built from plain dicts without plotly's validation (a few milliseconds instead of 20):
-    the Vue d'ensemble draws three of them again after every data change."""
-    names = [labels.get(g, g) if labels else str(g) for g in counts.index]
-    groups = [wrap(g) for g in names]
-    traces = []
-    for info in pg.STATUSES:
-        if info.code not in counts.columns:
-            continue
-        values = counts[info.code].tolist()
-        if not any(values):
-            continue
-        traces.append(dict(
-            type="bar", y=groups, x=values, orientation="h",
-            name=wrap(f"{info.icon} {info.label}", LEGEND_WIDTH), marker=dict(color=info.colour),
-            text=[str(v) if v else "" for v in values], textposition="inside", textangle=0,
-            insidetextanchor="middle", insidetextfont=dict(color=colours.text_on(info.colour)),
-            customdata=names,
-            hovertemplate="%{customdata}<br>" + info.label + " : %{x} série(s)<extra></extra>"))
-    height = height or max(200, 110 + sum(max(38, 20 * (g.count("<br>") + 1)) for g in groups))
-    layout = _frame_layout(title, height, sum(t["name"].count("<br>") + 1 for t in traces))
-    # Legend in the bars' order; counts too small to print at a readable size are left out
-    # (the data table under the chart has them all).
-    layout["legend"]["traceorder"] = "normal"
-    layout.update(template=_white(), barmode="stack", uniformtext=dict(minsize=11, mode="hide"),
-                  yaxis=dict(autorange="reversed", title=dict(text=""),
-                             tickformat=_tick_format("")),
-                  xaxis=dict(title=dict(text="nombre de séries")))
-    return go.Figure(data=traces, layout=layout, _validate=False)
-
-
 def status_bars_svg(counts: pd.DataFrame, labels: list[str], title: str,
                     columns: dict[str, str] | None = None) -> str:
     """Stacked horizontal bars of series per status (a row of `counts` per group, a column

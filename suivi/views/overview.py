@@ -242,7 +242,7 @@ def most_late(frame: pd.DataFrame, limit: int = MAX_BARS) -> pd.DataFrame:
 
 
 def chart_counts(frame: pd.DataFrame, width: int = 55) -> tuple[pd.DataFrame, dict]:
-    """Input of charts.status_bars: counts indexed by group code, and the axis labels."""
+    """Input of charts.status_bars_svg: counts indexed by group code, and the labels."""
     counts = frame.set_index("code")[STATUS_ORDER]
     labels = {row.code: row.label if row.code in (NO_GROUP, ABOVE)
               else f"{row.code} – {short(row.label, width)}" for row in frame.itertuples()}
