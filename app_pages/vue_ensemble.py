@@ -75,8 +75,8 @@ def status_chart(frame, title: str, group_title: str, key: str, memo_key: tuple)
 
     def figure():  # inline SVG, not plotly: the first screen of a shared link draws at once
         chart_counts, labels = ov.chart_counts(shown)
-        return charts.status_bars_svg(chart_counts, [labels[g] for g in chart_counts.index],
-                                      title)
+        return charts.status_bars_block(charts.status_bars_svg(
+            chart_counts, [labels[g] for g in chart_counts.index], title))
 
     if frame["total"].sum():
         st.markdown(ui.memo(("figure", key, *memo_key), figure), unsafe_allow_html=True)

@@ -83,6 +83,19 @@ PROBE = """(selectors) => {
       }
     }
   }
+  // The status bars (inline SVG): drawn, titled, every text inside the chart.
+  for (const svg of document.querySelectorAll('svg.status-bars')) {
+    const frame = box(svg);
+    const title = svg.querySelector(':scope > title');
+    charts.push(title && frame.width > 100 && frame.height > 50 ? title.textContent.trim() : '');
+    for (const t of svg.querySelectorAll(':scope > text')) {
+      const b = box(t);
+      if (b.width && (b.left < frame.left - 1 || b.right > frame.right + 1 ||
+                      b.top < frame.top - 1 || b.bottom > frame.bottom + 1)) {
+        overlap.push('outside the chart: ' + t.textContent.slice(0, 70));
+      }
+    }
+  }
   return {cut, overlap, charts};
 }"""
 
@@ -132,7 +145,11 @@ def check_page(page: Page, name: str, width: int, ready: bool = False) -> None:
     got = page.evaluate(PROBE, TEXT)
     assert got["cut"] == [], f"{name} at {width} px: text cut off: {got['cut']}"
     assert got["overlap"] == [], f"{name} at {width} px: chart labels overlap: {got['overlap']}"
-    assert all(got["charts"]), f"{name}: a chart without a title"
+    assert all(got["charts"]), f"{name}: a chart without a title, or an empty one"
+    if name == "vue-ensemble":  # its three status bars are SVG drawn in the page
+        assert [c for c in got["charts"] if c.startswith("Statut des séries par")] == [
+            "Statut des séries par pilier", "Statut des séries par priorité",
+            "Statut des séries par quartier"], got["charts"]
     if got["charts"]:  # the text alternative: the numbers of every chart in a table
         assert page.locator("[data-testid='stDataFrame'], [data-testid='stTable'], "
                             "[data-testid='stExpander']").count() > 0, name

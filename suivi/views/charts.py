@@ -112,6 +112,8 @@ def status_bars_svg(counts: pd.DataFrame, labels: list[str], title: str,
     1.7 s without). SVG scales as one piece, so a number judged to fit its segment fits at
     any width; labels wrap instead of being cut; every segment says its status and count on
     hover (<title>), the legend repeats icon and label, and the page's table has the numbers.
+    Text takes the page's colour (currentColor). A page puts it in Markdown inside an HTML
+    block (`status_bars_block`), where nothing of it is read as Markdown.
     """
     columns = columns or {info.code: info.code for info in pg.STATUSES}
     statuses = [info for info in pg.STATUSES if info.code in columns]
@@ -121,12 +123,15 @@ def status_bars_svg(counts: pd.DataFrame, labels: list[str], title: str,
     rows = counts[[columns[i.code] for i in statuses]].fillna(0).astype(int)
     totals = rows.sum(axis=1).tolist()
     scale = bar_w / max(max(totals, default=0), 1)
+    # One line each (a blank line in a label would end the HTML block a page puts it in).
+    title = " ".join(str(title).split())
+    labels = [" ".join(str(label).split()) for label in labels]
     title_lines = textwrap.wrap(title, 78) or [title]
     parts = [f'<text x="0" y="{16 + 18 * k}" font-weight="bold" font-size="14" '
              f'class="svg-title">{_esc(line)}</text>' for k, line in enumerate(title_lines)]
     y = 18 * len(title_lines) + 12
     for label, total, (_, row) in zip(labels, totals, rows.iterrows()):
-        lines = textwrap.wrap(str(label), 36) or [str(label)]
+        lines = textwrap.wrap(label, 36) or [label]
         row_h = max(bar_h + 8, line_h * len(lines) + 6)
         bar_y = y + (row_h - bar_h) / 2
         first = y + (row_h - line_h * len(lines)) / 2 + 12
@@ -152,14 +157,14 @@ def status_bars_svg(counts: pd.DataFrame, labels: list[str], title: str,
         y += row_h + 4
     axis_y = y + 2
     parts.append(f'<line x1="{label_w}" y1="{axis_y}" x2="{label_w + bar_w}" y2="{axis_y}" '
-                 'stroke="#666"/>')
+                 'stroke="currentColor" stroke-opacity="0.6"/>')
     top = max(totals, default=0)
     for value in sorted({0, top // 2, top}):
         parts.append(f'<text x="{label_w + value * scale:.1f}" y="{axis_y + 14}" '
-                     f'text-anchor="middle" font-size="11" fill="#444" class="tick">'
+                     f'text-anchor="middle" font-size="11" fill-opacity="0.8" class="tick">'
                      f'{fmt.number(value)}</text>')
     parts.append(f'<text x="{label_w + bar_w / 2:.1f}" y="{axis_y + 30}" text-anchor="middle" '
-                 'font-size="11" fill="#444" class="tick">nombre de séries</text>')
+                 'font-size="11" fill-opacity="0.8" class="tick">nombre de séries</text>')
     legend_y = axis_y + 46
     for j, info in enumerate(statuses):
         lx, ly = (j % 2) * 320, legend_y + (j // 2) * 20
@@ -169,8 +174,16 @@ def status_bars_svg(counts: pd.DataFrame, labels: list[str], title: str,
     height = legend_y + ((len(statuses) + 1) // 2) * 20 + 6
     return (f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" '
             f'height="{height}" viewBox="0 0 {width} {height}" class="chart status-bars" '
-            f'style="max-width: 100%; height: auto" font-family="inherit" font-size="12">'
+            f'style="max-width: 100%; height: auto" font-family="inherit" font-size="12" '
+            f'fill="currentColor">'
             f'<title>{_esc(title)}</title>{"".join(parts)}</svg>')
+
+
+def status_bars_block(svg: str) -> str:
+    """`status_bars_svg` for st.markdown(unsafe_allow_html=True): wrapped in a <div> on lines
+    of its own, an HTML block, so that Markdown never reads a label's `*`, `_`, `[…](…)` or
+    `$`. (st.html would drop the SVG: its sanitiser keeps HTML only.)"""
+    return f'<div class="status-bars">\n{svg}\n</div>'
 
 
 def _esc(value) -> str:
