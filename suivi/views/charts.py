@@ -1,6 +1,7 @@
-"""Plotly figures for the pages and the bilan, French-formatted (`separators=", "`), titled,
-with units on the axes. Status colours come from suivi/core/progress.py; trends and territories
-use other palettes so a trend is never mistaken for a target status.
+"""Plotly figures for the pages, French-formatted (`separators=", "`), titled, with units on
+the axes; and the status bars as inline SVG for the Vue d'ensemble and the bilan. Status
+colours come from suivi/core/progress.py; trends and territories use other palettes so a
+trend is never mistaken for a target status.
 """
 
 from __future__ import annotations
