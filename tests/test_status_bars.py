@@ -42,7 +42,16 @@ def test_segments_are_proportional_and_numbers_only_where_they_fit():
     assert "2" not in texts  # 1.7 units wide: no room for its number (its <title> has it)
     assert "Groupe A – En bonne voie : 300 série(s)" in svg
     assert "Groupe B – En bonne voie : 2 série(s)" in svg
-    assert texts.count("400") == 2 and "0" in texts  # totals (and the axis' last tick)
+    assert texts.count("400") == 2  # A's total and the axis' last tick
+    ticks = re.findall(r'class="tick">([^<]+)</text>', svg)
+    assert ticks == ["0", "100", "200", "300", "400", "nombre de séries"]  # round values
+
+
+def test_the_axis_counts_in_round_steps():
+    frame = counts({"A": {"on_track": 75_021}})
+    svg = charts.status_bars_svg(frame, ["A"], "T")
+    ticks = re.findall(r'class="tick">([^<]+)</text>', svg)[:-1]
+    assert [int(t.replace("\u202f", "")) for t in ticks] == [0, 20_000, 40_000, 60_000]
 
 
 def test_missing_counts_are_zero_and_long_labels_wrap_without_cut():

@@ -159,8 +159,7 @@ def status_bars_svg(counts: pd.DataFrame, labels: list[str], title: str,
     axis_y = y + 2
     parts.append(f'<line x1="{label_w}" y1="{axis_y}" x2="{label_w + bar_w}" y2="{axis_y}" '
                  'stroke="currentColor" stroke-opacity="0.6"/>')
-    top = max(totals, default=0)
-    for value in sorted({0, top // 2, top}):
+    for value in _round_ticks(max(totals, default=0)):
         parts.append(f'<text x="{label_w + value * scale:.1f}" y="{axis_y + 14}" '
                      f'text-anchor="middle" font-size="11" fill-opacity="0.8" class="tick">'
                      f'{fmt.number(value)}</text>')
@@ -178,6 +177,14 @@ def status_bars_svg(counts: pd.DataFrame, labels: list[str], title: str,
             f'style="max-width: 100%; height: auto" font-family="inherit" font-size="12" '
             f'fill="currentColor">'
             f'<title>{_esc(title)}</title>{"".join(parts)}</svg>')
+
+
+def _round_ticks(top: int) -> list[int]:
+    """0 and up to four round values up to `top` (1, 2 or 5 times a power of ten apart), as
+    an axis would show them: 0, 20 000, 40 000, 60 000 rather than 0, 37 510, 75 021."""
+    step = next(m * 10 ** e for e in range(len(str(max(top, 1)))) for m in (1, 2, 5)
+                if top // (m * 10 ** e) <= 4)
+    return list(range(0, max(top, 0) + 1, step))
 
 
 def status_bars_block(svg: str) -> str:
