@@ -33,7 +33,7 @@ def as_int(text: str) -> int:
 def status_svgs(at) -> dict[str, str]:
     """The page's status bars (charts.status_bars_svg) by title."""
     return {re.search(r"<title>([^<]*)</title>", m.value).group(1): m.value
-            for m in at.markdown if m.value.startswith('<div class="status-bars">')}
+            for m in at.markdown if m.value.startswith('<div class="status-bars"')}
 
 
 def table_with(at, *columns) -> pd.DataFrame:

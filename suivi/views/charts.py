@@ -174,7 +174,8 @@ def status_bars_svg(counts: pd.DataFrame, labels: list[str], title: str,
     height = legend_y + ((len(statuses) + 1) // 2) * 20 + 6
     return (f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" '
             f'height="{height}" viewBox="0 0 {width} {height}" class="chart status-bars" '
-            f'style="max-width: 100%; height: auto" font-family="inherit" font-size="12" '
+            f'style="min-width: 480px; max-width: 100%; height: auto" font-family="inherit" '
+            f'font-size="12" '
             f'fill="currentColor">'
             f'<title>{_esc(title)}</title>{"".join(parts)}</svg>')
 
@@ -191,7 +192,8 @@ def status_bars_block(svg: str) -> str:
     """`status_bars_svg` for st.markdown(unsafe_allow_html=True): wrapped in a <div> on lines
     of its own, an HTML block, so that Markdown never reads a label's `*`, `_`, `[…](…)` or
     `$`. (st.html would drop the SVG: its sanitiser keeps HTML only.)"""
-    return f'<div class="status-bars">\n{svg}\n</div>'
+    # Below 480 px (a phone) the chart scrolls sideways rather than shrinking its text.
+    return f'<div class="status-bars" style="overflow-x: auto">\n{svg}\n</div>'
 
 
 def _esc(value) -> str:
