@@ -47,6 +47,11 @@ def test_segments_are_proportional_and_numbers_only_where_they_fit():
     assert ticks == ["0", "100", "200", "300", "400", "nombre de séries"]  # round values
 
 
+def test_a_missing_label_reads_as_a_dash():
+    svg = charts.status_bars_svg(counts({"A": {"on_track": 3}}), [np.nan], "T")
+    assert "<tspan" in svg and ">–</tspan>" in svg and "nan" not in svg
+
+
 def test_the_axis_counts_in_round_steps():
     frame = counts({"A": {"on_track": 75_021}})
     svg = charts.status_bars_svg(frame, ["A"], "T")

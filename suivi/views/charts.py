@@ -126,7 +126,8 @@ def status_bars_svg(counts: pd.DataFrame, labels: list[str], title: str,
     scale = bar_w / max(max(totals, default=0), 1)
     # One line each (a blank line in a label would end the HTML block a page puts it in).
     title = " ".join(str(title).split())
-    labels = [" ".join(str(label).split()) for label in labels]
+    labels = ["–" if fmt.is_missing(label) else " ".join(str(label).split())
+              for label in labels]
     title_lines = textwrap.wrap(title, 78) or [title]
     parts = [f'<text x="0" y="{16 + 18 * k}" font-weight="bold" font-size="14" '
              f'class="svg-title">{_esc(line)}</text>' for k, line in enumerate(title_lines)]
