@@ -16,7 +16,6 @@ suggests choosing a quartier), and the gaps of every quartier come from one SQL 
 
 from __future__ import annotations
 
-import html
 import io
 import numbers
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from suivi.core.vocab import LABELS
 from suivi.store import queries, reports, stored_gaps
 from suivi.store.status_sql import SERIES_KEY
 from suivi.views import charts, overview
+from suivi.views.charts import esc
 
 #: Rows of a detail table (series, gaps) beyond which the report shows a summary instead.
 DETAIL_LIMIT = 3000
@@ -83,13 +83,6 @@ class Bilan:
     def file_stem(self) -> str:
         return f"bilan-{self.contract}-{self.year}" + (f"-{self.quartier}" if self.quartier
                                                        else "")
-
-
-def esc(value) -> str:
-    """Text for HTML: missing -> '–', everything else escaped (quotes included)."""
-    if fmt.is_missing(value):
-        return "–"
-    return html.escape(str(value), quote=True)
 
 
 def _unit_name(units: pd.Series) -> pd.Series:

@@ -130,7 +130,7 @@ def status_bars_svg(counts: pd.DataFrame, labels: list[str], title: str,
               for label in labels]
     title_lines = textwrap.wrap(title, 78) or [title]
     parts = [f'<text x="0" y="{16 + 18 * k}" font-weight="bold" font-size="14" '
-             f'class="svg-title">{_esc(line)}</text>' for k, line in enumerate(title_lines)]
+             f'class="svg-title">{esc(line)}</text>' for k, line in enumerate(title_lines)]
     y = 18 * len(title_lines) + 12
     for label, total, (_, row) in zip(labels, totals, rows.iterrows()):
         lines = textwrap.wrap(label, 36) or [label]
@@ -139,7 +139,7 @@ def status_bars_svg(counts: pd.DataFrame, labels: list[str], title: str,
         first = y + (row_h - line_h * len(lines)) / 2 + 12
         parts.append(f'<text x="{label_w - 8}" y="{first:.1f}" text-anchor="end">'
                      + "".join(f'<tspan x="{label_w - 8}" dy="{0 if k == 0 else line_h}">'
-                               f'{_esc(line)}</tspan>' for k, line in enumerate(lines))
+                               f'{esc(line)}</tspan>' for k, line in enumerate(lines))
                      + "</text>")
         x = float(label_w)
         for info, n in zip(statuses, row.tolist()):
@@ -148,7 +148,7 @@ def status_bars_svg(counts: pd.DataFrame, labels: list[str], title: str,
             w = n * scale
             text = fmt.number(n)
             parts.append(f'<rect x="{x:.1f}" y="{bar_y:.1f}" width="{w:.1f}" height="{bar_h}" '
-                         f'fill="{info.colour}"><title>{_esc(label)} – {_esc(info.label)} : '
+                         f'fill="{info.colour}"><title>{esc(label)} – {esc(info.label)} : '
                          f'{text} série(s)</title></rect>')
             if w >= 7 * len(text) + 6:  # the number fits inside its segment
                 parts.append(f'<text x="{x + w / 2:.1f}" y="{bar_y + 13:.1f}" '
@@ -170,7 +170,7 @@ def status_bars_svg(counts: pd.DataFrame, labels: list[str], title: str,
     for j, info in enumerate(statuses):
         lx, ly = (j % 2) * 320, legend_y + (j // 2) * 20
         parts.append(f'<rect x="{lx}" y="{ly}" width="12" height="12" fill="{info.colour}"/>'
-                     f'<text x="{lx + 18}" y="{ly + 11}">{_esc(info.icon)} {_esc(info.label)}'
+                     f'<text x="{lx + 18}" y="{ly + 11}">{esc(info.icon)} {esc(info.label)}'
                      '</text>')
     height = legend_y + ((len(statuses) + 1) // 2) * 20 + 6
     return (f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" '
@@ -178,7 +178,7 @@ def status_bars_svg(counts: pd.DataFrame, labels: list[str], title: str,
             f'style="min-width: 480px; max-width: 100%; height: auto" font-family="inherit" '
             f'font-size="12" '
             f'fill="currentColor">'
-            f'<title>{_esc(title)}</title>{"".join(parts)}</svg>')
+            f'<title>{esc(title)}</title>{"".join(parts)}</svg>')
 
 
 def _round_ticks(top: int) -> list[int]:
@@ -197,7 +197,10 @@ def status_bars_block(svg: str) -> str:
     return f'<div class="status-bars" style="overflow-x: auto">\n{svg}\n</div>'
 
 
-def _esc(value) -> str:
+def esc(value) -> str:
+    """Text for HTML or SVG: missing -> '–', everything else escaped (quotes included)."""
+    if fmt.is_missing(value):
+        return "–"
     return html.escape(str(value), quote=True)
 
 
