@@ -94,3 +94,52 @@ def test_the_launcher_hands_its_options_to_streamlit_and_help_touches_no_databas
     assert out.returncode == 0, out.stderr[-2000:]
     assert "Usage: streamlit run" in out.stdout  # Streamlit's own `run` command answered
     assert "préparation" not in out.stderr
+
+
+def test_connections_the_server_accepts_send_without_nagles_delay(monkeypatch):
+    """Streamlit's own listening socket (its protocol number 0) kept Nagle's algorithm on every
+    connection: a small static file took 44 ms on a kept-alive connection, 2 ms without. The
+    connection is accepted as uvicorn accepts it, by asyncio on Streamlit's socket."""
+    import asyncio
+    import socket
+
+    from streamlit.web.server.starlette import starlette_server
+
+    from suivi.web import serve
+
+    monkeypatch.setattr(starlette_server, "_bind_socket", starlette_server._bind_socket)
+    assert serve.no_delay() and serve.no_delay()  # found, and applied once
+    assert starlette_server._bind_socket.no_delay
+
+    async def accepted_no_delay() -> int:
+        sock = starlette_server._bind_socket("127.0.0.1", 0, 8)
+        seen = asyncio.get_running_loop().create_future()
+
+        class Protocol(asyncio.Protocol):
+            def connection_made(self, transport):
+                seen.set_result(transport.get_extra_info("socket").getsockopt(
+                    socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+        server = await asyncio.get_running_loop().create_server(Protocol, sock=sock)
+        _, writer = await asyncio.open_connection(*sock.getsockname()[:2])
+        try:
+            return await asyncio.wait_for(seen, 10)
+        finally:
+            writer.close()
+            server.close()
+
+    assert asyncio.run(accepted_no_delay()) != 0
+
+
+def test_the_launcher_turns_nagle_off_before_streamlit_starts():
+    out = subprocess.run([sys.executable, "-c", """
+from streamlit.web.server.starlette import starlette_server
+from suivi.web import serve
+try:
+    serve.main(["--help"])
+except SystemExit:
+    pass
+print(getattr(starlette_server._bind_socket, "no_delay", False))
+"""], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "True"
