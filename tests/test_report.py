@@ -417,3 +417,25 @@ def test_bilan_page_offers_the_word_report(app, served, deferred):
     expected = expected_brevet(app.db, QPV)
     row = row_of(part2, BREVET)
     assert {k: row[k] for k in expected} == expected
+
+
+def test_territory_and_indicator_lists_filter_as_lists_do_on_both_engines(default_db):
+    """`queries.in_list` passes a list as one parameter (`= ANY(?)`): a sublist keeps exactly
+    its rows, an empty list none, None every one."""
+    from suivi.store import queries, reports
+
+    with connection(default_db) as s:
+        every = reports.latest_values(s, "AMBOISE-2015", 2022, None)
+        codes = sorted(every["territory_code"].unique())[:2]
+        some = reports.latest_values(s, "AMBOISE-2015", 2022, codes)
+        assert len(codes) == 2 and len(some) == every["territory_code"].isin(codes).sum() > 0
+        assert reports.latest_values(s, "AMBOISE-2015", 2022, []).empty
+        indicators = sorted(every["indicator_code"].unique())[:3]
+        pool = queries.values_for(s, "AMBOISE-2015", indicators, codes)
+        wide = queries.values_for(s, "AMBOISE-2015", sorted(every["indicator_code"].unique()),
+                                  sorted(every["territory_code"].unique()))
+        expected = wide[wide["indicator_code"].isin(indicators)
+                        & wide["territory_code"].isin(codes)]
+        assert len(pool) == len(expected) > 0
+        assert set(pool["indicator_code"]) <= set(indicators)
+        assert set(pool["territory_code"]) <= set(codes)

@@ -16,10 +16,15 @@ from suivi.store.status_sql import gap_sql
 
 
 def in_list(column: str, codes: list[str] | None) -> tuple[str, list]:
-    """` AND column IN (?, ?…)` and its parameters; nothing when `codes` is None."""
+    """` AND column = ANY(?)` and its one parameter, the list; nothing when `codes` is None.
+
+    One list parameter rather than `IN (?, ?…)`: DuckDB binds each `?` of a long list on its
+    own (the Comparer's 150 indicators x 3 territories of a national contract: 32-72 ms with
+    one `?` each, 15 ms with a list), and the statement's text no longer depends on the
+    list's length. An empty list matches nothing, as `IN (NULL)` did."""
     if codes is None:
         return "", []
-    return f" AND {column} IN ({', '.join('?' * len(codes)) or 'NULL'})", list(codes)
+    return f" AND {column} = ANY(?)", [list(codes)]
 
 
 def contracts(s) -> pd.DataFrame:
@@ -227,8 +232,8 @@ def values_for(s, contract_code: str, indicator_codes: list[str],
     if not indicator_codes or not territory_codes:
         return pd.DataFrame(columns=["indicator_code", "indicator_label", "unit", "territory_code",
                                      "territory_label", "year", "value", "status"])
-    ph_i = ", ".join("?" * len(indicator_codes))
-    ph_t = ", ".join("?" * len(territory_codes))
+    indicators, p_i = in_list("o.indicator_code", indicator_codes)
+    territories, p_t = in_list("o.territory_code", territory_codes)
     return s.df(f"""
         SELECT o.indicator_code, i.label AS indicator_label, i.unit, i.polarity,
                o.territory_code, t.label AS territory_label, t.kind AS territory_kind,
@@ -236,9 +241,9 @@ def values_for(s, contract_code: str, indicator_codes: list[str],
         FROM observation o JOIN indicator i ON i.code = o.indicator_code
         JOIN territory t ON t.code = o.territory_code
         WHERE i.contract_code = ? AND o.nature = 'realise' AND o.breakdown = ''
-          AND o.indicator_code IN ({ph_i}) AND o.territory_code IN ({ph_t})
+          {indicators}{territories}
         ORDER BY o.indicator_code, o.territory_code, o.year""",
-                       [contract_code, *indicator_codes, *territory_codes])
+                       [contract_code, *p_i, *p_t])
 
 
 def gaps(s, contract_code: str, quartier: str) -> pd.DataFrame:
