@@ -15,6 +15,7 @@ import pandas as pd
 
 from suivi.store import stored_status
 from suivi.store.load import next_batch_id
+from suivi.store.queries import in_list
 from suivi.store.schema import ENTITIES, LOAD_ORDER
 
 
@@ -42,10 +43,9 @@ def value_history(s, indicator: str, territory: str | None = None,
     where, params = "o.indicator_code = ?", [indicator]
     if territory:
         territories = [territory]
-    if territories is not None:
-        codes = list(territories)
-        where += f" AND o.territory_code IN ({', '.join('?' * len(codes)) or 'NULL'})"
-        params.extend(codes)
+    extra, codes = in_list("o.territory_code", territories)
+    where += extra
+    params.extend(codes)
     columns = ("o.territory_code, o.year, o.nature, o.breakdown, o.modality, o.value, "
                "o.status, o.source, o.created_batch, o.superseded_batch")
     return s.df(f"""
