@@ -205,14 +205,18 @@ def assert_stored_equal_recomputed(db) -> int:
                                                              stored=stored).items():
                         parts.setdefault(f"{name}_{key}", []).append(
                             frame.assign(as_of=year, contract=contract))
-        # The latest step of each series in TABLE, one per series, the earlier ones in PAST.
+        # The latest step of each series in TABLE, one per series, and the same rows among
+        # every step in STEPS.
         key = ", ".join(SERIES_KEY)
         assert s.first(f"""
             SELECT count(*), count(DISTINCT ({key})), count(valid_to)
             FROM {stored_status.TABLE}""") == s.first(f"""
             SELECT count(DISTINCT ({key})), count(DISTINCT ({key})), 0 FROM observation o
             JOIN indicator i ON i.code = o.indicator_code""")
-        assert s.scalar(f"SELECT count(*) FROM {stored_status.PAST} WHERE valid_to IS NULL") == 0
+        latest = f"SELECT * FROM {stored_status.STEPS} WHERE valid_to IS NULL"
+        assert_frames_equal(_sorted(s.df(latest)),
+                            _sorted(s.df(f"SELECT * FROM {stored_status.TABLE}")),
+                            obj="latest steps")
     assert counted and all(n == 2 for n in counted.values())
     gap_key = ("contract", "as_of", "quartier", "indicator_code")
     stacked = {k: _sorted(pd.concat(v, ignore_index=True),

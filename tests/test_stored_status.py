@@ -7,8 +7,9 @@ from __future__ import annotations
 import pandas as pd
 
 from etl.pipeline import load
-from suivi.store import queries, stored_gaps, stored_status
+from suivi.store import open_store, queries, stored_gaps, stored_status
 from suivi.store.history import remove_demo, rollback
+from suivi.store.schema import SCHEMA_VERSION, schema_version, upgrade
 from suivi.store.status_sql import SERIES_KEY
 from tests.conftest import assert_stored_equal_recomputed, connection
 from tests.workbooks import CONTRACT, INDICATORS, TREE, write_xlsx
@@ -16,13 +17,13 @@ from tests.workbooks import CONTRACT, INDICATORS, TREE, write_xlsx
 HEAD = ["indicateur", "territoire", "annee", "nature", "valeur", "source"]
 
 
-EVERY_STEP = " UNION ALL ".join(f"SELECT * FROM {t}" for t in stored_status.TABLES)
+EVERY_ROW = " UNION ALL ".join(f"SELECT * FROM {t}" for t in stored_status.TABLES)
 
 
 def stored_table(db) -> pd.DataFrame:
-    """Every stored step, the latest and the earlier ones."""
+    """Every stored row: each step, and the latest ones again (their copy in TABLE)."""
     with connection(db) as s:
-        return s.df(f"SELECT * FROM ({EVERY_STEP}) t ORDER BY indicator_code, "
+        return s.df(f"SELECT * FROM ({EVERY_ROW}) t ORDER BY indicator_code, "
                     "territory_code, breakdown, modality, valid_from NULLS FIRST")
 
 
@@ -56,7 +57,7 @@ def test_stored_statuses_follow_loads_reloads_rollbacks_and_demo_removal(default
 
     with connection(default_db) as s:
         assert remove_demo(s, user="test") > 0
-        assert not s.scalar(f"SELECT count(*) FROM ({EVERY_STEP}) t WHERE demo")
+        assert not s.scalar(f"SELECT count(*) FROM ({EVERY_ROW}) t WHERE demo")
     assert_stored_equal_recomputed(default_db)
 
 
@@ -114,6 +115,26 @@ def test_a_database_from_before_the_stored_statuses_gets_them(test_db):
 
         ensure_schema(s)
     assert assert_stored_equal_recomputed(test_db) > 0
+
+def test_a_database_with_the_earlier_steps_apart_gets_every_step_in_one_table(test_db):
+    """Schema 9 kept the earlier steps in series_status_past, without the latest ones: the
+    upgrade drops it and computes every step again."""
+    with connection(test_db) as s:
+        s.execute(f"ALTER TABLE {stored_status.STEPS} RENAME TO series_status_past")
+        s.execute("DELETE FROM series_status_past WHERE valid_to IS NULL")
+        s.execute("UPDATE meta SET value = '9' WHERE key = 'schema_version'")
+    store = open_store(test_db)
+    upgrade(store)
+    with store.session() as s:
+        assert schema_version(s) == SCHEMA_VERSION
+        tables = {r[0] for r in s.rows(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = current_schema()")}
+        assert "series_status_past" not in tables and stored_status.STEPS in tables
+        assert s.scalar(f"SELECT count(*) FROM {stored_status.STEPS} "
+                        "WHERE valid_to IS NULL") > 0
+    assert assert_stored_equal_recomputed(test_db) > 0
+
 
 
 def test_the_fast_fetch_gives_the_frames_of_the_plain_one(default_db):

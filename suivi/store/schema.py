@@ -126,10 +126,11 @@ PG_INDEXES = [
     "WHERE superseded_batch IS NULL",
 ]
 
-SCHEMA_VERSION = 9  # 3: stored statuses (suivi/store/stored_status.py); 4: contours;
+SCHEMA_VERSION = 10  # 3: stored statuses (suivi/store/stored_status.py); 4: contours;
 # 5: stored projections (columns of the stored statuses); 6: latest steps in a table of their
 # own; 7: stored gaps (suivi/store/stored_gaps.py); 8: stored source counts; 9: stored
-# status counts (suivi/store/stored_counts.py)
+# status counts (suivi/store/stored_counts.py); 10: every step in one table, the latest
+# copied (series_status_step instead of series_status_past)
 
 # The territories a contract may hold values for: those it lists, their reference territories
 # (commune, EPCI, département... from the register) and the QPVs of the previous generation
@@ -172,8 +173,8 @@ def ensure_schema(s) -> None:
     s.execute(SCOPE_DDL)
     from suivi.store import stored_status
 
-    if version < 9:  # derived rows from before the latest derived table: computed again
-        for table in stored_status.DERIVED:
+    if version < 10:  # derived rows from before the latest derived table: computed again
+        for table in (*stored_status.DERIVED, *stored_status.RETIRED):
             s.execute(f"DROP TABLE IF EXISTS {table}")
     had_statuses = s.scalar("SELECT count(*) FROM information_schema.tables WHERE "
                             "table_schema = current_schema() AND table_name = ?",

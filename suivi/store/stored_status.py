@@ -10,10 +10,12 @@ their own transaction. Readers then select rows instead of aggregating the obser
 One row per series and *step*: the status as of year Y is the row with
 valid_from <= Y < valid_to (NULL: unbounded), so that every year the sidebar offers is
 stored at once, in about one row per actual value. The latest step of each series (valid_to
-NULL) lives in its own table, TABLE, and the earlier ones in PAST: the pages open on the
-latest year, whose statuses are (nearly) all latest steps, and a national contract holds
-273 000 of those among 2.8 million steps. PostgreSQL scanned the 690 MB of every step for
-them (1 s); PAST is read through an index on valid_to, which DuckDB's zone maps give alike.
+NULL) is also copied into a table of its own, TABLE; STEPS holds every step: the pages
+open on the latest year, whose statuses are (nearly) all latest steps, and a national
+contract holds 273 000 of those among 2.8 million steps. PostgreSQL scanned the 690 MB of
+every step for them (1 s). An earlier year reads the latest steps from TABLE and the earlier
+ones from STEPS (valid_to > Y: never a latest step), through an index on valid_to, which
+DuckDB's zone maps give alike.
 
 The formula is the one of suivi/store/status_sql.py (`status_steps_sql` shares it with
 `series_status_sql`); the stored tables hold codes only, labels are joined when read
@@ -39,9 +41,10 @@ from suivi.store.status_sql import (
     with_labels,
 )
 
-TABLE = "series_status"  # the latest step of each series (valid_to NULL)
-PAST = "series_status_past"  # the earlier steps
-TABLES = (TABLE, PAST)
+TABLE = "series_status"  # the latest step of each series (valid_to NULL), a copy
+STEPS = "series_status_step"  # every step, the latest included
+TABLES = (TABLE, STEPS)
+RETIRED = ("series_status_past",)  # until schema 10, the earlier steps only
 # What a write brings up to date.
 DERIVED = (*TABLES, stored_gaps.TABLE, stored_sources.TABLE, *stored_counts.TABLES)
 TOUCHED = "touched_series"
@@ -81,7 +84,7 @@ PG_INDEXES = [
     *(f"CREATE INDEX IF NOT EXISTS {table}_contract ON {table} (contract_code, territory_code)"
       for table in TABLES),
     *(f"CREATE INDEX IF NOT EXISTS {table}_series ON {table} ({_KEY})" for table in TABLES),
-    f"CREATE INDEX IF NOT EXISTS {PAST}_valid_to ON {PAST} (valid_to)",
+    f"CREATE INDEX IF NOT EXISTS {STEPS}_valid_to ON {STEPS} (valid_to)",
 ]
 # Every table a write brings up to date, for the schema: the statuses', the gaps', the counts'.
 DERIVED_DDL = DDL + stored_gaps.DDL + stored_sources.DDL + stored_counts.DDL
@@ -167,23 +170,25 @@ def _score(s) -> str:
 
 def _insert_steps(s, series_table: str | None) -> None:
     """The steps of the series in `series_table` (every series when None), computed once
-    into PAST, then the latest ones moved to TABLE: PAST holds no latest step but these.
-    (Through a temporary table, the national init's statuses took 6.5 s instead of 3.3.)
-    PostgreSQL inserts each part into its table from one computation (a data-modifying
-    common table, which DuckDB lacks): moving the latest steps then deleting them from PAST
-    cost 1.1 s of a national upload, and left as many dead rows in PAST."""
+    into STEPS, then the latest ones copied to TABLE (through a temporary table instead, the
+    national init's statuses took 6.5 s instead of 3.3). STEPS keeps the latest steps too:
+    on DuckDB, deleting rows written earlier in the same transaction made the commit rewrite
+    the table (2.0 s of the national init, 0.18 s of a 200 000-row upload; bench/README.md).
+    PostgreSQL fills both tables from one computation (a data-modifying common table, which
+    DuckDB lacks)."""
     steps = steps_sql(s.dialect, series_table)
     if s.dialect.name == "postgresql":
         s.execute(f"""
             WITH steps AS ({steps}),
             latest AS (INSERT INTO {TABLE} ({_LIST})
                        SELECT {_LIST} FROM steps WHERE valid_to IS NULL)
-            INSERT INTO {PAST} ({_LIST}) SELECT {_LIST} FROM steps WHERE valid_to IS NOT NULL""")
+            INSERT INTO {STEPS} ({_LIST}) SELECT {_LIST} FROM steps""")
         return
-    s.execute(f"INSERT INTO {PAST} ({_LIST}) {steps}")
-    s.execute(f"INSERT INTO {TABLE} ({_LIST}) SELECT {_LIST} FROM {PAST} "
-              "WHERE valid_to IS NULL")
-    s.execute(f"DELETE FROM {PAST} WHERE valid_to IS NULL")
+    s.execute(f"INSERT INTO {STEPS} ({_LIST}) {steps}")
+    of_series = "" if series_table is None else " AND EXISTS (SELECT 1 FROM {} x WHERE {})" \
+        .format(series_table, " AND ".join(f"x.{k} = t.{k}" for k in SERIES_KEY))
+    s.execute(f"INSERT INTO {TABLE} ({_LIST}) SELECT {_LIST} FROM {STEPS} t "
+              f"WHERE valid_to IS NULL{of_series}")
 
 
 def steps_sql(dialect, series_table: str | None = None) -> str:
@@ -226,7 +231,7 @@ def _read_sql(contract_code: str | None, as_of: int | None, territory_codes,
     year = int(as_of)
     where = " AND ".join([*conditions, "(valid_from IS NULL OR valid_from <= ?)"])
     return (f"SELECT {columns} FROM {TABLE} WHERE {where} UNION ALL "
-            f"SELECT {columns} FROM {PAST} WHERE {where} AND valid_to > ?",
+            f"SELECT {columns} FROM {STEPS} WHERE {where} AND valid_to > ?",
             [*params, year, *params, year, year])
 
 
