@@ -7,11 +7,13 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from suivi.store import open_store
 from tests.pgserver import HOST, PostgresNotFound, PostgresServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -195,3 +197,41 @@ def test_a_port_already_taken_is_replaced():
 def test_missing_binaries_are_reported(tmp_path):
     with pytest.raises(PostgresNotFound, match="make postgresql"):
         PostgresServer(bindir=tmp_path)
+
+
+def _wait_for(con, sql: str, expected, timeout: float = 20.0):
+    """Poll `sql` until it returns `expected`: PostgreSQL publishes a backend's table counts
+    some time after its transaction ends."""
+    deadline = time.monotonic() + timeout
+    while (got := con.execute(sql).fetchone()[0]) != expected:
+        assert time.monotonic() < deadline, (sql, got, expected)
+        time.sleep(0.05)
+
+
+def test_a_write_analyses_only_the_tables_it_changed_enough(pg):
+    """Session.changed_enough, inside a write's transaction: a table changed by fewer rows
+    than autovacuum's threshold (50 + 10 %) is not listed; past it, counting the transaction's
+    own rows, it is; a table never analysed always is."""
+    dsn = pg.create_database("statistiques")
+    with psycopg.connect(dsn, autocommit=True) as con:
+        con.execute("CREATE TABLE big (n INTEGER)")
+        con.execute("INSERT INTO big SELECT generate_series(1, 10000)")
+    counts = "SELECT n_tup_ins FROM pg_stat_all_tables WHERE relname = 'big'"
+    reltuples = "SELECT CAST(reltuples AS INTEGER) FROM pg_class WHERE relname = 'big'"
+    with psycopg.connect(dsn, autocommit=True) as con:
+        _wait_for(con, counts, 10000)
+        con.execute("ANALYZE big")
+        assert con.execute(reltuples).fetchone()[0] == 10000
+    with open_store(dsn).session() as s:
+        s.begin()
+        s.execute("CREATE TEMP TABLE marks AS SELECT 1 AS n")
+        s.execute("INSERT INTO big SELECT generate_series(1, 900)")  # 9 %: below
+        assert s.changed_enough(["big", "marks", "absent"]) == ["marks"]
+        s.refresh_statistics(s.changed_enough(["big", "marks"]))
+        assert s.scalar(reltuples) == 10000
+        assert s.scalar("SELECT reltuples FROM pg_class WHERE relname = 'marks'") == 1
+        s.execute("INSERT INTO big SELECT generate_series(1, 200)")  # 11 % with the above
+        assert s.changed_enough(["marks", "big"]) == ["big"]
+        s.refresh_statistics(["big"])
+        assert s.scalar(reltuples) == 11100
+        s.rollback()

@@ -87,6 +87,13 @@ class Session:
         the empty tables' statistics (nested loops over the whole contract: minutes instead
         of a second, seen on the national benchmark)."""
 
+    def changed_enough(self, tables) -> list[str]:
+        """Those of `tables` whose rows changed enough, this transaction's changes included,
+        for their statistics to need refreshing (PostgreSQL: autovacuum's threshold, 50 rows
+        plus 10 %). Asked inside the write's transaction, which alone sees its own counts.
+        None on DuckDB, which keeps its statistics as it writes."""
+        return []
+
 
 class Store:
     """Where the data lives. `url` is a DuckDB path or a PostgreSQL URL."""

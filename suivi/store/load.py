@@ -134,17 +134,18 @@ def load_tables(s, tables: dict[str, pd.DataFrame], file_name: str, sha256: str,
     del obs
     s.prepare_bulk_load()
     try:
-        result = _write_batch(s, tables, file_name, sha256, user, note, is_demo, release)
+        result, stale = _write_batch(s, tables, file_name, sha256, user, note, is_demo,
+                                     release)
     finally:
         s.end_bulk_load()
-    if result.batch_id is not None:
-        s.refresh_statistics([*(f"{entity}_v" for entity in result.counts),
-                              *stored_status.DERIVED])
+    s.refresh_statistics(stale)
     return result
 
 
-def _write_batch(s, tables, file_name, sha256, user, note, is_demo, release) -> LoadResult:
-    """load_tables' transaction: rolled back whole on any error, or when nothing changed."""
+def _write_batch(s, tables, file_name, sha256, user, note, is_demo,
+                 release) -> tuple[LoadResult, list[str]]:
+    """load_tables' transaction: rolled back whole on any error, or when nothing changed.
+    Also returns the tables it changed enough to analyse once committed."""
     s.begin()
     try:
         batch_id = next_batch_id(s)
@@ -161,7 +162,7 @@ def _write_batch(s, tables, file_name, sha256, user, note, is_demo, release) -> 
         if not result.changed:
             s.rollback()
             result.batch_id = None
-            return result
+            return result, []
         stored_status.after_batch(s, batch_id)
         s.execute(
             "INSERT INTO batch (id, kind, file_name, sha256, user_name, loaded_at, inserted, "
@@ -169,12 +170,14 @@ def _write_batch(s, tables, file_name, sha256, user, note, is_demo, release) -> 
             [batch_id, file_name, sha256, user or getpass.getuser(), datetime.now(),
              result.total("inserted"), result.total("updated"), result.total("unchanged"),
              is_demo, note or json.dumps(result.counts, ensure_ascii=False)])
+        stale = s.changed_enough([*(f"{entity}_v" for entity in result.counts),
+                                  *stored_status.DERIVED])
         s.before_bulk_commit()
         s.commit()
     except BaseException:
         s.rollback()
         raise
-    return result
+    return result, stale
 
 
 def preview(s, obs: pd.DataFrame | None) -> pd.DataFrame:

@@ -93,6 +93,28 @@ class PgSession(Session):
         for table in dict.fromkeys(tables):
             self.execute(f"ANALYZE {table}")
 
+    def changed_enough(self, tables) -> list[str]:
+        """A national upload changes a few percent of the big tables: analysing them all
+        the same took 4.6 s of its 21 s. The transaction's own counts are read from
+        pg_stat_xact_all_tables (autovacuum sees them only once committed)."""
+        names = list(dict.fromkeys(tables))
+        return [r[0] for r in self.rows(_CHANGED_ENOUGH, [names])] if names else []
+
+
+# The tables of a list (in its order) never analysed, or changed since their last ANALYZE,
+# counting the current transaction's changes, by more rows than autovacuum's threshold.
+_CHANGED_ENOUGH = """
+SELECT t.name FROM unnest(CAST(? AS text[])) WITH ORDINALITY AS t(name, i)
+JOIN pg_class c ON c.oid = to_regclass(t.name)
+LEFT JOIN pg_stat_all_tables a ON a.relid = c.oid
+LEFT JOIN pg_stat_xact_all_tables x ON x.relid = c.oid
+WHERE c.reltuples < 0
+   OR coalesce(a.n_mod_since_analyze, 0)
+      + coalesce(x.n_tup_ins + x.n_tup_upd + x.n_tup_del, 0)
+      > current_setting('autovacuum_analyze_threshold')::float8
+        + current_setting('autovacuum_analyze_scale_factor')::float8 * c.reltuples
+ORDER BY t.i"""
+
 
 def _pg_type(sql_type: str) -> str:
     return "DOUBLE PRECISION" if sql_type.upper() == "DOUBLE" else sql_type

@@ -128,9 +128,10 @@ def mark_touched(s, batch_id: int | None = None, demo: bool = False) -> None:
 def refresh(s) -> None:
     """Recompute the stored status of the series `mark_touched` noted (inside the caller's
     transaction: readers see the old statuses or the new ones with the batch). PostgreSQL
-    plans it on fresh statistics: the batch's own rows and the marks are not yet analysed,
-    and a plan made for the table before the batch ran for minutes."""
-    s.refresh_statistics([TOUCHED, "observation_v", *TABLES])
+    plans it on fresh statistics: the marks and the batch's own rows are not yet analysed,
+    and a plan made for the tables before the batch ran for minutes; the tables the batch
+    changed by less than autovacuum's threshold keep theirs."""
+    s.refresh_statistics(s.changed_enough([TOUCHED, "observation_v", *TABLES]))
     on = " AND ".join(f"t.{k} = x.{k}" for k in SERIES_KEY)
     for table in TABLES:
         s.execute(f"DELETE FROM {table} t USING {TOUCHED} x WHERE {on}")
