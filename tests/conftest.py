@@ -31,7 +31,7 @@ from suivi.store import (
     stored_status,
 )
 from suivi.store.projection_sql import projection_sql
-from suivi.store.schema import ENTITIES, LOAD_ORDER
+from suivi.store.schema import ENTITIES, LOAD_ORDER, SCHEMA_VERSION, schema_version, upgrade
 from suivi.store.status_sql import SERIES_KEY, fetch_series_status
 from tests.workbooks import full_workbook
 
@@ -58,6 +58,20 @@ def connection(db, read_only: bool = False):
     """A store session on `db` (DuckDB path or PostgreSQL URL) for a test's own queries."""
     with open_store(db).session() as s:
         yield s
+
+
+def upgraded_from(db, version: int, *statements: str):
+    """`db` made to look like a database of schema `version` (`statements` undo what came
+    after it), then upgraded as the app does when it opens it; returns its store."""
+    with connection(db) as s:
+        for statement in statements:
+            s.execute(statement)
+        s.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(version)])
+    store = open_store(db)
+    upgrade(store)
+    with store.session() as s:
+        assert schema_version(s) == SCHEMA_VERSION
+    return store
 
 
 def cli_in_process(*argv: str, stdin: str | None = None) -> subprocess.CompletedProcess:

@@ -10,10 +10,8 @@ import pytest
 
 from etl.pipeline import load
 from etl.synthetic_contours import synthetic_collection, write_synthetic
-from suivi.store import open_store
 from suivi.store.history import rollback
-from suivi.store.schema import SCHEMA_VERSION, schema_version, upgrade
-from tests.conftest import assert_same, connection, snapshot
+from tests.conftest import assert_same, connection, snapshot, upgraded_from
 
 AMBOISE = ["AMB-QPV-VE", "AMB-QPV-PO"]
 AMBOISE_CENTRE = (0.98, 47.41)
@@ -213,14 +211,9 @@ def test_bad_contours_are_refused_located_and_nothing_is_written(default_db, tmp
 
 
 def test_a_database_from_before_the_contours_gets_the_table(default_db, tmp_path):
-    with connection(default_db) as s:
-        s.execute("DROP VIEW territory_geometry")
-        s.execute("DROP TABLE territory_geometry_v")
-        s.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
-    store = open_store(default_db)
-    upgrade(store)
+    store = upgraded_from(default_db, 3, "DROP VIEW territory_geometry",
+                          "DROP TABLE territory_geometry_v")
     with store.session() as s:
-        assert schema_version(s) == SCHEMA_VERSION
         assert s.scalar("SELECT count(*) FROM territory_geometry") == 0
     checked, result = load(write(tmp_path, anct_2024()), db=default_db)
     assert checked.ok and result.counts["territory_geometry"]["inserted"] == 2

@@ -7,11 +7,10 @@ from __future__ import annotations
 import pandas as pd
 
 from etl.pipeline import load
-from suivi.store import open_store, queries, stored_gaps, stored_status
+from suivi.store import queries, stored_gaps, stored_status
 from suivi.store.history import remove_demo, rollback
-from suivi.store.schema import SCHEMA_VERSION, schema_version, upgrade
 from suivi.store.status_sql import SERIES_KEY
-from tests.conftest import assert_stored_equal_recomputed, connection
+from tests.conftest import assert_stored_equal_recomputed, connection, upgraded_from
 from tests.workbooks import CONTRACT, INDICATORS, TREE, write_xlsx
 
 HEAD = ["indicateur", "territoire", "annee", "nature", "valeur", "source"]
@@ -119,14 +118,10 @@ def test_a_database_from_before_the_stored_statuses_gets_them(test_db):
 def test_a_database_with_the_earlier_steps_apart_gets_every_step_in_one_table(test_db):
     """Schema 9 kept the earlier steps in series_status_past, without the latest ones: the
     upgrade drops it and computes every step again."""
-    with connection(test_db) as s:
-        s.execute(f"ALTER TABLE {stored_status.STEPS} RENAME TO series_status_past")
-        s.execute("DELETE FROM series_status_past WHERE valid_to IS NULL")
-        s.execute("UPDATE meta SET value = '9' WHERE key = 'schema_version'")
-    store = open_store(test_db)
-    upgrade(store)
+    store = upgraded_from(test_db, 9,
+                          f"ALTER TABLE {stored_status.STEPS} RENAME TO series_status_past",
+                          "DELETE FROM series_status_past WHERE valid_to IS NULL")
     with store.session() as s:
-        assert schema_version(s) == SCHEMA_VERSION
         tables = {r[0] for r in s.rows(
             "SELECT table_name FROM information_schema.tables "
             "WHERE table_schema = current_schema()")}
