@@ -78,6 +78,38 @@ def test_a_load_recomputes_the_series_it_touched_and_only_those(test_db, tmp_pat
     assert (latest["valid_from"], latest["value"], latest["status"]) == (2021, 48.0, "on_track")
 
 
+def test_a_load_of_values_adds_its_differences_to_the_source_counts(test_db, tmp_path):
+    """A load that changes values only moves the counts of the groups (contract, source,
+    year) its value versions fall in: a stored group no value could give survives it, and
+    the others equal a count from the values. A load that changes an indicator counts the
+    contract's values again: the group is gone."""
+    witness = "SELECT n FROM source_count WHERE source = 'témoin'"
+    with connection(test_db) as s:
+        s.execute("INSERT INTO source_count VALUES ('TEST-2015', 'témoin', 1900, 7, 0)")
+    path = write_xlsx(tmp_path / "valeurs.xlsx", {"valeurs": [
+        HEAD, ["IND-TX", "T-QPV1", 2021, "realise", 48, "INSEE"],  # new
+        ["IND-TX", "T-QPV1", 2020, "realise", 42, "Enquête locale"]]})  # a source changed
+    checked, result = load(path, db=test_db)
+    assert checked.ok and result.counts["observation"]["inserted"] == 1 \
+        and result.counts["observation"]["updated"] == 1, checked.report.render()
+    with connection(test_db) as s:
+        assert s.scalar(witness) == 7
+        s.execute("DELETE FROM source_count WHERE source = 'témoin'")
+    assert_stored_equal_recomputed(test_db)
+
+    with connection(test_db) as s:
+        s.execute("INSERT INTO source_count VALUES ('TEST-2015', 'témoin', 1900, 7, 0)")
+    indicators = [INDICATORS[0]] + [
+        [*row[:3], "baisse", *row[4:]] if row[0] == "IND-TX" else row for row in INDICATORS[1:]]
+    path = write_xlsx(tmp_path / "polarite.xlsx", {"contrat": CONTRACT, "arborescence": TREE,
+                                                   "indicateurs": indicators})
+    checked, result = load(path, db=test_db)
+    assert checked.ok and result.changed, checked.report.render()
+    with connection(test_db) as s:
+        assert s.scalar(witness) is None
+    assert_stored_equal_recomputed(test_db)
+
+
 def _status_of_tx(db) -> str:
     with connection(db) as s:
         st = queries.series_status(s, "TEST-2015", 2020)

@@ -94,14 +94,16 @@ DERIVED_PG_INDEXES = (PG_INDEXES + stored_gaps.PG_INDEXES + stored_sources.PG_IN
 
 # --- Writing -------------------------------------------------------------------------------
 
-def mark_touched(s, batch_id: int | None = None, demo: bool = False) -> None:
+def mark_touched(s, batch_id: int | None = None, demo: bool = False,
+                 load: bool = False) -> None:
     """Note (in a temporary table) the series whose status a write may change: those with a
     value version created or superseded by `batch_id`, every series of an indicator or a
     contract version created or superseded by it (polarity, unit, thresholds), or every
     series holding a demonstration value (`demo`); and the quartiers whose stored gaps and
     the contracts whose source counts it may change (stored_gaps.mark, stored_sources.mark).
     Call it before the write when the write erases the marks (a rollback clears
-    `superseded_batch`, demo removal deletes rows)."""
+    `superseded_batch`, demo removal deletes rows); `load`: after the write of load
+    `batch_id`, whose own versions then give the source counts' differences."""
     if demo:
         series = f"SELECT {_KEY} FROM observation_v WHERE status = 'demo'"
     else:
@@ -122,7 +124,7 @@ def mark_touched(s, batch_id: int | None = None, demo: bool = False) -> None:
     for stmt in s.dialect.temp_table(TOUCHED, f"SELECT DISTINCT {_KEY} FROM ({series}) t"):
         s.execute(stmt)
     stored_gaps.mark(s, TOUCHED, None if demo else batch_id)
-    stored_sources.mark(s, TOUCHED)
+    stored_sources.mark(s, TOUCHED, batch_id if load else None)
 
 
 def refresh(s) -> None:
@@ -149,7 +151,7 @@ def after_batch(s, batch_id: int) -> None:
     if s.scalar(f"SELECT count(*) FROM (SELECT 1 FROM {TABLE} LIMIT 1) t") == 0:
         rebuild(s)
         return
-    mark_touched(s, batch_id)
+    mark_touched(s, batch_id, load=True)
     refresh(s)
 
 
