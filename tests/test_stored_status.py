@@ -78,6 +78,15 @@ def test_a_load_recomputes_the_series_it_touched_and_only_those(test_db, tmp_pat
     assert (latest["valid_from"], latest["value"], latest["status"]) == (2021, 48.0, "on_track")
 
 
+def _tx_falling(tmp_path, contract):
+    """A workbook of the contract sheet `contract` and the catalogue, with IND-TX's polarity
+    turned to « baisse »."""
+    indicators = [INDICATORS[0]] + [
+        [*row[:3], "baisse", *row[4:]] if row[0] == "IND-TX" else row for row in INDICATORS[1:]]
+    return write_xlsx(tmp_path / "polarite.xlsx", {"contrat": contract, "arborescence": TREE,
+                                                   "indicateurs": indicators})
+
+
 def test_a_load_of_values_adds_its_differences_to_the_source_counts(test_db, tmp_path):
     """A load that changes values only moves the counts of the groups (contract, source,
     year) its value versions fall in: a stored group no value could give survives it, and
@@ -99,11 +108,7 @@ def test_a_load_of_values_adds_its_differences_to_the_source_counts(test_db, tmp
 
     with connection(test_db) as s:
         s.execute("INSERT INTO source_count VALUES ('TEST-2015', 'témoin', 1900, 7, 0)")
-    indicators = [INDICATORS[0]] + [
-        [*row[:3], "baisse", *row[4:]] if row[0] == "IND-TX" else row for row in INDICATORS[1:]]
-    path = write_xlsx(tmp_path / "polarite.xlsx", {"contrat": CONTRACT, "arborescence": TREE,
-                                                   "indicateurs": indicators})
-    checked, result = load(path, db=test_db)
+    checked, result = load(_tx_falling(tmp_path, CONTRACT), db=test_db)
     assert checked.ok and result.changed, checked.report.render()
     with connection(test_db) as s:
         assert s.scalar(witness) is None
@@ -128,11 +133,7 @@ def test_threshold_and_polarity_changes_recompute_their_series(test_db, tmp_path
     assert_stored_equal_recomputed(test_db)
     assert _status_of_tx(test_db) == "acceleration_needed"
     # Its polarity turned to « baisse »: 42 is already below the target of 50.
-    indicators = [INDICATORS[0]] + [
-        [*row[:3], "baisse", *row[4:]] if row[0] == "IND-TX" else row for row in INDICATORS[1:]]
-    path = write_xlsx(tmp_path / "polarite.xlsx", {"contrat": contract, "arborescence": TREE,
-                                                   "indicateurs": indicators})
-    checked, result = load(path, db=test_db)
+    checked, result = load(_tx_falling(tmp_path, contract), db=test_db)
     assert checked.ok and result.changed, checked.report.render()
     assert_stored_equal_recomputed(test_db)
     assert _status_of_tx(test_db) == "achieved"
