@@ -115,6 +115,28 @@ def test_a_load_of_values_adds_its_differences_to_the_source_counts(test_db, tmp
     assert_stored_equal_recomputed(test_db)
 
 
+def test_a_load_counts_again_only_the_territories_and_indicators_it_touched(test_db,
+                                                                           tmp_path):
+    """The stored status counts of a territory and of an indicator the load did not touch
+    keep their rows (a witness row no step could give survives); the others equal a count
+    from the steps."""
+    witnesses = {"status_count_territory": "('TEST-2015', 'T-TEMOIN', 'témoin', 1, 0, NULL, 0)",
+                 "status_count_indicator": "('TEST-2015', 'IND-TEMOIN', 'témoin', NULL, NULL, "
+                                           "1, 0, FALSE, FALSE, NULL, NULL)"}
+    with connection(test_db) as s:
+        for table, row in witnesses.items():
+            s.execute(f"INSERT INTO {table} VALUES {row}")
+    path = write_xlsx(tmp_path / "tx.xlsx", {"valeurs": [
+        HEAD, ["IND-TX", "T-QPV1", 2021, "realise", 48, "INSEE"]]})
+    checked, result = load(path, db=test_db)
+    assert checked.ok and result.changed, checked.report.render()
+    with connection(test_db) as s:
+        for table in witnesses:
+            assert s.scalar(f"SELECT count(*) FROM {table} WHERE status = 'témoin'") == 1
+            s.execute(f"DELETE FROM {table} WHERE status = 'témoin'")
+    assert_stored_equal_recomputed(test_db)
+
+
 def _status_of_tx(db) -> str:
     with connection(db) as s:
         st = queries.series_status(s, "TEST-2015", 2020)

@@ -12,8 +12,8 @@ The counts cover the latest steps (stored_status.TABLE) only: they are the statu
 any year from the latest start of a step of the contract on (`max_from`), since every
 earlier step ended at the start of a later one. Earlier years, and counts over some
 territories only, are counted from the steps as before. The transaction that lands a batch
-counts again the contracts whose series it touched (the contracts stored_sources.mark
-notes); tests compare the stored counts with the counts from the steps for every contract
+counts again, in the contracts whose series it touched (those stored_sources.mark notes),
+the counts of those series' territories and indicators; tests compare the stored counts with the counts from the steps for every contract
 and year, after loads, reloads, rollbacks and demo removal, on both engines
 (tests/conftest.assert_stored_equal_recomputed).
 """
@@ -45,28 +45,34 @@ TERRITORY_KEY = "territory_code, status"
 INDICATOR_KEY = "indicator_code, status, reason, projection"
 
 
-def _count(s, steps: str, score: str, where: str) -> None:
+def _count(s, steps: str, score: str, where: str, table: str | None = None) -> None:
     """Insert the counts of the latest steps in `steps` (stored_status.TABLE) matching
-    `where`."""
-    s.execute(f"""
-        INSERT INTO {TERRITORY} SELECT contract_code, {TERRITORY_COUNTS}
-        FROM (SELECT contract_code, territory_code, status, demo, {score} AS score
-              FROM {steps} WHERE {where}) q
-        GROUP BY contract_code, {TERRITORY_KEY}""")
-    s.execute(f"""
-        INSERT INTO {INDICATOR} SELECT contract_code, {INDICATOR_COUNTS},
-               max(valid_from) AS max_from
-        FROM {steps} WHERE {where}
-        GROUP BY contract_code, {INDICATOR_KEY}""")
+    `where`, into `table` (both when None)."""
+    if table in (None, TERRITORY):
+        s.execute(f"""
+            INSERT INTO {TERRITORY} SELECT contract_code, {TERRITORY_COUNTS}
+            FROM (SELECT contract_code, territory_code, status, demo, {score} AS score
+                  FROM {steps} WHERE {where}) q
+            GROUP BY contract_code, {TERRITORY_KEY}""")
+    if table in (None, INDICATOR):
+        s.execute(f"""
+            INSERT INTO {INDICATOR} SELECT contract_code, {INDICATOR_COUNTS},
+                   max(valid_from) AS max_from
+            FROM {steps} WHERE {where}
+            GROUP BY contract_code, {INDICATOR_KEY}""")
 
 
-def refresh(s, steps: str, score: str, scope: str) -> None:
-    """Count again the contracts listed in the table `scope` (column contract_code), in the
-    caller's transaction, once their latest steps are up to date."""
+def refresh(s, steps: str, score: str, scope: str, touched: str) -> None:
+    """Count again, in the caller's transaction once their latest steps are up to date, the
+    groups the write may change: in the contracts listed in the table `scope` (column
+    contract_code), those of the territories, and those of the indicators, of the series
+    listed in `touched`. (Each count groups the steps of one territory or of one
+    indicator; a whole contract took 0.4 s of a 10-value upload on PostgreSQL.)"""
     contracts = f"contract_code IN (SELECT contract_code FROM {scope})"
-    for table in TABLES:
-        s.execute(f"DELETE FROM {table} WHERE {contracts}")
-    _count(s, steps, score, contracts)
+    for table, column in ((TERRITORY, "territory_code"), (INDICATOR, "indicator_code")):
+        where = f"{contracts} AND {column} IN (SELECT {column} FROM {touched})"
+        s.execute(f"DELETE FROM {table} WHERE {where}")
+        _count(s, steps, score, where, table)
 
 
 def rebuild(s, steps: str, score: str) -> None:

@@ -138,9 +138,9 @@ def refresh(s) -> None:
     for table in TABLES:
         s.execute(f"DELETE FROM {table} t USING {TOUCHED} x WHERE {on}")
     _insert_steps(s, TOUCHED)
-    s.drop(TOUCHED)
     stored_gaps.refresh(s)
-    stored_counts.refresh(s, TABLE, _score(s), stored_sources.SCOPE)
+    stored_counts.refresh(s, TABLE, _score(s), stored_sources.SCOPE, TOUCHED)
+    s.drop(TOUCHED)
     stored_sources.refresh(s)
 
 
