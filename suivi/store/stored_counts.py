@@ -13,9 +13,9 @@ any year from the latest start of a step of the contract on (`max_from`), since 
 earlier step ended at the start of a later one. Earlier years, and counts over some
 territories only, are counted from the steps as before. The transaction that lands a batch
 counts again, in the contracts whose series it touched (those stored_sources.mark notes),
-the counts of those series' territories and indicators; tests compare the stored counts with the counts from the steps for every contract
-and year, after loads, reloads, rollbacks and demo removal, on both engines
-(tests/conftest.assert_stored_equal_recomputed).
+the counts of those series' territories and indicators; tests compare the stored counts
+with the counts from the steps for every contract and year, after loads, reloads,
+rollbacks and demo removal, on both engines (tests/conftest.assert_stored_equal_recomputed).
 """
 
 from __future__ import annotations
@@ -45,21 +45,22 @@ TERRITORY_KEY = "territory_code, status"
 INDICATOR_KEY = "indicator_code, status, reason, projection"
 
 
-def _count(s, steps: str, score: str, where: str, table: str | None = None) -> None:
-    """Insert the counts of the latest steps in `steps` (stored_status.TABLE) matching
-    `where`, into `table` (both when None)."""
-    if table in (None, TERRITORY):
-        s.execute(f"""
-            INSERT INTO {TERRITORY} SELECT contract_code, {TERRITORY_COUNTS}
-            FROM (SELECT contract_code, territory_code, status, demo, {score} AS score
-                  FROM {steps} WHERE {where}) q
-            GROUP BY contract_code, {TERRITORY_KEY}""")
-    if table in (None, INDICATOR):
-        s.execute(f"""
-            INSERT INTO {INDICATOR} SELECT contract_code, {INDICATOR_COUNTS},
-                   max(valid_from) AS max_from
-            FROM {steps} WHERE {where}
-            GROUP BY contract_code, {INDICATOR_KEY}""")
+# Per table, the counts of the latest steps in `{steps}` (stored_status.TABLE) matching
+# `{where}`.
+_COUNTS = {
+    TERRITORY: f"""
+        INSERT INTO {TERRITORY} SELECT contract_code, {TERRITORY_COUNTS}
+        FROM (SELECT contract_code, territory_code, status, demo, {{score}} AS score
+              FROM {{steps}} WHERE {{where}}) q
+        GROUP BY contract_code, {TERRITORY_KEY}""",
+    INDICATOR: f"""
+        INSERT INTO {INDICATOR} SELECT contract_code, {INDICATOR_COUNTS},
+               max(valid_from) AS max_from
+        FROM {{steps}} WHERE {{where}}
+        GROUP BY contract_code, {INDICATOR_KEY}""",
+}
+# What each table's counts group by, besides the contract: the column a write's series name.
+_GROUPED_BY = {TERRITORY: "territory_code", INDICATOR: "indicator_code"}
 
 
 def refresh(s, steps: str, score: str, scope: str, touched: str) -> None:
@@ -69,16 +70,16 @@ def refresh(s, steps: str, score: str, scope: str, touched: str) -> None:
     listed in `touched`. (Each count groups the steps of one territory or of one
     indicator; a whole contract took 0.4 s of a 10-value upload on PostgreSQL.)"""
     contracts = f"contract_code IN (SELECT contract_code FROM {scope})"
-    for table, column in ((TERRITORY, "territory_code"), (INDICATOR, "indicator_code")):
+    for table, column in _GROUPED_BY.items():
         where = f"{contracts} AND {column} IN (SELECT {column} FROM {touched})"
         s.execute(f"DELETE FROM {table} WHERE {where}")
-        _count(s, steps, score, where, table)
+        s.execute(_COUNTS[table].format(steps=steps, score=score, where=where))
 
 
 def rebuild(s, steps: str, score: str) -> None:
     for table in TABLES:
         s.execute(f"DELETE FROM {table}")
-    _count(s, steps, score, "TRUE")
+        s.execute(_COUNTS[table].format(steps=steps, score=score, where="TRUE"))
 
 
 # --- Reading -------------------------------------------------------------------------------

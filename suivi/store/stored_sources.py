@@ -67,19 +67,25 @@ def mark(s, touched: str, load_batch: int | None = None) -> None:
             SELECT DISTINCT contract_code FROM indicator_v
             WHERE code IN (SELECT indicator_code FROM {touched})"""):
         s.execute(stmt)
-    differences = load_batch is not None and not s.scalar("""
+    if load_batch is not None and _values_only(s, load_batch):
+        # (a literal batch id: PostgreSQL binds no parameter in CREATE TABLE AS)
+        recount, delta = "FALSE", _DIFFERENCES.format(b=int(load_batch))
+    else:
+        recount, delta = "TRUE", _DIFFERENCES.format(b=0) + " HAVING FALSE"
+    for name, select in ((RECOUNT, f"SELECT contract_code FROM {SCOPE} WHERE {recount}"),
+                         (DELTA, delta)):
+        for stmt in s.dialect.temp_table(name, select):
+            s.execute(stmt)
+
+
+def _values_only(s, batch_id: int) -> bool:
+    """Whether the batch created or superseded no indicator nor contract version."""
+    return not s.scalar("""
         SELECT count(*) FROM (
             SELECT 1 FROM indicator_v WHERE created_batch = ? OR superseded_batch = ?
             UNION ALL
             SELECT 1 FROM contract_v WHERE created_batch = ? OR superseded_batch = ?) t""",
-        [load_batch] * 4)
-    b = int(load_batch) if differences else 0  # a literal: no parameter in CREATE TABLE AS
-    for name, select in (
-            (RECOUNT, f"SELECT contract_code FROM {SCOPE}"
-                      + (" WHERE FALSE" if differences else "")),
-            (DELTA, _DIFFERENCES.format(b=b) + ("" if differences else " HAVING FALSE"))):
-        for stmt in s.dialect.temp_table(name, select):
-            s.execute(stmt)
+        [batch_id] * 4)
 
 
 def refresh(s) -> None:

@@ -71,6 +71,7 @@ def _name(column: str) -> str:
 _LIST = ", ".join(_name(c) for c in COLUMNS)
 _STEP_LIST = ", ".join(_name(c) for c in _STEP_COLUMNS)
 _KEY = ", ".join(SERIES_KEY)
+_SAME_SERIES = " AND ".join(f"t.{k} = x.{k}" for k in SERIES_KEY)  # rows t and x
 
 DDL = [
     f"CREATE TABLE IF NOT EXISTS {table} ("
@@ -134,9 +135,8 @@ def refresh(s) -> None:
     and a plan made for the tables before the batch ran for minutes; the tables the batch
     changed by less than autovacuum's threshold keep theirs."""
     s.refresh_statistics(s.changed_enough([TOUCHED, "observation_v", *TABLES]))
-    on = " AND ".join(f"t.{k} = x.{k}" for k in SERIES_KEY)
     for table in TABLES:
-        s.execute(f"DELETE FROM {table} t USING {TOUCHED} x WHERE {on}")
+        s.execute(f"DELETE FROM {table} t USING {TOUCHED} x WHERE {_SAME_SERIES}")
     _insert_steps(s, TOUCHED)
     stored_gaps.refresh(s)
     stored_counts.refresh(s, TABLE, _score(s), stored_sources.SCOPE, TOUCHED)
@@ -188,8 +188,8 @@ def _insert_steps(s, series_table: str | None) -> None:
             INSERT INTO {STEPS} ({_LIST}) SELECT {_LIST} FROM steps""")
         return
     s.execute(f"INSERT INTO {STEPS} ({_LIST}) {steps}")
-    of_series = "" if series_table is None else " AND EXISTS (SELECT 1 FROM {} x WHERE {})" \
-        .format(series_table, " AND ".join(f"x.{k} = t.{k}" for k in SERIES_KEY))
+    of_series = "" if series_table is None else \
+        f" AND EXISTS (SELECT 1 FROM {series_table} x WHERE {_SAME_SERIES})"
     s.execute(f"INSERT INTO {TABLE} ({_LIST}) SELECT {_LIST} FROM {STEPS} t "
               f"WHERE valid_to IS NULL{of_series}")
 
