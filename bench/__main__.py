@@ -294,6 +294,32 @@ def bench_xlsx(table: Table, data: Path, manifest: dict, repeats: int) -> None:
               note="issue 11's target (issue 5 asked 1.5x)")
     table.add("xlsx", "CLI check FILE + load FILE", med["cli"], "s", calamine,
               "read_excel(calamine)", note="reads and validates the file twice")
+    floor_row(table, "xlsx", "calamine's parse", calamine_parse(path, "valeurs"), base, fresh,
+              calamine, "read_excel(calamine)", 1.1, max(repeats, 3))
+
+
+def calamine_parse(path: Path, sheet: str):
+    """The read any loader of `path` pays at the least: python-calamine parsing `sheet` into
+    Python lists (no DataFrame)."""
+    from python_calamine import CalamineWorkbook
+
+    return lambda: CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet).to_python()
+
+
+def floor_row(table: Table, section: str, read_name: str, read, base: Path, loaded: Path,
+              baseline: float, baseline_name: str, ratio: float, repeats: int) -> None:
+    """A row for the least any loader can take here: `read` (the file read into memory) plus
+    the rows the load left in `loaded` (values and stored statuses) inserted from memory into
+    a copy of `base` and committed. Where it exceeds `ratio` x the baseline, the target is
+    below what storing these rows costs on this store."""
+    t_read = median_time(read, repeats)
+    values = stored_floor(base, loaded, repeats)
+    stored = stored_floor(base, loaded, repeats, values_and_statuses())
+    floor = t_read + stored
+    table.add(section, f"floor: {read_name} + the values and statuses stored", floor, "s",
+              baseline, baseline_name, f"<= {ratio:g}x", floor <= ratio * baseline,
+              note=f"read {t_read:.2f} s; insert + commit from memory: the values alone "
+                   f"{values:.2f} s, with their statuses {stored:.2f} s")
 
 
 def bench_insee(table: Table, data: Path, manifest: dict, repeats: int) -> None:
@@ -338,23 +364,25 @@ def bench_insee(table: Table, data: Path, manifest: dict, repeats: int) -> None:
               "python-calamine read", "<= 2x", ours <= 2 * floor, f"{inserted} values")
     table.add("insee", "check + load of the national Insee base", ours, "s", frames,
               "read_excel(calamine, every sheet)", note="the pandas read, for reference")
-    stored = insee_floor(base, fresh, max(repeats, 5))
+    stored = stored_floor(base, fresh, max(repeats, 5))
     table.add("insee", "floor: calamine's read + the stored rows inserted and committed",
               floor + stored, "s", floor, "python-calamine read", "<= 2x",
               floor + stored <= 2 * floor,
               note=f"open + insert + commit + close alone {stored:.3f} s: no check, no status")
 
 
-def insee_floor(base: Path, loaded: Path, repeats: int) -> float:
-    """What storing the Insee base's rows costs at the least: the rows a load left in
-    `observation_v` of `loaded`, inserted from memory into a fresh copy of `base` in one
-    transaction (open, insert, commit, close), with no read, no check and no status. Where
-    this plus calamine's read exceeds the 2x target, no loader on this store meets it."""
+def stored_floor(base: Path, loaded: Path, repeats: int,
+                 tables: tuple[str, ...] = ("observation_v",)) -> float:
+    """What storing a load's rows costs at the least: the rows the load left in `tables` of
+    `loaded` (tables empty in `base`), inserted from memory (Arrow) into a fresh copy of
+    `base` in one transaction (open, insert, commit, close), with no read, no check and no
+    computation. Where this plus the file's read exceeds a target, no loader that stores
+    these rows meets it."""
     import duckdb
 
     with duckdb.connect(str(loaded), read_only=True) as con:
-        rows = con.execute("SELECT * FROM observation_v").df()
-    copy = WORK / "insee-plancher.duckdb"
+        rows = {t: con.sql(f"SELECT * FROM {t}").to_arrow_table() for t in tables}
+    copy = WORK / "plancher.duckdb"
 
     def setup():
         shutil.copy(base, copy)
@@ -363,12 +391,37 @@ def insee_floor(base: Path, loaded: Path, repeats: int) -> float:
     def store():
         con = duckdb.connect(str(copy))
         con.execute("BEGIN")
-        con.register("rows_in_memory", rows)
-        con.execute("INSERT INTO observation_v SELECT * FROM rows_in_memory")
+        for name, table in rows.items():
+            con.register("rows_in_memory", table)
+            con.execute(f"INSERT INTO {name} SELECT * FROM rows_in_memory")
+            con.unregister("rows_in_memory")
         con.execute("COMMIT")
         con.close()
 
-    return median_time(store, repeats, setup)
+    try:
+        return median_time(store, repeats, setup)
+    finally:
+        remove_db_file(copy)
+
+
+def duckdb_read(path: Path):
+    """The file read into memory by DuckDB (Arrow), nothing written."""
+    import duckdb
+
+    return duckdb.sql(f"SELECT * FROM read_parquet('{path}')").to_arrow_table()
+
+
+def remove_db_file(db: Path) -> None:
+    for extra in (db, Path(f"{db}.wal")):
+        extra.unlink(missing_ok=True)
+
+
+def values_and_statuses() -> tuple[str, ...]:
+    """The tables a load of values writes: the value versions and what the stored statuses
+    derive from them (issue 11: statuses maintained at load time)."""
+    from suivi.store import stored_status
+
+    return ("observation_v", *stored_status.DERIVED)
 
 
 def bench_register(table: Table, repeats: int) -> None:
@@ -449,6 +502,10 @@ def bench_init(table: Table, data: Path, manifest: dict, full: bool,
         for name, step in steps.items():
             print(f"    step {name}: {step['seconds']} s, {step['inserted']} rows inserted, "
                   f"{step['warnings']} warnings")
+        if fmt == "parquet":
+            floor_row(table, "init", "the Parquet read",
+                      lambda: duckdb_read(data / "valeurs.parquet"), catalogue_db(data), db,
+                      raw["wall"], "duckdb read_parquet", 3, 3)
     if "postgresql" in backends:
         url = postgres_url("national")
         _PG.pop("national built", None)
