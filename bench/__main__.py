@@ -398,10 +398,12 @@ def stored_floor(base: Path, loaded: Path, repeats: int,
         con.execute("COMMIT")
         con.close()
 
+    from bench.national import remove_db
+
     try:
         return median_time(store, repeats, setup)
     finally:
-        remove_db_file(copy)
+        remove_db(copy)
 
 
 def duckdb_read(path: Path):
@@ -409,11 +411,6 @@ def duckdb_read(path: Path):
     import duckdb
 
     return duckdb.sql(f"SELECT * FROM read_parquet('{path}')").to_arrow_table()
-
-
-def remove_db_file(db: Path) -> None:
-    for extra in (db, Path(f"{db}.wal")):
-        extra.unlink(missing_ok=True)
 
 
 def values_and_statuses() -> tuple[str, ...]:
