@@ -298,12 +298,17 @@ def bench_xlsx(table: Table, data: Path, manifest: dict, repeats: int) -> None:
               calamine, "read_excel(calamine)", 1.1, max(repeats, 3))
 
 
-def calamine_parse(path: Path, sheet: str):
-    """The read any loader of `path` pays at the least: python-calamine parsing `sheet` into
-    Python lists (no DataFrame)."""
+def calamine_parse(path: Path, sheet: str | None = None):
+    """The read any loader of `path` pays at the least: python-calamine parsing `sheet`
+    (every sheet when None) into Python lists, no DataFrame."""
     from python_calamine import CalamineWorkbook
 
-    return lambda: CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet).to_python()
+    def read():
+        wb = CalamineWorkbook.from_path(str(path))
+        return [wb.get_sheet_by_name(name).to_python()
+                for name in ([sheet] if sheet else wb.sheet_names)]
+
+    return read
 
 
 def floor_row(table: Table, section: str, read_name: str, read, base: Path, loaded: Path,
@@ -331,8 +336,6 @@ def bench_insee(table: Table, data: Path, manifest: dict, repeats: int) -> None:
     variables, resolve the codes, validate, write one batch) on a fresh copy of the catalogue
     database; the baseline is calamine reading every sheet of the same file into Python
     lists, the floor of any reader."""
-    from python_calamine import CalamineWorkbook
-
     from etl.pipeline import load
 
     info = manifest["insee_base"]
@@ -350,14 +353,10 @@ def bench_insee(table: Table, data: Path, manifest: dict, repeats: int) -> None:
         inserted = result.total("inserted")
         times.append(t)
 
-    def calamine_read():
-        wb = CalamineWorkbook.from_path(str(path))
-        return [wb.get_sheet_by_name(name).to_python() for name in wb.sheet_names]
-
     import pandas as pd
 
     ours = statistics.median(times)
-    floor = median_time(calamine_read, max(repeats, 5))
+    floor = median_time(calamine_parse(path), max(repeats, 5))
     frames = median_time(lambda: pd.read_excel(path, engine="calamine", sheet_name=None),
                          max(repeats, 5))
     table.add("insee", "check + load of the national Insee base", ours, "s", floor,
