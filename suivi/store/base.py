@@ -79,6 +79,13 @@ class Session:
     def end_bulk_load(self) -> None:
         """The engine's default settings back, after a large load (DuckDB: its budget)."""
 
+    @contextmanager
+    def unordered_writes(self):
+        """Inside the block, rows are inserted in whatever order the engine finds fastest
+        (DuckDB: written by every thread; it keeps a query's order by default). For tables
+        whose readers never rely on their physical order (PostgreSQL promises none)."""
+        yield
+
     def refresh_statistics(self, tables) -> None:
         """Planner statistics of `tables` after a write that changed many of their rows.
 

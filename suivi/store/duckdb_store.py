@@ -80,11 +80,6 @@ class DuckSession(Session):
         # A national file stages millions of rows: let DuckDB spill to disk beyond this budget
         # instead of growing the process (the loader shares the machine with the app).
         self._budget(1.0)
-        # The load's inserts and copies written by every thread, in no particular order: the
-        # stored tables have no meaningful row order (every reader sorts), and keeping the
-        # order made the copy of a national init's latest steps single-threaded (0.9 s
-        # instead of 0.4; the init 0.4-0.5 s longer, bench/README.md).
-        self.con.execute("SET preserve_insertion_order = false")
 
     def before_bulk_commit(self) -> None:
         # The commit writes the batch into the file. With the statuses' budget, the blocks
@@ -96,12 +91,22 @@ class DuckSession(Session):
         """DuckDB's memory limit at `share` of $SUIVI_LOAD_MEMORY."""
         self.con.execute(f"SET memory_limit = '{int(load_memory_bytes() * share) // 1000}KB'")
 
+    @contextmanager
+    def unordered_writes(self):
+        self.con.execute("SET preserve_insertion_order = false")
+        try:
+            yield
+        finally:
+            try:
+                self.con.execute("RESET preserve_insertion_order")
+            except duckdb.Error:  # a failed statement aborted the transaction: the
+                pass  # connection goes with it (a setting is the instance's, not the file's)
+
     def end_bulk_load(self) -> None:
         # The budget is the database instance's, which the app's readers share in its
         # process: back to DuckDB's default (nothing opens the store with another).
         try:
             self.con.execute("RESET memory_limit")
-            self.con.execute("RESET preserve_insertion_order")
         except duckdb.Error:  # an instance a failure invalidated: its settings go with it
             pass
 

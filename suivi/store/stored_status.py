@@ -190,8 +190,13 @@ def _insert_steps(s, series_table: str | None) -> None:
     s.execute(f"INSERT INTO {STEPS} ({_LIST}) {steps}")
     of_series = "" if series_table is None else \
         f" AND EXISTS (SELECT 1 FROM {series_table} x WHERE {_SAME_SERIES})"
-    s.execute(f"INSERT INTO {TABLE} ({_LIST}) SELECT {_LIST} FROM {STEPS} t "
-              f"WHERE valid_to IS NULL{of_series}")
+    # The copy in no particular order: kept in the order of STEPS (the window's, by series
+    # number), it ran on one thread (a national init's 273 000 latest steps: 0.9 s instead
+    # of 0.4). Readers filter by contract and territory, which that order did not group
+    # either. The values keep their order: their zone maps serve the pages' reads.
+    with s.unordered_writes():
+        s.execute(f"INSERT INTO {TABLE} ({_LIST}) SELECT {_LIST} FROM {STEPS} t "
+                  f"WHERE valid_to IS NULL{of_series}")
 
 
 def steps_sql(dialect, series_table: str | None = None) -> str:
