@@ -293,6 +293,46 @@ def test_a_duckdb_load_works_within_its_budget_then_lifts_it(tmp_path, tmp_path_
     assert_same(before, snapshot(db))
 
 
+def test_the_latest_steps_are_copied_unordered_and_the_order_comes_back(
+        tmp_path, tmp_path_factory, request, monkeypatch):
+    """The copy of the latest steps is written in no particular order (bench/README.md,
+    stop 29). DuckDB's setting is the instance's, shared by every session of the process:
+    it is back after the copy, and after a failed statement too, which aborts the
+    transaction (RESET is refused until the rollback)."""
+    from suivi.store import open_store, stored_status
+    from suivi.store.duckdb_store import DuckSession
+    from tests.conftest import _build_test_contract, databases_of
+
+    dbs = databases_of("duckdb", tmp_path_factory, request)
+    dbs.template("contrat", _build_test_contract)
+    db = dbs.copy("contrat", tmp_path)
+    ordered = "SELECT current_setting('preserve_insertion_order')"
+    during = []
+    execute = DuckSession.execute
+
+    def spy(s, sql, params=None):
+        if sql.startswith(f"INSERT INTO {stored_status.TABLE} "):
+            during.append(s.con.execute(ordered).fetchone()[0])
+        return execute(s, sql, params)
+
+    monkeypatch.setattr(DuckSession, "execute", spy)
+    path = write_xlsx(tmp_path / "maj.xlsx", {"valeurs": [
+        HEAD, ["IND-TX", "T-QPV1", 2021, "realise", 45, "INSEE"]]})
+    checked, result = load(path, db=db)
+    assert checked.ok and result.total("inserted") == 1
+    store = open_store(db)
+    with store.session() as s:
+        assert during == [False] and s.scalar(ordered) is True
+
+    with store.session() as reader, store.session() as writer:  # e.g. another page's thread
+        writer.execute("CREATE TEMP TABLE once (x INTEGER PRIMARY KEY)")
+        with pytest.raises(Exception, match="(?i)constraint"):
+            with writer.transaction(), writer.unordered_writes():
+                assert reader.scalar(ordered) is False
+                writer.execute("INSERT INTO once VALUES (1), (1)")
+        assert reader.scalar(ordered) is True and writer.scalar(ordered) is True
+
+
 def test_the_preview_lists_changes_in_code_order_whatever_the_file_order(test_db, tmp_path):
     """New values first, then changed ones, each by indicator, territory and year in text
     order, on both engines: the staged codes are held in the file's order of appearance."""

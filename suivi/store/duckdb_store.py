@@ -31,6 +31,7 @@ class DuckSession(Session):
 
     def __init__(self, con):
         self.con = con
+        self._unordered = False  # unordered_writes' setting still to put back
 
     def execute(self, sql: str, params=None) -> None:
         if params is None:
@@ -93,14 +94,29 @@ class DuckSession(Session):
 
     @contextmanager
     def unordered_writes(self):
+        # The setting is the database instance's: every connection of the process (the
+        # app's other sessions) has it until it is put back.
         self.con.execute("SET preserve_insertion_order = false")
+        self._unordered = True
         try:
             yield
         finally:
-            try:
-                self.con.execute("RESET preserve_insertion_order")
-            except duckdb.Error:  # a failed statement aborted the transaction: the
-                pass  # connection goes with it (a setting is the instance's, not the file's)
+            self._put_order_back()
+
+    def _put_order_back(self) -> None:
+        """RESET, refused while a failed statement has aborted the transaction (a rollback
+        does not undo a SET): then `rollback` puts it back."""
+        if not self._unordered:
+            return
+        try:
+            self.con.execute("RESET preserve_insertion_order")
+        except duckdb.Error:
+            return
+        self._unordered = False
+
+    def rollback(self) -> None:
+        super().rollback()
+        self._put_order_back()
 
     def end_bulk_load(self) -> None:
         # The budget is the database instance's, which the app's readers share in its
