@@ -219,19 +219,26 @@ def test_last_upload_of_a_contract_follows_loads_and_rollbacks(test_db, tmp_path
         assert queries.contract_last_upload(con, "NOPE") is None
 
 
-def test_a_duckdb_load_works_within_its_budget_then_lifts_it(tmp_path, tmp_path_factory,
-                                                               request, monkeypatch):
+@pytest.fixture
+def duckdb_test_db(tmp_path, tmp_path_factory, request) -> str:
+    """The small test contract's database on DuckDB only (its engine settings are tested)."""
+    from tests.conftest import _build_test_contract, databases_of
+
+    dbs = databases_of("duckdb", tmp_path_factory, request)
+    dbs.template("contrat", _build_test_contract)
+    return dbs.copy("contrat", tmp_path)
+
+
+def test_a_duckdb_load_works_within_its_budget_then_lifts_it(duckdb_test_db, tmp_path,
+                                                               monkeypatch):
     """$SUIVI_LOAD_MEMORY bounds the engine while a load computes its statuses, a smaller
     share of it bounds the commit (the national init's peak), and the budget is lifted
     afterwards: the app's readers share the engine in its process."""
     from suivi.core.config import SettingError, load_memory_bytes
     from suivi.store import stored_status
     from suivi.store.duckdb_store import DuckSession
-    from tests.conftest import _build_test_contract, databases_of
 
-    dbs = databases_of("duckdb", tmp_path_factory, request)
-    dbs.template("contrat", _build_test_contract)
-    db = dbs.copy("contrat", tmp_path)
+    db = duckdb_test_db
     budget = {}
 
     def setting(s):
@@ -294,18 +301,15 @@ def test_a_duckdb_load_works_within_its_budget_then_lifts_it(tmp_path, tmp_path_
 
 
 def test_the_latest_steps_are_copied_unordered_and_the_order_comes_back(
-        tmp_path, tmp_path_factory, request, monkeypatch):
+        duckdb_test_db, tmp_path, monkeypatch):
     """The copy of the latest steps is written in no particular order (bench/README.md,
     stop 29). DuckDB's setting is the instance's, shared by every session of the process:
     it is back after the copy, and after a failed statement too, which aborts the
     transaction (RESET is refused until the rollback)."""
     from suivi.store import open_store, stored_status
     from suivi.store.duckdb_store import DuckSession
-    from tests.conftest import _build_test_contract, databases_of
 
-    dbs = databases_of("duckdb", tmp_path_factory, request)
-    dbs.template("contrat", _build_test_contract)
-    db = dbs.copy("contrat", tmp_path)
+    db = duckdb_test_db
     ordered = "SELECT current_setting('preserve_insertion_order')"
     during = []
     execute = DuckSession.execute

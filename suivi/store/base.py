@@ -67,6 +67,10 @@ class Session:
         rows = self.rows(sql, params)
         return rows[0] if rows else None
 
+    def holds_rows(self, table: str) -> bool:
+        """Whether `table` (or view) has a row at all: the first one found ends the scan."""
+        return bool(self.scalar(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1) t"))
+
     def drop(self, name: str) -> None:
         self.execute(f"DROP TABLE IF EXISTS {name}")
 

@@ -86,7 +86,7 @@ def _upsert_staged(s, entity: str, stg: str, batch_id: int) -> dict[str, int]:
     spec = ENTITIES[entity]
     keys, values = spec["keys"], spec["values"]
     cols = ", ".join(keys + values)
-    if not s.scalar(f"SELECT count(*) FROM (SELECT 1 FROM {entity} LIMIT 1) t"):
+    if not s.holds_rows(entity):
         # Nothing current (a first load: the values of a national init): every row is new,
         # nothing to supersede or remove, no diff to make (0.2 s of 3 million values).
         inserted = s.scalar(f"SELECT count(*) FROM {stg}")

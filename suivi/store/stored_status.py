@@ -148,7 +148,7 @@ def after_batch(s, batch_id: int) -> None:
     """The statuses a load batch changed, recomputed in its transaction. Onto a store with
     no stored status yet (a first load, the values of a national init), every series is new:
     computing them all skips the marking and the join with the marks."""
-    if s.scalar(f"SELECT count(*) FROM (SELECT 1 FROM {TABLE} LIMIT 1) t") == 0:
+    if not s.holds_rows(TABLE):
         rebuild(s)
         return
     mark_touched(s, batch_id, load=True)
