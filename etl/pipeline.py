@@ -219,6 +219,7 @@ def init(db=None, demo: bool = True, contracts_dir: Path = CONTRACTS_DIR,
     `progress` hears « files » (done, total) before each file, with the file's name in the
     callback's `file` attribute when it has one, then that file's own stages."""
     store = open_store(db)
+    contracts_dir = Path(contracts_dir)  # the CLI's --dossier comes as text
     results = []
     has_register = register is not None and Path(register).exists()
     files = init_files(contracts_dir)

@@ -149,3 +149,24 @@ def test_init_from_a_folder_of_workbooks_and_bulk_value_files(tmp_path):
     lines = [line.split(" : ")[0] for line in res.stdout.splitlines()[:-1]]
     assert lines == ["territoires.parquet", "catalogue.xlsx", "valeurs.parquet"]
     assert_landed(db)
+
+
+def test_init_from_a_folder_holding_amboise_adds_its_demonstration_values(tmp_path):
+    """`init --dossier` on a folder with amboise.xlsx, demo values kept (the default): the
+    folder's workbook, then the generated values, flagged as demonstration."""
+    import shutil
+
+    from suivi.core.config import CONTRACTS_DIR
+    from tests.conftest import cli_in_process, scalar
+
+    folder = tmp_path / "contrats"
+    folder.mkdir()
+    shutil.copy(CONTRACTS_DIR / "amboise.xlsx", folder)
+    db = tmp_path / "amboise.duckdb"
+    res = cli_in_process("--db", str(db), "init", "--dossier", str(folder))
+    assert res.returncode == 0, res.stdout + res.stderr
+    names = [line.split(" : ")[0] for line in res.stdout.splitlines()[:-1]]
+    assert names[1:] == ["amboise.xlsx", "demonstration-amboise (valeurs générées)"]
+    with connection(db) as s:
+        assert scalar(s, "SELECT count(*) FROM observation WHERE status = 'demo'") > 0
+        assert scalar(s, "SELECT count(DISTINCT contract_code) FROM indicator") == 1
