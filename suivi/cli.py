@@ -67,8 +67,11 @@ def cmd_init(args) -> int:
     from etl.pipeline import init
 
     store = open_store(args.db)
-    if args.if_absent and store.exists():
-        print(f"Base déjà construite : {store.describe()}")
+    if args.if_absent and store.exists():  # a deployment's step after an update
+        from suivi.store.schema import upgrade
+
+        upgrade(store)
+        print(f"Base déjà construite, schéma à jour : {store.describe()}")
         return 0
     if args.reset and store.exists():
         store.drop_all()
@@ -351,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-demo", action="store_true", help="sans les valeurs de démonstration")
     s.add_argument("--reset", action="store_true", help="repartir d'une base vide")
     s.add_argument("--si-absente", dest="if_absent", action="store_true",
-                   help="ne rien faire si la base existe déjà")
+                   help="si la base existe déjà, seulement mettre son schéma à jour")
     s.add_argument("--dossier", help="dossier à charger à la place de data/contrats : classeurs "
                    ".xlsx d'abord, puis fichiers de valeurs .parquet ou .csv")
     s.set_defaults(func=cmd_init)

@@ -186,6 +186,27 @@ def test_a_database_with_the_earlier_steps_apart_gets_every_step_in_one_table(te
     assert assert_stored_equal_recomputed(test_db) > 0
 
 
+def test_init_if_absent_brings_an_existing_database_to_the_current_schema(test_db):
+    """The deployment guide's step after an update (`init --si-absente`): on a database of
+    an earlier schema it loads nothing and upgrades it."""
+    from suivi.store.schema import SCHEMA_VERSION
+    from tests.conftest import cli_in_process
+
+    with connection(test_db) as s:
+        batches = s.scalar("SELECT count(*) FROM batch")
+        s.execute(f"ALTER TABLE {stored_status.STEPS} RENAME TO series_status_past")
+        s.execute("DELETE FROM series_status_past WHERE valid_to IS NULL")
+        s.execute("UPDATE meta SET value = '9' WHERE key = 'schema_version'")
+    res = cli_in_process("--db", test_db, "init", "--si-absente")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "Base déjà construite, schéma à jour" in res.stdout
+    with connection(test_db) as s:
+        assert s.scalar("SELECT value FROM meta WHERE key = 'schema_version'") == \
+            str(SCHEMA_VERSION)
+        assert s.scalar("SELECT count(*) FROM batch") == batches
+    assert assert_stored_equal_recomputed(test_db) > 0
+
+
 
 def test_the_fast_fetch_gives_the_frames_of_the_plain_one(default_db):
     """Session.table_df (Arrow on DuckDB) equals Session.df, types included: every table, the
