@@ -2,7 +2,8 @@
 PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-DB ?= data/suivi.duckdb
+# The database: DB=… on the command line, else $SUIVI_DB (what the app reads), else the file.
+DB ?= $(or $(SUIVI_DB),data/suivi.duckdb)
 PORT ?= 8501
 STAMP := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
