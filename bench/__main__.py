@@ -1,14 +1,14 @@
 """Benchmarks, each against a baseline measured in the same run: `python -m bench [--quick]`.
 
     python -m bench                 # full national scale (about 3M values; 10-20 minutes)
-    python -m bench --quick         # scale 0.05: a sanity check in about a minute
+    python -m bench --quick         # scale 0.05: a sanity check in 1-2 minutes
     python -m bench --only xlsx,status
     python -m bench --backends duckdb  # without the PostgreSQL side (init, status, pages)
 
 Ratios, not absolute times, are what carry from one machine to another: each benchmark runs
 its own baseline (the naive or the floor way to do the same work) in the same process or the
 same conditions. The data is generated on first use (bench/generate.py) under bench/data
-(bench/data/quick for --quick); databases and results go to bench/out (both git-ignored).
+(bench/data/scale-0.05 for --quick); databases and results go to bench/out (both git-ignored).
 The table is printed at the end and written to bench/out/results.json.
 
 The national init, the status of every series and every page also run on PostgreSQL, side by
@@ -690,7 +690,7 @@ def bench_carte(table: Table, data: Path, runs: int) -> None:
 def bench_rapport(table: Table, data: Path, repeats: int) -> None:
     """The Word report (suivi/views/report/docx.py): one quartier of the national synthetic
     contract, and the whole Amboise contract of the embedded default. Baseline: the HTML
-    bilan of the same scope (suivi/bilan.build_bilan), built the same way."""
+    bilan of the same scope (suivi/views/bilan.build_bilan), built the same way."""
     from functools import partial
 
     from bench.generate import CONTRACT_CODE, YEARS

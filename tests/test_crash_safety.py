@@ -7,7 +7,7 @@
   second finds nothing to change and says so.
 - Readers (threads of the app's process, or another process) only ever see 0 or all of a
   batch's values, together with or without its batch row.
-- Backup and restore (etl/backup.py, `python -m etl backup|restore`): the copy is the whole
+- Backup and restore (suivi/store/backup.py, `python -m etl backup|restore`): the copy is the whole
   history, taken consistently even during a load; an interrupted backup never leaves a
   truncated file; restore keeps the replaced database.
 """

@@ -24,7 +24,7 @@ YEAR = 2021
 
 
 def series_inputs(db, indicator: str, territory: str, as_of: int):
-    """b, B, T, C, t, V straight from the observation table, by the rules of progress.md."""
+    """b, B, T, C, t, V straight from the observation table, by the rules of docs/methode-suivi.md."""
     with connection(db, read_only=True) as con:
         def latest(nature: str, after: int | None = None):
             rows = con.rows("""

@@ -1,4 +1,4 @@
-"""Worked examples of the progress method (progress.md), one per status and per reason."""
+"""Worked examples of the progress method (docs/methode-suivi.md), one per status and per reason."""
 
 import math
 

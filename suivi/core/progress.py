@@ -168,7 +168,7 @@ def polarity_sign(polarity) -> int | None:
 
 
 def fr_number(x, decimals: int = 3) -> str:
-    """Numbers in calculation details: up to 3 decimals, trailing zeros dropped (suivi/fmt)."""
+    """Numbers in calculation details: up to 3 decimals, trailing zeros dropped (suivi/core/fmt.py)."""
     return fmt.number(x, decimals, trim=True)
 
 
@@ -297,7 +297,7 @@ def _pair(year, value) -> str:
 
 def assess(baseline_year, baseline, target_year, target, year, value, polarity,
            thresholds: Thresholds | None = None) -> Assessment:
-    """Status of one series, following the rules of progress.md in their order.
+    """Status of one series, following the rules of docs/methode-suivi.md in their order.
 
     Missing inputs (None, NaN) never count as 0: they make the series not assessable.
     """

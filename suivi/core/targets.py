@@ -2,7 +2,7 @@
 
 Contracts rarely give a plain number for their « situation visée ». The loader keeps the
 original wording for display and calls `resolve_target` to turn it into a value computed from
-the baseline (progress.md, « Targets that are not a plain number »). The caller reports
+the baseline (docs/methode-suivi.md, « Cibles qui ne sont pas un simple nombre »). The caller reports
 `kind == 'unknown'` wordings instead of guessing.
 
 Kinds:

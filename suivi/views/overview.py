@@ -225,7 +225,7 @@ def _fill_counts(frame: pd.DataFrame, counts: pd.DataFrame, demo: pd.Series) -> 
 
 
 def count_series(series: pd.DataFrame) -> pd.DataFrame:
-    """The series of count indicators: never compared raw with the commune (progress.md)."""
+    """The series of count indicators: never compared raw with the commune (docs/methode-suivi.md)."""
     return series[series["unit"] == "count"] if len(series) else series
 
 
@@ -575,7 +575,7 @@ def gap_chart_table(series: pd.DataFrame) -> pd.DataFrame:
 
 def count_comparison(values: pd.DataFrame, quartier: dict, references: pd.DataFrame,
                      territories: pd.DataFrame) -> pd.DataFrame:
-    """Counts are never compared raw (progress.md, « Gap to the reference territory »): for
+    """Counts are never compared raw (docs/methode-suivi.md, « Écart au territoire de référence »): for
     each count indicator, in the latest year where both are known, the quartier's share of the
     commune's total, and the rates per 1 000 inhabitants where both populations are known.
 
