@@ -28,7 +28,7 @@ catalogue = ui.query("indicators", sel.contract)
 territories = ui.query("territories", sel.contract)
 q_label = dict(zip(territories["code"], territories["label"])).get(sel.quartier)
 where = f"quartier **{q_label}**" if sel.quartier else "tous les territoires"
-st.markdown(f"Situation au **{sel.year}**, {where}. Pour chaque indicateur et territoire : "
+st.markdown(f"Situation en **{sel.year}**, {where}. Pour chaque indicateur et territoire : "
             "situation de référence, situation visée, dernier réalisé, avancement vers la cible "
             "comparé à l'avancement attendu pour le temps écoulé, statut et évolution.")
 

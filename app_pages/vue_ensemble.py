@@ -24,7 +24,7 @@ quartiers = ui.query("quartiers", sel.contract)
 q_label = dict(zip(quartiers["code"], quartiers["label"])).get(sel.quartier, sel.quartier)
 
 where = f"quartier **{q_label}**" if sel.quartier else "tous les territoires du contrat"
-st.markdown(f"**{contract['name']}** — situation au **{sel.year}**, {where}.")
+st.markdown(f"**{contract['name']}** — situation en **{sel.year}**, {where}.")
 
 # --- Headline: series per status ---------------------------------------------------------------
 counts = ov.headline_counts(tally["territory"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from suivi.core.config import ROOT
@@ -31,6 +32,22 @@ def test_changing_contract_updates_url_and_resets_quartier(app):
     params = {k: (v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
     assert params["contrat"] == "BLOIS-2015" and "quartier" not in params
     assert not any("Valeurs de démonstration" in w.value for w in at.warning)
+
+
+def test_a_contract_without_values_opens_on_this_year_within_its_period(app):
+    """TMVL-2024 (2024-2030) has no value yet: it opens on this year, not on 2030; a
+    contract with values on its latest one."""
+    from datetime import date
+
+    from suivi.web.ui import default_year
+
+    at = app(contrat="TMVL-2024")
+    assert at.sidebar.selectbox[2].value == min(max(date.today().year, 2024), 2030)
+    assert not at.exception
+    none = pd.Series([], dtype="float64")
+    assert [default_year(none, 2024, 2030, today) for today in (2020, 2026, 2035)] == \
+        [2024, 2026, 2030]
+    assert default_year(pd.Series([2019.0, 2023.0]), 2015, 2022, 2026) == 2023
 
 
 def test_a_page_changing_a_cached_frame_never_changes_the_cache(test_db, monkeypatch):

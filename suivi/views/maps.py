@@ -41,12 +41,16 @@ CLASSES = 10               # colour classes between cmin and cmax
 GROUPED_ABOVE = 150        # quartiers: beyond, one trace per colour class
 SYNTHETIC_NOTE = ("Contours synthétiques : formes générées pour la démonstration, pas les "
                   "périmètres réels des quartiers.")
-HOW_TO_LOAD = ("Aucun contour n'est chargé pour les quartiers de ce contrat : la carte ne peut "
-               "pas être dessinée. Téléchargez le fichier GeoJSON des contours des quartiers "
+NO_CONTOURS = ("Aucun contour n'est chargé pour les quartiers de ce contrat : la carte ne peut "
+               "pas être dessinée.")
+# Staff who can load them get the steps; readers, who to ask.
+HOW_TO_LOAD = (NO_CONTOURS + " Téléchargez le fichier GeoJSON des contours des quartiers "
                "prioritaires publié par l'ANCT, chargez d'abord la liste des QPV si ces "
                "quartiers n'y sont pas, puis déposez le fichier des contours sur la page "
-               "**Import** (ou `python -m etl load contours.geojson`). Voir le guide, "
-               "section « Contours des quartiers ».")
+               "**Import** (ou `python -m etl load contours.geojson`). Voir le guide "
+               "`docs/contours.md`.")
+WHO_CAN_LOAD = (NO_CONTOURS + " Un contributeur de l'observatoire peut les charger (fichier "
+                "des contours publié par l'ANCT, page **Import**).")
 
 # Red (bad) to green (good), ColorBrewer RdYlGn.
 GOOD_SCALE = [[0.0, "#d73027"], [0.25, "#fc8d59"], [0.5, "#fee08b"], [0.75, "#91cf60"],

@@ -10,6 +10,7 @@ import streamlit as st
 
 from suivi.core.config import map_attribution, map_tiles, maps_enabled
 from suivi.views import maps
+from suivi.web import auth
 
 __all__ = ["OUTLINE_SETS", "enabled", "shapes", "show", "show_missing", "tiles"]
 
@@ -42,7 +43,7 @@ def _rings(digest: str, _geometry: pd.Series) -> list:
 
 
 def show_missing() -> None:
-    st.info(maps.HOW_TO_LOAD, icon="🗺️")
+    st.info(maps.HOW_TO_LOAD if auth.can("contributeur") else maps.WHO_CAN_LOAD, icon="🗺️")
 
 
 def show(fig, table: pd.DataFrame, contours: pd.DataFrame, key: str,

@@ -13,6 +13,7 @@ import threading
 from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 
 import pandas as pd
 import streamlit as st
@@ -22,10 +23,14 @@ from suivi.core import steps
 from suivi.core.config import db_url
 from suivi.store import open_store, queries
 from suivi.store.schema import upgrade
+from suivi.web import auth
 
 DEMO_NOTICE = ("**Valeurs de démonstration** : ce contrat contient des valeurs générées pour "
                "montrer le fonctionnement du tableau de bord (statut « démo »). Elles ne sont pas "
-               "réelles. Commande pour les supprimer : `python -m etl demo remove`.")
+               "réelles.")
+# Only administrators can remove them: the command is for them, not for every reader.
+DEMO_REMOVAL = " Commande pour les supprimer : `python -m etl demo remove`."
+
 
 
 def db_file() -> str:
@@ -226,6 +231,16 @@ def to_url(param: str, value) -> None:
         st.query_params[param] = str(value)
 
 
+def default_year(last_years: pd.Series, start: int, end: int, today: int | None = None) -> int:
+    """The year a contract opens on: its latest actual value's; without any value yet, this
+    year within its period (a contract of 2024-2030 loaded in 2026 opened on 2030, a bilan
+    « 2030 » produced in 2026)."""
+    if len(last_years):
+        return int(last_years.max())
+    today = date.today().year if today is None else today
+    return min(max(today, start), end)
+
+
 def default_contract(codes: list[str]) -> str:
     """The contract a visitor without a link sees first: the embedded demonstration's, else
     the most recent (`codes` in the order of queries.contracts)."""
@@ -264,8 +279,7 @@ def sidebar() -> Selection:
                 if pd.notna(info["baseline_year"]) else info["period_start"])
     end = int(max([info["period_end"], *(last.tolist() or [info["period_end"]])]))
     years = list(range(end, start - 1, -1))
-    default_year = int(last.max()) if len(last) else int(info["period_end"])
-    from_url("annee", years, default_year)
+    from_url("annee", years, default_year(last, start, end))
     year = st.sidebar.selectbox("Année", years, key="annee",
                                 help="Année d'évaluation : les valeurs postérieures sont ignorées.")
 
@@ -299,7 +313,8 @@ def demo_notice(contract: str | None) -> None:
     """The banner of a contract holding demonstration values, told by the catalogue the
     sidebar has already read (one query fewer on every first run after a change)."""
     if contract and bool(query("indicators", contract)["has_demo"].any()):
-        st.warning(DEMO_NOTICE, icon="⚠️")
+        removal = DEMO_REMOVAL if auth.can("administrateur") else ""
+        st.warning(DEMO_NOTICE + removal, icon="⚠️")
 
 
 def status_text(code: str) -> str:
