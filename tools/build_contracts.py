@@ -441,6 +441,11 @@ def build_ales() -> dict[str, list[dict]]:
 # Tours Métropole Val de Loire
 # --------------------------------------------------------------------------------------------
 
+
+def _de(word: str) -> str:
+    """« de » before a word, elided before a vowel: « d'impact », « de résultat »."""
+    return f"d'{word}" if word[:1].lower() in "aeiouy" else f"de {word}"
+
 def build_tmvl() -> dict[str, list[dict]]:
     d = REF / "tmvl"
     fields = {r["field_key"]: r for r in read_csv(d / "tmvl_fiche_projet_champs.csv")}
@@ -483,7 +488,7 @@ def build_tmvl() -> dict[str, list[dict]]:
             "code": r["indicator_id"], "libelle": r["libelle"], "unite": r["unite"],
             "polarite": r["polarite"], "type": r["type"], "objectifs": "3.2.1",
             "parent": None, "ventilations": vent,
-            "definition": f"Indicateur de {r['type']} de la fiche projet 3.2.1 ; échelle : "
+            "definition": f"Indicateur {_de(r['type'])} de la fiche projet 3.2.1 ; échelle : "
                           f"{r['echelle']}",
             "source": r["source_probable"] or None, "frequence": None,
             "note": join(notes),
