@@ -279,7 +279,9 @@ def test_la_verrerie_shows_its_gap_to_amboise_from_the_db(app):
              annee=2022)
     assert at.header[0].value == "La Verrerie"
     assert any(m.value.endswith(f"{fmt.number(1095)} habitants") for m in at.markdown)
-    assert any("1. Amboise (commune)" in m.value for m in at.markdown)
+    refs = next(m.value for m in at.markdown if "1. Amboise (commune)" in m.value)
+    assert "2. CC du Val d'Amboise (EPCI)" in refs  # the kind once, in its short form
+    assert "3. Bassin d'emploi (d'Amboise)\n" in refs  # a name that says its kind: no more
 
     pairs = sql(app.db, """
         SELECT i.code, i.polarity, q.year, q.value, r.value

@@ -647,9 +647,16 @@ def quartier_facts(territories: pd.DataFrame, references: pd.DataFrame,
         "population": population,
         "geography": "non renseignée" if fmt.is_missing(geography)
         else GEOGRAPHY_LABELS.get(geography, geography),
-        "references": [f"{r.label} ({KIND_LABELS.get(r.kind, r.kind).lower()})"
+        "references": [_with_kind(r.label, r.kind)
                        for r in references.sort_values("rank").itertuples()],
     }
+
+
+def _with_kind(label: str, kind: str) -> str:
+    """« CC du Val d'Amboise (EPCI) »; no kind after a name that already says it (« Bassin
+    d'emploi d'Amboise »)."""
+    short = LABELS["kind"].get(kind, kind)
+    return label if str(label).lower().startswith(short.lower()) else f"{label} ({short})"
 
 
 def predecessor_table(values: pd.DataFrame, quartier: str, predecessors: pd.DataFrame,
