@@ -43,6 +43,7 @@ def write_template(s, contract: str, year: int, out: str | Path) -> Path:
     if queries.contract(s, contract) is None:
         raise ValueError(f"Contrat « {contract} » inconnu.")
     rows = queries.template_rows(s, contract, year)
+    rows["unite"] = rows["unite"].map(LABELS["unit"]).fillna(rows["unite"])  # help: in French
     wb = Workbook()
     ws = wb.active
     ws.title = "valeurs"

@@ -101,6 +101,7 @@ def test_template_fill_load_round_trip(test_db, tmp_path):
     prev = next(r for r in rows if r["indicateur"] == "IND-TX" and r["territoire"] == "T-QPV1"
                 and not r["ventilation"])
     assert prev["valeur_precedente"] == 42
+    assert prev["unite"] == "pourcentage"  # the help columns speak French, not the codes
     lists = {str(dv.sqref)[0] for dv in ws.data_validations.dataValidation if dv.type == "list"}
     assert lists == {"A", "B", "D", "H"}, "code, nature and status columns are drop-down lists"
 
