@@ -375,3 +375,9 @@ def test_comparer_values_within_and_beyond_the_quartier_and_its_references(app):
             expected = [(int(y), v) for t, y, v in stored if t == label]
             assert [x for x, _ in drawn] == [x for x, _ in expected]
             assert [y for _, y in drawn] == pytest.approx([v for _, v in expected])
+        # Its hover names the line in full, then the year and the value.
+        hovers = {t["name"].replace("<br>", " "): t["hovertemplate"]
+                  for c in at.get("plotly_chart") for t in json.loads(c.proto.spec)["data"]
+                  if t.get("mode") == "lines+markers"}
+        assert all(h == f"{name}<br>%{{x}} : %{{y}}<extra></extra>"
+                   for name, h in hovers.items()), hovers

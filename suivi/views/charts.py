@@ -297,7 +297,10 @@ def _plain(traces: list[dict], title: str, y_title: str, x_title: str, height: i
 
 
 def _line(part: pd.DataFrame, y: str, name: str, colour: str) -> dict:
-    return dict(_points(part, y), mode="lines+markers", name=name, line=dict(color=colour))
+    """A line over years whose hover says which one it is in full (plotly's own cut the
+    name: « (2019, 62,0) La Verrerie ... »)."""
+    return dict(_points(part, y), mode="lines+markers", name=name, line=dict(color=colour),
+                hovertemplate=f"{name}<br>%{{x}} : %{{y}}<extra></extra>")
 
 
 def comparison_chart(values: pd.DataFrame, title: str) -> go.Figure:
