@@ -274,6 +274,25 @@ def test_priorites_beyond_max_series_counts_per_priority_without_listing(app, mo
 
 # --- Quartiers ---------------------------------------------------------------------------------
 
+def test_counts_of_la_verrerie_mark_each_generated_value(app):
+    """« Indicateurs en nombre » sets the quartier's value against the commune's: a
+    demonstration value is marked « (démo) » in its cell, a real one is not."""
+    at = app(page="app_pages/quartiers.py", contrat="AMBOISE-2015", quartier="AMB-QPV-VE",
+             annee=2022)
+    table = table_with(at, "Part du quartier dans la commune")
+    assert len(table)
+    stored = dict(((ind, str(year), ter), status) for ind, year, ter, status in sql(app.db, """
+        SELECT indicator_code, year, territory_code, status FROM observation
+        WHERE territory_code IN ('AMB-QPV-VE', 'COM-37003') AND nature = 'realise'
+          AND breakdown = '' AND value IS NOT NULL"""))
+    for row in table.itertuples():
+        for column, territory in (("Quartier", "AMB-QPV-VE"), ("Commune", "COM-37003")):
+            demo = stored[(row.Indicateur, row.Année, territory)] == "demo"
+            assert getattr(row, column).endswith(" (démo)") == demo, (row, column)
+    assert table["Quartier"].str.endswith(" (démo)").any()  # the embedded default has some
+    assert not table["Commune"].str.endswith(" (démo)").all()
+
+
 def test_la_verrerie_shows_its_gap_to_amboise_from_the_db(app):
     at = app(page="app_pages/quartiers.py", contrat="AMBOISE-2015", quartier="AMB-QPV-VE",
              annee=2022)

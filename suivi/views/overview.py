@@ -583,17 +583,18 @@ def count_comparison(values: pd.DataFrame, quartier: dict, references: pd.DataFr
     Returns one row per indicator where at least one of these can be computed.
     """
     columns = ["indicator_code", "indicator_label", "reference_label", "year", "qpv_value",
-               "ref_value", "share", "qpv_rate", "ref_rate"]
+               "ref_value", "share", "qpv_rate", "ref_rate", "qpv_demo", "ref_demo"]
     communes = references[references["kind"] == "commune"]
     if values.empty or communes.empty:
         return pd.DataFrame(columns=columns)
     commune = communes.sort_values("rank").iloc[0]
     pop = dict(zip(territories["code"], territories["population"]))
     q_pop, r_pop = pop.get(quartier["code"]), pop.get(commune["code"])
-    real = values[values["value"].notna()]
+    real = values[values["value"].notna()].assign(demo=lambda v: v["status"] == "demo")
     q = real[real["territory_code"] == quartier["code"]][["indicator_code", "indicator_label",
-                                                          "year", "value"]]
-    r = real[real["territory_code"] == commune["code"]][["indicator_code", "year", "value"]]
+                                                          "year", "value", "demo"]]
+    r = real[real["territory_code"] == commune["code"]][["indicator_code", "year", "value",
+                                                         "demo"]]
     both = q.merge(r, on=["indicator_code", "year"], suffixes=("_q", "_r"))
     if both.empty:
         return pd.DataFrame(columns=columns)
@@ -609,16 +610,23 @@ def count_comparison(values: pd.DataFrame, quartier: dict, references: pd.DataFr
         "qpv_value": both["value_q"], "ref_value": both["value_r"], "share": share,
         "qpv_rate": both["value_q"] / q_pop * 1000 if rates_known else np.nan,
         "ref_rate": both["value_r"] / r_pop * 1000 if rates_known else np.nan,
+        "qpv_demo": both["demo_q"], "ref_demo": both["demo_r"],
     })
     return out[out["share"].notna() | out["qpv_rate"].notna()].reset_index(drop=True)
 
 
+def _marked(value, demo: bool) -> str:
+    """A value as shown in a table, « (démo) » after a generated one."""
+    return fmt.number(value) + (" (démo)" if demo else "")
+
+
 def count_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """A generated value is marked where it is shown, beside the real one it is set against."""
     return pd.DataFrame({
         "Indicateur": rows["indicator_code"], "Libellé": rows["indicator_label"],
         "Année": rows["year"].astype(int).astype(str),
-        "Quartier": [fmt.number(v) for v in rows["qpv_value"]],
-        "Commune": [fmt.number(v) for v in rows["ref_value"]],
+        "Quartier": [_marked(v, d) for v, d in zip(rows["qpv_value"], rows["qpv_demo"])],
+        "Commune": [_marked(v, d) for v, d in zip(rows["ref_value"], rows["ref_demo"])],
         "Part du quartier dans la commune": [fmt.share(v, 1) for v in rows["share"]],
         "Quartier pour 1 000 hab.": [fmt.number(v, 1) if not fmt.is_missing(v) else "–"
                                      for v in rows["qpv_rate"]],
