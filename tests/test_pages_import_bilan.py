@@ -296,6 +296,13 @@ def test_template_download_is_the_prefilled_workbook(app):
     assert len(rows) - 1 == len(expected) > 0
     assert {r[2] for r in rows[1:]} == {YEAR}
     assert (INDICATOR, QPV) in {(r[0], r[1]) for r in rows[1:]}
+    assert not [w for w in at.warning if "aucun quartier" in w.value]
+    # A contract that lists no quartier yet (Alès): its template is header-only, and said so.
+    at.sidebar.selectbox[0].set_value("ALES-2015").run()
+    assert [w for w in at.warning if "ne liste encore aucun quartier" in w.value]
+    rows = list(openpyxl.load_workbook(io.BytesIO(imports.template_bytes(
+        app.db, "ALES-2015", YEAR)))["valeurs"].values)
+    assert len(rows) == 1
 
 
 # --- Bilan annuel -------------------------------------------------------------------------------
