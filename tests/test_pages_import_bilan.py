@@ -369,6 +369,17 @@ def test_bilan_without_demo_values_has_no_banner(app):
     assert "Contrat de Ville 2015 – 2020 – Blois" in report.html
 
 
+def test_bilan_of_a_contract_without_values_says_so_instead_of_empty_charts(app):
+    """Alès holds no value yet: one sentence instead of seven « 0,0 % » cards, empty bar
+    charts and header-only tables."""
+    with connection(app.db) as con:
+        report = tb.build_bilan(con, "ALES-2015", 2022)
+    assert tb.esc(tb.NOTHING_LOADED.format(year=2022)) in report.html
+    assert 'class="card"' not in report.html and "status-bars" not in report.html
+    with connection(app.db) as con:  # a contract with values keeps its synthesis
+        assert 'class="card"' in tb.build_bilan(con, "AMBOISE-2015", 2022).html
+
+
 def test_bilan_escapes_labels_loaded_through_the_etl(app, served, tmp_path):
     evil = "<script>alert(1)</script>"
     with connection(app.db) as con:

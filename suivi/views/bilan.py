@@ -40,6 +40,9 @@ DETAIL_LIMIT = 3000
 TERRITORY_LIMIT = 40
 
 NO_PRIORITY = "Sans priorité"
+NOTHING_LOADED = ("Aucune valeur n'est encore chargée pour ce périmètre jusqu'en {year} : le "
+                  "bilan n'a aucune série à montrer. Chargez les valeurs (page Import, modèle "
+                  "de saisie pré-rempli), puis produisez-le à nouveau.")
 NO_PRIORITY_LABEL = "Indicateurs rattachés à aucun objectif de ce niveau"
 STATUS_COLUMNS = [f"{s.icon} {s.label}" for s in pg.STATUSES]
 STATUS_TEXT = dict(zip([s.code for s in pg.STATUSES], STATUS_COLUMNS))
@@ -428,32 +431,35 @@ def _render(ctx: dict, t: dict[str, pd.DataFrame]) -> str:
 
     # 1. Synthesis: headline counts, per priority, per territory.
     out.append('<section class="block"><h2>1. Synthèse</h2>')
-    out.append(_headline(synth))
-    out.append(f"<p>{esc(ctx['projection_line'])}</p>")
     by_prio, by_terr = t["priorites"], t["territoires"]
     measured = by_prio[by_prio["Total"] > 0]
-    labels = [f"{c} – {lbl}" for c, lbl in zip(measured["Priorité"], measured["Libellé"])]
-    out.append(svg_status_bars(measured, labels, f"Statut des séries par {level}"))
-    out.append(f"<h3>Séries par {esc(level)} et par statut (nombre)</h3>")
-    out.append(_table(measured))
-    empty = by_prio[by_prio["Total"] == 0]
-    if len(empty):
-        out.append(f'<p class="note">Sans indicateur mesuré ({esc(level)}) : '
-                   f"{esc(', '.join(empty['Priorité']))}.</p>")
-    if len(by_terr) <= TERRITORY_LIMIT:
-        labels = [f"{lbl} ({k})" for lbl, k in zip(by_terr["Territoire"], by_terr["Type"])]
-        out.append(svg_status_bars(by_terr, labels, "Statut des séries par territoire"))
-        out.append("<h3>Séries par territoire et par statut (nombre)</h3>")
-        out.append(_table(by_terr))
+    if not total:  # rather than seven cards at « 0,0 % des séries » and empty charts
+        out.append(f"<p>{esc(NOTHING_LOADED.format(year=year))}</p>")
     else:
-        kinds = by_terr.groupby("Type", sort=False)[[*STATUS_COLUMNS, "Total"]].sum()
-        kinds.insert(0, "Territoires (nombre)", by_terr.groupby("Type", sort=False).size())
-        out.append(svg_status_bars(kinds, kinds.index.tolist(),
-                                   "Statut des séries par type de territoire"))
-        out.append("<h3>Séries par type de territoire et par statut (nombre)</h3>")
-        out.append(_table(kinds.rename_axis("Type de territoire").reset_index()))
-        out.append(f'<p class="note">{fmt.number(len(by_terr))} territoires : le détail par '
-                   "territoire est dans le fichier xlsx (onglet « Par territoire »).</p>")
+        out.append(_headline(synth))
+        out.append(f"<p>{esc(ctx['projection_line'])}</p>")
+        labels = [f"{c} – {lbl}" for c, lbl in zip(measured["Priorité"], measured["Libellé"])]
+        out.append(svg_status_bars(measured, labels, f"Statut des séries par {level}"))
+        out.append(f"<h3>Séries par {esc(level)} et par statut (nombre)</h3>")
+        out.append(_table(measured))
+        empty = by_prio[by_prio["Total"] == 0]
+        if len(empty):
+            out.append(f'<p class="note">Sans aucune valeur ({esc(level)}) : '
+                       f"{esc(', '.join(empty['Priorité']))}.</p>")
+        if len(by_terr) <= TERRITORY_LIMIT:
+            labels = [f"{lbl} ({k})" for lbl, k in zip(by_terr["Territoire"], by_terr["Type"])]
+            out.append(svg_status_bars(by_terr, labels, "Statut des séries par territoire"))
+            out.append("<h3>Séries par territoire et par statut (nombre)</h3>")
+            out.append(_table(by_terr))
+        else:
+            kinds = by_terr.groupby("Type", sort=False)[[*STATUS_COLUMNS, "Total"]].sum()
+            kinds.insert(0, "Territoires (nombre)", by_terr.groupby("Type", sort=False).size())
+            out.append(svg_status_bars(kinds, kinds.index.tolist(),
+                                       "Statut des séries par type de territoire"))
+            out.append("<h3>Séries par type de territoire et par statut (nombre)</h3>")
+            out.append(_table(kinds.rename_axis("Type de territoire").reset_index()))
+            out.append(f'<p class="note">{fmt.number(len(by_terr))} territoires : le détail par '
+                       "territoire est dans le fichier xlsx (onglet « Par territoire »).</p>")
     out.append("</section>")
 
     # 2.. One section per priority with series.
