@@ -191,15 +191,23 @@ def test_overview_restricted_to_a_quartier_and_year(app):
         assert as_int(shown[f"{info.icon} {info.label}"]) == int(expected.get(info.code, 0))
     # In 2021 the 2022 deadline has not passed: no « Objectif non atteint » yet.
     assert as_int(shown["✘ Objectif non atteint"]) == 0
-    # What has no data: the composite indicators have no value at all.
+    # What has no data: composites aside (their sub-indicators carry the values).
     no_data = sql(app.db, """
         SELECT count(*) FROM indicator i WHERE i.contract_code = 'AMBOISE-2015'
-          AND NOT EXISTS (SELECT 1 FROM observation o WHERE o.indicator_code = i.code
+          AND i.unit <> 'composite' AND NOT EXISTS (SELECT 1 FROM observation o WHERE o.indicator_code = i.code
                           AND o.territory_code = 'AMB-QPV-VE'
                           AND (o.nature <> 'realise' OR o.year <= 2021))""")[0][0]
-    assert as_int(shown["Indicateurs sans aucune valeur"]) == no_data > 0
-    listed = table_with(at, "Indicateur", "Manque (au 2021)")
+    assert as_int(shown["Indicateurs sans aucune valeur"]) == no_data
+    tables = [d.value for d in at.dataframe if "Manque (au 2021)" in d.value.columns]
+    listed = tables[0] if tables else pd.DataFrame(columns=["Indicateur", "Manque (au 2021)"])
     assert (listed["Manque (au 2021)"] == "aucune valeur").sum() == no_data
+    if not tables:  # nothing incomplete: the page says so
+        assert any("Chaque indicateur a une situation de référence" in m.value
+                   for m in at.success)
+    composites = {code for (code,) in sql(app.db, """
+        SELECT code FROM indicator WHERE contract_code = 'AMBOISE-2015'
+          AND unit = 'composite'""")}
+    assert composites and not composites & set(listed["Indicateur"])
 
 
 # --- Priorités ---------------------------------------------------------------------------------
@@ -377,9 +385,9 @@ def test_blois_overview_says_why_nothing_is_assessed(app):
     assert pg.REASONS["missing_baseline"] in set(reasons["Raison"])
     no_data = sql(app.db, """
         SELECT count(*) FROM indicator i WHERE i.contract_code = 'BLOIS-2015'
-          AND NOT EXISTS (SELECT 1 FROM observation o WHERE o.indicator_code = i.code
+          AND i.unit <> 'composite' AND NOT EXISTS (SELECT 1 FROM observation o WHERE o.indicator_code = i.code
                           AND (o.nature <> 'realise' OR o.year <= 2015))""")[0][0]
-    assert as_int(shown["Indicateurs sans aucune valeur"]) == no_data
+    assert as_int(shown["Indicateurs sans aucune valeur"]) == no_data > 0
 
 
 def test_blois_priorites_lists_unlinked_series_with_their_reason(app):
@@ -402,7 +410,7 @@ def test_blois_quartier_page_says_what_is_missing(app):
     assert any("écarts ne peuvent pas encore être calculés" in i.value for i in at.info)
     no_data = sql(app.db, """
         SELECT count(*) FROM indicator i WHERE i.contract_code = 'BLOIS-2015'
-          AND NOT EXISTS (SELECT 1 FROM observation o WHERE o.indicator_code = i.code
+          AND i.unit <> 'composite' AND NOT EXISTS (SELECT 1 FROM observation o WHERE o.indicator_code = i.code
                           AND o.territory_code = 'BLO-QPV-NORD'
                           AND (o.nature <> 'realise' OR o.year <= 2015))""")[0][0]
     text = " ".join(m.value for m in at.markdown)

@@ -294,6 +294,8 @@ def data_gaps(catalogue: pd.DataFrame, statuses: pd.DataFrame, year: int,
     Statuses come from series_status(contract, year), so actuals after `year` are already
     ignored; or they are counts per indicator of the scope already (status_overview's
     "indicator"). A neutral indicator needs no target: its missing target is not reported.
+    A composite indicator without series of its own is left out: its sub-indicators carry
+    the values, and listing it as « sans aucune valeur » was a false alarm.
     """
     scope = statuses if "n_series" in statuses.columns else restrict(statuses, quartier)
     cols = ["code", "label", "unit", "type", "polarity"]
@@ -332,7 +334,7 @@ def data_gaps(catalogue: pd.DataFrame, statuses: pd.DataFrame, year: int,
                            np.where(missing != "", missing, add))
     out["missing"] = missing
     out["incomplete"] = out["no_data"] | out["no_baseline"] | out["no_target"] | out["no_recent"]
-    return out
+    return out[~((out["unit"] == "composite") & out["no_data"])].reset_index(drop=True)
 
 
 def data_gap_counts(gaps: pd.DataFrame) -> dict[str, int]:
