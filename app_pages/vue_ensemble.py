@@ -69,9 +69,13 @@ def status_chart(frame, title: str, group_title: str, key: str, memo_key: tuple)
     and the table are built once per data version."""
     if frame.empty:
         return
-    shown = ov.most_late(frame)
-    if len(shown) < len(frame):
-        title += f" ({len(shown)} sur {len(frame)} : ceux qui ont le plus de séries en retard)"
+    # Groups without any series are named under the chart, not drawn as empty bars (Blois:
+    # some 35 axes at 0); the data table keeps every group.
+    followed, unfollowed = frame[frame["total"] > 0], frame[frame["total"] == 0]
+    shown = ov.most_late(followed)
+    if len(shown) < len(followed):
+        title += (f" ({len(shown)} sur {len(followed)} : ceux qui ont le plus de séries en "
+                  "retard)")
 
     def figure():  # inline SVG, not plotly: the first screen of a shared link draws at once
         chart_counts, labels = ov.chart_counts(shown)
@@ -80,6 +84,8 @@ def status_chart(frame, title: str, group_title: str, key: str, memo_key: tuple)
 
     if frame["total"].sum():
         st.markdown(ui.memo(("figure", key, *memo_key), figure), unsafe_allow_html=True)
+        if len(unfollowed):
+            st.caption(ov.unfollowed_text(unfollowed))
     else:
         st.markdown(f"**{title}**")
         st.caption("Aucune série pour le moment.")

@@ -390,6 +390,26 @@ def test_blois_overview_says_why_nothing_is_assessed(app):
     assert as_int(shown["Indicateurs sans aucune valeur"]) == no_data > 0
 
 
+def test_blois_status_charts_draw_only_the_groups_with_series(app):
+    """Blois links no indicator to its enjeux and axes (the contract leaves its objectives
+    table empty): each chart draws the one group with series and names the others under it;
+    the data table keeps them all."""
+    at = app(contrat="BLOIS-2015", annee=2015)
+    bars = status_svgs(at)
+    nodes = dict(sql(app.db, "SELECT level, count(*) FROM node WHERE contract_code = "
+                             "'BLOIS-2015' GROUP BY level"))
+    for title, level in (("Statut des séries par enjeu", "enjeu"),
+                         ("Statut des séries par axe", "axe")):
+        assert bars[title].count('text-anchor="end"') == 1  # one row: « Sans objectif… »
+        assert ov.NO_GROUP_LABEL in bars[title]
+        assert any(c.value.startswith(f"Sans série suivie ({nodes[level]})")
+                   for c in at.caption), (title, nodes)
+    at.session_state["bars_pillar_donnees"] = True
+    at.run()
+    table = table_with(at, "Total")
+    assert len(table) == nodes["enjeu"] + 1 and (table["Total"] == 0).sum() == nodes["enjeu"]
+
+
 def test_blois_priorites_lists_unlinked_series_with_their_reason(app):
     at = app(page="app_pages/priorites.py", contrat="BLOIS-2015", annee=2015)
     assert any(s.value == ov.NO_GROUP_LABEL for s in at.subheader)

@@ -241,6 +241,16 @@ def most_late(frame: pd.DataFrame, limit: int = MAX_BARS) -> pd.DataFrame:
     return frame.loc[keep]
 
 
+def unfollowed_text(groups: pd.DataFrame, limit: int = 10) -> str:
+    """The groups a status chart leaves out for want of any series, named (the first
+    `limit`)."""
+    names = [f"{c} – {short(lbl)}" if c not in (NO_GROUP, ABOVE) else lbl
+             for c, lbl in zip(groups["code"], groups["label"])]
+    more = f" … et {fmt.number(len(names) - limit)} autre(s)" if len(names) > limit else ""
+    return (f"Sans série suivie ({fmt.number(len(names))}) : "
+            f"{' ; '.join(names[:limit])}{more}.")
+
+
 def chart_counts(frame: pd.DataFrame, width: int = 55) -> tuple[pd.DataFrame, dict]:
     """Input of charts.status_bars_svg: counts indexed by group code, and the labels."""
     counts = frame.set_index("code")[STATUS_ORDER]
