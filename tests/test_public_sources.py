@@ -246,7 +246,7 @@ def test_scenario_stats_and_export(scenario, tmp_path):
 def test_scenario_quartiers_page_gaps_through_the_register(scenario, scenario_app):
     at = scenario_app("app_pages/quartiers.py", contrat=pf.CONTRACT, quartier="QN03701M", annee=2021)
     refs = " ".join(m.value for m in at.markdown)
-    assert "1. Tours (commune)\n2. Tours Métropole Val de Loire (intercommunalité" in refs
+    assert "1. Tours (commune)\n2. Tours Métropole Val de Loire (EPCI)" in refs
     gaps = next(df.value for df in at.dataframe if "Territoire de référence" in df.value.columns)
     pauv = gaps[gaps["Indicateur"] == "TT-PAUV"].set_index("Territoire de référence")
     # Lower is better: gap = −1 × (Ref − QPV) = 42,1 − 19,8 with the commune, 42,1 − 14,9 with
