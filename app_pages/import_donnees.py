@@ -227,13 +227,13 @@ else:
     year = st.number_input("Année à saisir", min_value=1990, max_value=2050,
                            value=int(sel.year or 2022), step=1, key="template_year")
     st.caption(f"Une ligne par indicateur mesurable × quartier du contrat {sel.contract}, et "
-               "par territoire qui a déjà des valeurs, avec la valeur précédente pour aide ; "
+               "par série qui a déjà des valeurs, avec la valeur précédente pour aide ; "
                "remplissez la colonne « valeur ».")
     if ui.query("quartiers", sel.contract).empty:
-        st.warning("Ce contrat ne liste encore aucun quartier : le modèle n'aura que sa ligne "
-                   "d'en-tête (et les territoires qui ont déjà des valeurs). Ajoutez les "
-                   "quartiers dans l'onglet « territoires » du classeur du contrat, ou saisissez "
-                   "les lignes vous-même.", icon="⚠️")
+        st.warning("Ce contrat ne liste encore aucun quartier : le modèle ne reprend que les "
+                   "séries qui ont déjà des valeurs (sans aucune, il n'a que sa ligne "
+                   "d'en-tête). Ajoutez les quartiers dans l'onglet « territoires » du classeur "
+                   "du contrat, ou saisissez les lignes vous-même.", icon="⚠️")
     st.download_button(f"Télécharger le modèle {sel.contract} – {int(year)} (.xlsx)",
                        data=lambda: imports.template_bytes(db, sel.contract, int(year)),
                        file_name=f"modele-{sel.contract}-{int(year)}.xlsx",

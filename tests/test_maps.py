@@ -106,18 +106,20 @@ def test_overview_map_colours_each_quartier_by_its_share_on_track_and_score(app,
 
 
 def test_overview_without_contours_says_how_to_load_them(app):
-    """A reader is told who can load the contours; the demo banner gives no command. A
-    logged-in administrator gets the steps and the commands."""
+    """A reader is told who can load the contours and who can remove the demo values; a
+    contributor gets the loading steps; an administrator also the removal command."""
+    from suivi.web.ui import DEMO_REMOVAL, DEMO_WHO_REMOVES
     from tests.test_pages_import_bilan import import_page
 
     at = app(page="app_pages/vue_ensemble.py", contrat=CONTRACT, annee=YEAR)
     assert any(i.value == maps.WHO_CAN_LOAD for i in at.info)
-    assert any("Valeurs de démonstration" in w.value for w in at.warning)
+    assert any(w.value.endswith(DEMO_WHO_REMOVES) for w in at.warning)
     assert not [m.value for m in [*at.info, *at.warning] if "python -m etl" in m.value]
-    staff, _ = import_page(app)
-    staff.switch_page("app_pages/vue_ensemble.py").run()
-    assert any(i.value == maps.HOW_TO_LOAD for i in staff.info)
-    assert any("python -m etl demo remove" in w.value for w in staff.warning)
+    for role, removal in (("contributeur", DEMO_WHO_REMOVES), ("administrateur", DEMO_REMOVAL)):
+        staff, _ = import_page(app, role)
+        staff.switch_page("app_pages/vue_ensemble.py").run()
+        assert any(i.value == maps.HOW_TO_LOAD for i in staff.info), role
+        assert any(w.value.endswith(removal) for w in staff.warning), role
     assert not [c for c in at.get("plotly_chart")
                 if "meta" in c.proto.spec and '"code"' in c.proto.spec]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -191,23 +192,38 @@ def test_overview_restricted_to_a_quartier_and_year(app):
         assert as_int(shown[f"{info.icon} {info.label}"]) == int(expected.get(info.code, 0))
     # In 2021 the 2022 deadline has not passed: no « Objectif non atteint » yet.
     assert as_int(shown["✘ Objectif non atteint"]) == 0
-    # What has no data: composites aside (their sub-indicators carry the values).
-    no_data = sql(app.db, """
-        SELECT count(*) FROM indicator i WHERE i.contract_code = 'AMBOISE-2015'
-          AND i.unit <> 'composite' AND NOT EXISTS (SELECT 1 FROM observation o WHERE o.indicator_code = i.code
+    # What has no data there: only the composites, whose sub-indicators carry the values.
+    # None is reported: the page says every indicator is complete.
+    plain, composite = sql(app.db, """
+        SELECT count(*) FILTER (WHERE i.unit <> 'composite'),
+               count(*) FILTER (WHERE i.unit = 'composite')
+        FROM indicator i WHERE i.contract_code = 'AMBOISE-2015'
+          AND NOT EXISTS (SELECT 1 FROM observation o WHERE o.indicator_code = i.code
                           AND o.territory_code = 'AMB-QPV-VE'
-                          AND (o.nature <> 'realise' OR o.year <= 2021))""")[0][0]
-    assert as_int(shown["Indicateurs sans aucune valeur"]) == no_data
-    tables = [d.value for d in at.dataframe if "Manque (au 2021)" in d.value.columns]
-    listed = tables[0] if tables else pd.DataFrame(columns=["Indicateur", "Manque (au 2021)"])
-    assert (listed["Manque (au 2021)"] == "aucune valeur").sum() == no_data
-    if not tables:  # nothing incomplete: the page says so
-        assert any("Chaque indicateur a une situation de référence" in m.value
-                   for m in at.success)
-    composites = {code for (code,) in sql(app.db, """
-        SELECT code FROM indicator WHERE contract_code = 'AMBOISE-2015'
-          AND unit = 'composite'""")}
-    assert composites and not composites & set(listed["Indicateur"])
+                          AND (o.nature <> 'realise' OR o.year <= 2021))""")[0]
+    assert (plain, composite > 0) == (0, True)  # the case this checks
+    assert as_int(shown["Indicateurs sans aucune valeur"]) == 0
+    assert not [d for d in at.dataframe if "Manque (en 2021)" in d.value.columns]
+    assert any("Chaque indicateur a une situation de référence" in m.value for m in at.success)
+
+
+def test_a_composite_without_series_is_never_reported_missing():
+    """data_gaps: a composite without series counts among the indicators but is never
+    incomplete; a composite with series is judged like any indicator; a plain indicator
+    without series is « aucune valeur »."""
+    catalogue = pd.DataFrame({
+        "code": ["C-EMPTY", "C-FED", "PLAIN"], "label": ["a", "b", "c"],
+        "unit": ["composite", "composite", "count"], "type": "resultat",
+        "polarity": "higher_better"})
+    statuses = pd.DataFrame({"indicator_code": ["C-FED"], "territory_code": ["Q1"],
+                             "baseline": [1.0], "target": [np.nan],
+                             "last_actual_year": [2021]})
+    gaps = ov.data_gaps(catalogue, statuses, 2022).set_index("code")
+    assert not gaps.loc["C-EMPTY", ["no_data", "no_baseline", "no_target", "incomplete"]].any()
+    assert gaps.loc["C-FED", "no_target"] and not gaps.loc["C-FED", "no_data"]
+    assert gaps.loc["PLAIN", "no_data"] and gaps.loc["PLAIN", "missing"] == "aucune valeur"
+    counts = ov.data_gap_counts(gaps.reset_index())
+    assert (counts["indicators"], counts["no_data"], counts["incomplete"]) == (3, 1, 2)
 
 
 # --- Priorités ---------------------------------------------------------------------------------

@@ -444,7 +444,8 @@ def build_ales() -> dict[str, list[dict]]:
 
 def _de(word: str) -> str:
     """« de » before a word, elided before a vowel: « d'impact », « de résultat »."""
-    return f"d'{word}" if word[:1].lower() in "aeiouy" else f"de {word}"
+    return f"d'{word}" if word[:1].lower() in "aeiouyàâéèêëîïôûü" else f"de {word}"
+
 
 def build_tmvl() -> dict[str, list[dict]]:
     d = REF / "tmvl"

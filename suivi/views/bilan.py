@@ -40,9 +40,8 @@ DETAIL_LIMIT = 3000
 TERRITORY_LIMIT = 40
 
 NO_PRIORITY = "Sans priorité"
-NOTHING_LOADED = ("Aucune valeur n'est encore chargée pour ce périmètre jusqu'en {year} : le "
-                  "bilan n'a aucune série à montrer. Chargez les valeurs (page Import, modèle "
-                  "de saisie pré-rempli), puis produisez-le à nouveau.")
+NOTHING_LOADED = ("Aucune valeur n'est disponible pour ce périmètre jusqu'en {year} : ce bilan "
+                  "n'a pas encore de série à présenter.")
 NO_PRIORITY_LABEL = "Indicateurs rattachés à aucun objectif de ce niveau"
 STATUS_COLUMNS = [f"{s.icon} {s.label}" for s in pg.STATUSES]
 STATUS_TEXT = dict(zip([s.code for s in pg.STATUSES], STATUS_COLUMNS))
@@ -444,7 +443,7 @@ def _render(ctx: dict, t: dict[str, pd.DataFrame]) -> str:
         out.append(_table(measured))
         empty = by_prio[by_prio["Total"] == 0]
         if len(empty):
-            out.append(f'<p class="note">Sans aucune valeur ({esc(level)}) : '
+            out.append(f'<p class="note">Sans série suivie ({esc(level)}) : '
                        f"{esc(', '.join(empty['Priorité']))}.</p>")
         if len(by_terr) <= TERRITORY_LIMIT:
             labels = [f"{lbl} ({k})" for lbl, k in zip(by_terr["Territoire"], by_terr["Type"])]

@@ -47,8 +47,8 @@ NO_CONTOURS = ("Aucun contour n'est chargé pour les quartiers de ce contrat : l
 HOW_TO_LOAD = (NO_CONTOURS + " Téléchargez le fichier GeoJSON des contours des quartiers "
                "prioritaires publié par l'ANCT, chargez d'abord la liste des QPV si ces "
                "quartiers n'y sont pas, puis déposez le fichier des contours sur la page "
-               "**Import** (ou `python -m etl load contours.geojson`). Voir le guide "
-               "`docs/contours.md`.")
+               "**Import** (ou `python -m etl load contours.geojson`). Marche à suivre : "
+               "guide « Contours des quartiers et cartes » (`docs/contours.md`).")
 WHO_CAN_LOAD = (NO_CONTOURS + " Un contributeur de l'observatoire peut les charger (fichier "
                 "des contours publié par l'ANCT, page **Import**).")
 

@@ -304,8 +304,9 @@ def data_gaps(catalogue: pd.DataFrame, statuses: pd.DataFrame, year: int,
     Statuses come from series_status(contract, year), so actuals after `year` are already
     ignored; or they are counts per indicator of the scope already (status_overview's
     "indicator"). A neutral indicator needs no target: its missing target is not reported.
-    A composite indicator without series of its own is left out: its sub-indicators carry
-    the values, and listing it as « sans aucune valeur » was a false alarm.
+    A composite indicator without series of its own is counted but never incomplete: its
+    sub-indicators carry the values, and « sans aucune valeur » was a false alarm (the bilan
+    lists it with that reason).
     """
     scope = statuses if "n_series" in statuses.columns else restrict(statuses, quartier)
     cols = ["code", "label", "unit", "type", "polarity"]
@@ -330,10 +331,11 @@ def data_gaps(catalogue: pd.DataFrame, statuses: pd.DataFrame, year: int,
     out["last_year"] = pd.to_numeric(out["last_year"], errors="coerce").astype("float64")
     out["has_recent"] = out["last_year"] >= pg.recent_since(year)
     needs_target = ~out["polarity"].isin(pg.NEUTRAL_POLARITIES)
-    out["no_data"] = out["n_series"] == 0
-    out["no_baseline"] = ~out["has_baseline"]
-    out["no_target"] = ~out["has_target"] & needs_target
-    out["no_recent"] = ~out["has_recent"]
+    judged = ~((out["unit"] == "composite") & (out["n_series"] == 0))
+    out["no_data"] = (out["n_series"] == 0) & judged
+    out["no_baseline"] = ~out["has_baseline"] & judged
+    out["no_target"] = ~out["has_target"] & needs_target & judged
+    out["no_recent"] = ~out["has_recent"] & judged
     since = pg.recent_since(year)
     missing = np.where(out["no_data"], "aucune valeur", "")
     for flag, text in (("no_baseline", "situation de référence"), ("no_target", "cible"),
@@ -344,7 +346,7 @@ def data_gaps(catalogue: pd.DataFrame, statuses: pd.DataFrame, year: int,
                            np.where(missing != "", missing, add))
     out["missing"] = missing
     out["incomplete"] = out["no_data"] | out["no_baseline"] | out["no_target"] | out["no_recent"]
-    return out[~((out["unit"] == "composite") & out["no_data"])].reset_index(drop=True)
+    return out
 
 
 def data_gap_counts(gaps: pd.DataFrame) -> dict[str, int]:
@@ -361,7 +363,7 @@ def data_gaps_table(gaps: pd.DataFrame, year: int) -> pd.DataFrame:
         "Unité": part["unit"].map(LABELS["unit"]).fillna(part["unit"]),
         "Dernière année réalisée": [("–" if fmt.is_missing(y) else str(int(y)))
                                     for y in part["last_year"]],
-        f"Manque (au {year})": part["missing"],
+        f"Manque (en {year})": part["missing"],
     })
 
 

@@ -30,7 +30,7 @@ DEMO_NOTICE = ("**Valeurs de démonstration** : ce contrat contient des valeurs 
                "réelles.")
 # Only administrators can remove them: the command is for them, not for every reader.
 DEMO_REMOVAL = " Commande pour les supprimer : `python -m etl demo remove`."
-
+DEMO_WHO_REMOVES = " Un administrateur de l'observatoire peut les supprimer."
 
 
 def db_file() -> str:
@@ -313,7 +313,7 @@ def demo_notice(contract: str | None) -> None:
     """The banner of a contract holding demonstration values, told by the catalogue the
     sidebar has already read (one query fewer on every first run after a change)."""
     if contract and bool(query("indicators", contract)["has_demo"].any()):
-        removal = DEMO_REMOVAL if auth.can("administrateur") else ""
+        removal = DEMO_REMOVAL if auth.can("administrateur") else DEMO_WHO_REMOVES
         st.warning(DEMO_NOTICE + removal, icon="⚠️")
 
 
