@@ -24,7 +24,7 @@ import pandas as pd
 
 from suivi.core import progress as pg
 from suivi.core.projection import Projection, project
-from suivi.core.vocab import QUARTIER_KINDS, fold
+from suivi.core.vocab import MEASURABLE_UNITS, QUARTIER_KINDS, fold
 from suivi.store import queries, reports
 from suivi.store.status_sql import pick_series_inputs
 from suivi.views import bilan as tb
@@ -42,8 +42,9 @@ SEX_CODES = {"f": "F", "femme": "F", "femmes": "F", "feminin": "F",
              "h": "H", "m": "H", "homme": "H", "hommes": "H", "masculin": "H"}
 #: Series drawn in the perspectives' projection chart.
 MAX_PANELS = 4
-#: Units that carry a number worth reporting (composite indicators hold their parts').
-MEASURED_UNITS = ("count", "percent", "rate", "ratio", "score", "eur")
+#: Units that carry a number worth reporting (composite indicators hold their parts'): the
+#: template's measurable units.
+MEASURED_UNITS = MEASURABLE_UNITS
 
 
 @dataclass
