@@ -244,8 +244,7 @@ def most_late(frame: pd.DataFrame, limit: int = MAX_BARS) -> pd.DataFrame:
 def unfollowed_text(groups: pd.DataFrame, limit: int = 10) -> str:
     """The groups a status chart leaves out for want of any series, named (the first
     `limit`)."""
-    names = [f"{c} – {short(lbl)}" if c not in (NO_GROUP, ABOVE) else lbl
-             for c, lbl in zip(groups["code"], groups["label"])]
+    names = list(group_labels(groups).values())
     more = f" … et {fmt.number(len(names) - limit)} autre(s)" if len(names) > limit else ""
     return (f"Sans série suivie ({fmt.number(len(names))}) : "
             f"{' ; '.join(names[:limit])}{more}.")
@@ -253,10 +252,13 @@ def unfollowed_text(groups: pd.DataFrame, limit: int = 10) -> str:
 
 def chart_counts(frame: pd.DataFrame, width: int = 55) -> tuple[pd.DataFrame, dict]:
     """Input of charts.status_bars_svg: counts indexed by group code, and the labels."""
-    counts = frame.set_index("code")[STATUS_ORDER]
-    labels = {row.code: row.label if row.code in (NO_GROUP, ABOVE)
-              else f"{row.code} – {short(row.label, width)}" for row in frame.itertuples()}
-    return counts, labels
+    return frame.set_index("code")[STATUS_ORDER], group_labels(frame, width)
+
+
+def group_labels(frame: pd.DataFrame, width: int = 55) -> dict:
+    """« code – label » of each group (cut at `width`), the special groups by label alone."""
+    return {row.code: row.label if row.code in (NO_GROUP, ABOVE)
+            else f"{row.code} – {short(row.label, width)}" for row in frame.itertuples()}
 
 
 def counts_table(frame: pd.DataFrame, group_title: str) -> pd.DataFrame:
