@@ -100,7 +100,8 @@ with st.expander("Données du graphique"):
     st.dataframe(ui.memo(("cmp_values_table", *picked), lambda: compare.values_table(
         values, [*chosen_q, *chosen_r])), hide_index=True,
                  placeholder="–", key="cmp_values",
-                 column_config={"Année": st.column_config.NumberColumn(format="%d"),
+                 column_config={"Libellé": ui.LONG_TEXT,
+                                "Année": st.column_config.NumberColumn(format="%d"),
                                 "Valeur": ui.number_column("Valeur")})
 
 # --- Map: one indicator in every quartier of the contract ------------------------------------
@@ -152,6 +153,7 @@ else:
     st.dataframe(ui.memo(("cmp_gaps_fr", *picked), lambda: compare.gap_table_fr(gaps)),
                  hide_index=True, placeholder="–", key="cmp_gaps",
                  column_config={
+                     "Libellé": ui.LONG_TEXT,
                      "Année": number(format="%d"),
                      "Valeur quartier": localized,
                      "Valeur référence": localized,

@@ -105,7 +105,8 @@ else:
         st.dataframe(ui.memo(("fiche_data", *key), lambda: det.data_table(obs, order)),
                      hide_index=True, placeholder="–",
                      key="fiche_data",
-                     column_config={"Année": st.column_config.NumberColumn(format="%d"),
+                     column_config={"Territoire": ui.LONG_TEXT,
+                                    "Année": st.column_config.NumberColumn(format="%d"),
                                     "Valeur": ui.number_column("Valeur", unit)})
         if (obs["status"] == "demo").any():
             st.caption("⚠️ Les lignes « démonstration » sont des valeurs générées, non "

@@ -73,7 +73,7 @@ if rows.empty:
     st.stop()
 
 COLUMNS = {
-    "Libellé": st.column_config.TextColumn("Libellé", width="medium"),
+    "Libellé": ui.LONG_TEXT,
     "Avancement": st.column_config.ProgressColumn(
         "Avancement", min_value=0, max_value=100, format="%.0f\u202f%%", color="#1f4e79",
         help="Part du chemin parcouru entre la situation de référence et la cible : "

@@ -134,7 +134,7 @@ else:
     st.markdown(f"Avec **{ref_name}** ({len(nearest)} indicateur(s) comparable(s)) : "
                 + " ; ".join(f"{text} pour {n}" for text, n in trend_counts.items()) + ".")
     st.dataframe(ov.gap_table(summary), hide_index=True, width="stretch", column_config={
-        "Libellé": st.column_config.TextColumn("Libellé", width="medium"),
+        "Libellé": ui.LONG_TEXT,
         "Écart": st.column_config.NumberColumn(
             "Écart", format="localized",
             help="d × (Référence − Quartier) la dernière année : positif = quartier en retard."),

@@ -99,8 +99,13 @@ def test_fiche_shows_the_numbers_of_assess(app):
                    & (statuses.territory_code == QPV) & (statuses.breakdown == "")].iloc[0]
     assert row["status"] == a.status and row["P"] == pytest.approx(a.P)
 
-    # the data table beside the chart labels demonstration values
+    # the data table beside the chart labels demonstration values; in its narrow column the
+    # value comes right after the territory (cut to a fixed width) and the year
     data = dataframe_with(at, "Nature")
+    assert list(data.columns)[:3] == ["Territoire", "Année", "Valeur"]
+    config = json.loads(next(d for d in at.dataframe if "Nature" in d.value.columns)
+                        .proto.columns)
+    assert config["Territoire"]["width"] == "medium"
     mine = data[(data["Territoire"] == "La Verrerie") & (data["Nature"] == "Réalisé")]
     assert mine["Année"].max() == t and mine.loc[mine["Année"] == t, "Valeur"].iloc[0] == V
     assert set(mine["Statut de la valeur"]) == {"démonstration"}
@@ -184,6 +189,9 @@ def test_comparer_gap_equals_polarity_times_difference(app, served, deferred):
 
     gaps = dataframe_with(at, "Écart d × (réf. − quartier)")
     assert set(gaps["Indicateur"]) == {indicator}
+    config = json.loads(next(d for d in at.dataframe if "Libellé" in d.value.columns
+                             and "Valeur quartier" in d.value.columns).proto.columns)
+    assert config["Libellé"]["width"] == "medium"  # the repeated label leaves room for values
     assert set(gaps["Territoire de référence"]) == {"Amboise"}
     with connection(app.db, read_only=True) as con:
         rows = con.rows("""

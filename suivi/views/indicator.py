@@ -165,9 +165,10 @@ def chart_rows(obs: pd.DataFrame, quartiers: list[str]) -> pd.DataFrame:
 
 
 def data_table(obs: pd.DataFrame, order: list[str]) -> pd.DataFrame:
-    """The values shown beside the chart: territory, year, nature, value, value status."""
+    """The values shown beside the chart: territory, year, value, nature, value status (the
+    value before the nature: in the narrow column beside the chart, it was out of sight)."""
     if obs.empty:
-        return pd.DataFrame(columns=["Territoire", "Année", "Nature", "Valeur",
+        return pd.DataFrame(columns=["Territoire", "Année", "Valeur", "Nature",
                                      "Statut de la valeur", "Source"])
     rank = {code: i for i, code in enumerate(order)}
     o = obs.assign(_t=obs["territory_code"].map(rank).fillna(len(rank)),
@@ -175,8 +176,8 @@ def data_table(obs: pd.DataFrame, order: list[str]) -> pd.DataFrame:
     return pd.DataFrame({
         "Territoire": o["territory_label"].fillna(o["territory_code"]),
         "Année": o["year"].astype("Int64"),
-        "Nature": o["nature"].map(lambda n: label_of("nature", n)),
         "Valeur": o["value"].astype("Float64"),
+        "Nature": o["nature"].map(lambda n: label_of("nature", n)),
         "Statut de la valeur": o["status"].map(status_label),
         "Source": o["source"],
     }).reset_index(drop=True)

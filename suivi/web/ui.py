@@ -31,6 +31,9 @@ DEMO_NOTICE = ("**Valeurs de démonstration** : ce contrat contient des valeurs 
 # Only administrators can remove them: the command is for them, not for every reader.
 DEMO_REMOVAL = " Commande pour les supprimer : `python -m etl demo remove`."
 DEMO_WHO_REMOVES = " Un administrateur de l'observatoire peut les supprimer."
+# A label repeated on every row of a table (an indicator's, a quartier's) at a fixed width,
+# cut, whole on hover: sized to its text, it pushed the values out of sight at 1 400 px.
+LONG_TEXT = st.column_config.TextColumn(width="medium")
 
 
 def db_file() -> str:
