@@ -17,7 +17,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from etl.checks import HELP_COLUMNS  # noqa: E402  (one list, shared with validation)
 from suivi.core.exports import neutralise_formulas
-from suivi.core.vocab import LABELS
+from suivi.core.vocab import LABELS, labelled
 from suivi.store import queries
 
 COLUMNS = ["indicateur", "territoire", "annee", "nature", "valeur", "ventilation", "modalite",
@@ -43,7 +43,7 @@ def write_template(s, contract: str, year: int, out: str | Path) -> Path:
     if queries.contract(s, contract) is None:
         raise ValueError(f"Contrat « {contract} » inconnu.")
     rows = queries.template_rows(s, contract, year)
-    rows["unite"] = rows["unite"].map(LABELS["unit"]).fillna(rows["unite"])  # help: in French
+    rows["unite"] = labelled("unit", rows["unite"])  # a help column: in French
     wb = Workbook()
     ws = wb.active
     ws.title = "valeurs"

@@ -105,6 +105,14 @@ LABELS = {
              "france": "France", "autre": "autre"},
 }
 
+
+
+def labelled(kind: str, codes):
+    """A column (pandas Series) of `kind` codes as their French labels; an unknown code as
+    it is."""
+    return codes.map(LABELS[kind]).fillna(codes)
+
+
 # Territory kinds that are quartiers (the others are reference territories), and units whose
 # values compare across territories (a count is compared per inhabitant or as a share).
 QUARTIER_KINDS = ("qpv", "quartier_veille", "quartier_cucs")

@@ -28,7 +28,7 @@ from suivi.core import fmt
 from suivi.core import progress as pg
 from suivi.core import projection as pj
 from suivi.core.exports import neutralise_formulas
-from suivi.core.vocab import LABELS
+from suivi.core.vocab import LABELS, labelled
 from suivi.store import queries, reports, stored_gaps
 from suivi.store.status_sql import SERIES_KEY
 from suivi.views import charts, overview
@@ -40,9 +40,9 @@ DETAIL_LIMIT = 3000
 TERRITORY_LIMIT = 40
 
 NO_PRIORITY = "Sans priorité"
+NO_PRIORITY_LABEL = "Indicateurs rattachés à aucun objectif de ce niveau"
 NOTHING_LOADED = ("Aucune valeur n'est disponible pour ce périmètre jusqu'en {year} : ce bilan "
                   "n'a pas encore de série à présenter.")
-NO_PRIORITY_LABEL = "Indicateurs rattachés à aucun objectif de ce niveau"
 STATUS_COLUMNS = [f"{s.icon} {s.label}" for s in pg.STATUSES]
 STATUS_TEXT = dict(zip([s.code for s in pg.STATUSES], STATUS_COLUMNS))
 SERIES_COLUMNS = ["indicator_code", "territory_code", "breakdown", "modality", "baseline_year",
@@ -87,10 +87,6 @@ class Bilan:
                                                        else "")
 
 
-def _unit_name(units: pd.Series) -> pd.Series:
-    return units.map(LABELS["unit"]).fillna(units)
-
-
 # --- Data ---------------------------------------------------------------------------------------
 
 def _counts(statuses: pd.DataFrame, by: str, weight: str | None = None) -> pd.DataFrame:
@@ -121,10 +117,10 @@ def _series_table(s: pd.DataFrame, units: dict) -> pd.DataFrame:
         "Priorité": s["group_code"].fillna(NO_PRIORITY),
         "Code indicateur": s["indicator_code"],
         "Indicateur": s["indicator_label"],
-        "Unité": _unit_name(unit),
+        "Unité": labelled("unit", unit),
         "Code territoire": s["territory_code"],
         "Territoire": s["territory_label"],
-        "Type de territoire": s["territory_kind"].map(LABELS["kind"]).fillna(s["territory_kind"]),
+        "Type de territoire": labelled("kind", s["territory_kind"]),
         "Ventilation": ventilation,
         "Année de référence": s["baseline_year"].astype("Int64"),
         "Situation de référence": s["baseline"],
@@ -150,7 +146,7 @@ def _series_summary(s: pd.DataFrame, units: dict, weight: str | None) -> pd.Data
     codes = out["Code indicateur"]
     out.insert(0, "Priorité", codes.map(first["group_code"]).fillna(NO_PRIORITY))
     out.insert(2, "Indicateur", codes.map(first["indicator_label"]))
-    out.insert(3, "Unité", _unit_name(codes.map(units)))
+    out.insert(3, "Unité", labelled("unit", codes.map(units)))
     order = codes.map(first["_p"])
     return out.assign(_o=order).sort_values(["_o", "Code indicateur"]).drop(columns="_o") \
         .reset_index(drop=True)
@@ -176,7 +172,7 @@ def gap_table(s, contract: str, year: int, quartier: str | None,
     return pd.DataFrame({
         "Quartier": g["quartier_label"], "Code quartier": g["quartier"],
         "Code indicateur": g["indicator_code"], "Indicateur": g["indicator_label"],
-        "Unité": _unit_name(g["unit"]), "Année": g["year"].astype("Int64"),
+        "Unité": labelled("unit", g["unit"]), "Année": g["year"].astype("Int64"),
         "Valeur du quartier": g["qpv_value"],
         "Territoire de comparaison": g["reference_label"],
         "Valeur du territoire": g["ref_value"], "Écart (points ou unités)": g["gap"],
@@ -194,7 +190,7 @@ def _gap_summary(counts: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({
         "Code indicateur": counts["indicator_code"],
         "Indicateur": counts["indicator_label"],
-        "Unité": _unit_name(counts["unit"]),
+        "Unité": labelled("unit", counts["unit"]),
         "Quartiers comparés (nombre)": counts["n"],
     })
     for key in GAP_TREND_ORDER:
@@ -216,7 +212,7 @@ def _without_data(catalogue: pd.DataFrame, with_actual: set, year: int) -> pd.Da
                                            "valeurs."
     return pd.DataFrame({
         "Code indicateur": rows["code"], "Indicateur": rows["label"],
-        "Unité": _unit_name(rows["unit"]), "Objectifs mesurés": rows["objectifs"],
+        "Unité": labelled("unit", rows["unit"]), "Objectifs mesurés": rows["objectifs"],
         "Source prévue": rows["source"], "Motif": reason,
     }).reset_index(drop=True)
 

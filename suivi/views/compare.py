@@ -16,7 +16,7 @@ import pandas as pd
 
 from suivi.core import progress as pg
 from suivi.core.exports import csv_bytes, xlsx_bytes  # noqa: F401 (the pages' downloads)
-from suivi.core.vocab import COMPARABLE_UNITS, LABELS
+from suivi.core.vocab import COMPARABLE_UNITS, LABELS, labelled
 
 COUNT_UNITS = ("count",)
 PER_INHABITANTS = 1000
@@ -113,7 +113,7 @@ def values_table(values: pd.DataFrame, order: list[str] | None = None) -> pd.Dat
         "Territoire": v["territory_label"],
         "Année": v["year"].astype("Int64"),
         "Valeur": v["value"].astype("Float64"),
-        "Unité": v["unit"].map(lambda u: LABELS["unit"].get(u, u)),
+        "Unité": labelled("unit", v["unit"]),
         "Statut de la valeur": v["status"].map(status_label),
         "Source": v["source"],
     })
@@ -223,7 +223,7 @@ GAP_COLUMNS_FR = {
 
 def gap_table_fr(gaps: pd.DataFrame) -> pd.DataFrame:
     """The gap table with French headers and text for units and flags."""
-    out = gaps.assign(unit=gaps["unit"].map(lambda u: LABELS["unit"].get(u, u)),
+    out = gaps.assign(unit=labelled("unit", gaps["unit"]),
                       demo=gaps["demo"].map({True: "oui", False: ""}))
     keep = [c for c in GAP_COLUMNS_FR if c in out.columns]
     return out[keep].rename(columns=GAP_COLUMNS_FR).reset_index(drop=True)

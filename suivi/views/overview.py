@@ -18,7 +18,7 @@ import pandas as pd
 
 from suivi.core import fmt
 from suivi.core import progress as pg
-from suivi.core.vocab import GEOGRAPHY_TITLES, KIND_TITLES, LABELS
+from suivi.core.vocab import GEOGRAPHY_TITLES, KIND_TITLES, LABELS, labelled
 
 STATUS_ORDER = [s.code for s in pg.STATUSES]
 #: Statuses shown by the « En retard seulement » filter: progress too slow, or target missed.
@@ -362,7 +362,7 @@ def data_gaps_table(gaps: pd.DataFrame, year: int) -> pd.DataFrame:
     part = gaps[gaps["incomplete"]]
     return pd.DataFrame({
         "Indicateur": part["code"], "Libellé": part["label"],
-        "Unité": part["unit"].map(LABELS["unit"]).fillna(part["unit"]),
+        "Unité": labelled("unit", part["unit"]),
         "Dernière année réalisée": [("–" if fmt.is_missing(y) else str(int(y)))
                                     for y in part["last_year"]],
         f"Manque (en {year})": part["missing"],
